@@ -1,0 +1,1 @@
+"""Mentor circles: mentorship programs for community groups."""

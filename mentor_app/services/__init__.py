@@ -1,0 +1,1 @@
+"""The domain: every rule and permission check lives here. No Reflex imports."""

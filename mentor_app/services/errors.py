@@ -1,0 +1,36 @@
+"""The errors services raise; states turn them into messages on the page."""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """Base of every refusal a user may be shown."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NotFound(ServiceError):
+    """The thing does not exist, or the actor may not know that it does."""
+
+
+class PermissionDenied(ServiceError):
+    """The actor may not do this."""
+
+
+class ValidationError(ServiceError):
+    """Input refused; `field` names the form field the message belongs next to."""
+
+
+class Conflict(ServiceError):
+    """The action clashes with what is already there (e.g. a taken e-mail)."""
+
+
+class Throttled(ServiceError):
+    """Too many attempts; try again after `retry_after_s` seconds."""
+
+    def __init__(self, message: str, *, retry_after_s: int, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.retry_after_s = retry_after_s

@@ -1,0 +1,37 @@
+"""Every setting, read from the environment in one place."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    port: int
+    data_dir: Path
+    database_url: str
+    redis_url: str | None
+    app_origin: str
+    cookie_secure: bool
+
+
+def load() -> Settings:
+    port = int(os.environ.get("PORT", "8000"))
+    data_dir = Path(os.environ.get("MENTOR_DATA_DIR", PROJECT_ROOT / "data")).resolve()
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{data_dir / 'mentor.db'}"
+    app_origin = os.environ.get("APP_ORIGIN", f"http://localhost:{port}").rstrip("/")
+    return Settings(
+        port=port,
+        data_dir=data_dir,
+        database_url=database_url,
+        redis_url=os.environ.get("REDIS_URL") or None,
+        app_origin=app_origin,
+        cookie_secure=app_origin.startswith("https://"),
+    )
+
+
+settings = load()

@@ -1,0 +1,32 @@
+"""Reflex configuration; every value comes from mentor_app.settings (the environment)."""
+
+import os
+
+import reflex as rx
+
+from mentor_app.settings import settings
+
+# Never phone home: this network reaches package registries only.
+os.environ.setdefault("REFLEX_TELEMETRY_ENABLED", "false")
+os.environ.setdefault("REFLEX_CHECK_LATEST_VERSION", "false")
+
+if settings.database_url.startswith("sqlite"):
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+
+config = rx.Config(
+    app_name="mentor_app",
+    db_url=settings.database_url,
+    redis_url=settings.redis_url,
+    frontend_port=settings.port,
+    backend_port=settings.port,
+    api_url=settings.app_origin,
+    deploy_url=settings.app_origin,
+    cors_allowed_origins=[settings.app_origin],
+    telemetry_enabled=False,
+    show_built_with_reflex=False,
+    plugins=[
+        rx.plugins.SitemapPlugin(),
+        rx.plugins.TailwindV4Plugin(),
+        rx.plugins.RadixThemesPlugin(),
+    ],
+)
