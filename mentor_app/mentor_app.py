@@ -1,10 +1,29 @@
-"""The Reflex app: page registration and lifespan."""
+"""The Reflex app: page registration."""
 
 import reflex as rx
 
 # rx.Model shares SQLModel's metadata, so importing the tables is enough for
 # `reflex db makemigrations` to see them.
 from mentor_app import models  # noqa: F401
+from mentor_app.pages import auth, groups, home
+from state.auth import LogInState, SignUpState
+from state.groups import GroupPageState, MyGroupsState
+from state.session import SessionState
+
+TITLE = "Mentor circles"
 
 app = rx.App()
-app.add_page(lambda: rx.text("Mentor circles"), route="/")
+app.add_page(home.index, route="/", title=TITLE, on_load=SessionState.load_public_page)
+app.add_page(
+    auth.signup, route="/signup", title=f"Sign up · {TITLE}", on_load=SignUpState.open_form
+)
+app.add_page(auth.login, route="/login", title=f"Log in · {TITLE}", on_load=LogInState.open_form)
+app.add_page(
+    groups.my_groups, route="/groups", title=f"My groups · {TITLE}", on_load=MyGroupsState.load
+)
+app.add_page(
+    groups.group_page,
+    route="/groups/[group_id]",
+    title=f"Group · {TITLE}",
+    on_load=GroupPageState.load,
+)

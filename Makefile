@@ -1,0 +1,38 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+SHELL := /bin/bash
+PORT ?= 8000
+export PATH := $(CURDIR)/.tools/bun/node_modules/.bin:$(CURDIR)/.venv/bin:$(PATH)
+export REFLEX_USE_SYSTEM_BUN := 1
+export REFLEX_TELEMETRY_ENABLED := false
+export REFLEX_CHECK_LATEST_VERSION := false
+export PORT
+
+.PHONY: run test install lint migrate seed screenshots
+
+install:
+	@scripts/bootstrap.sh
+
+migrate: install
+	python -m mentor_app.migrations
+
+seed: migrate
+	python -m mentor_app.seed
+
+## Install, migrate, seed the demo and serve the production build on $(PORT).
+run: seed
+	reflex run --env prod --single-port
+
+lint: install
+	ruff check .
+	ruff format --check .
+	mypy mentor_app state components
+
+## Install (with Debian chromium), lint, type-check and run the whole suite.
+test:
+	@scripts/bootstrap.sh --browser
+	$(MAKE) --no-print-directory lint
+	python -m pytest
+
+## Refresh the README screenshots from the browser tests.
+screenshots: install
+	MENTOR_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots python -m pytest tests/e2e -q

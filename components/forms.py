@@ -1,0 +1,102 @@
+"""Labelled form fields with their error shown next to them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import reflex as rx
+from reflex.vars import Var
+
+
+def field_error(field_id: str, error: Var[str]) -> rx.Component:
+    return rx.cond(
+        error != "",
+        rx.text(error, id=f"{field_id}-error", color_scheme="red", size="2", role="alert"),
+    )
+
+
+def labelled(label: str, field_id: str, control: rx.Component, error: Var[str]) -> rx.Component:
+    return rx.vstack(
+        rx.el.label(label, html_for=field_id, font_weight="500", font_size="0.9em"),
+        control,
+        field_error(field_id, error),
+        spacing="1",
+        width="100%",
+    )
+
+
+def text_field(
+    label: str,
+    name: str,
+    *,
+    error: Var[str],
+    type: str = "text",
+    max_length: int | None = None,
+    **props: Any,
+) -> rx.Component:
+    field_id = f"field-{name}"
+    control = rx.input(
+        id=field_id,
+        name=name,
+        type=type,
+        max_length=max_length,
+        aria_invalid=rx.cond(error != "", "true", "false"),
+        aria_describedby=f"{field_id}-error",
+        width="100%",
+        size="3",
+        **props,
+    )
+    return labelled(label, field_id, control, error)
+
+
+def text_area(
+    label: str, name: str, *, error: Var[str], max_length: int | None = None, **props: Any
+) -> rx.Component:
+    field_id = f"field-{name}"
+    control = rx.text_area(
+        id=field_id,
+        name=name,
+        max_length=max_length,
+        aria_invalid=rx.cond(error != "", "true", "false"),
+        aria_describedby=f"{field_id}-error",
+        width="100%",
+        **props,
+    )
+    return labelled(label, field_id, control, error)
+
+
+def select_field(
+    label: str, name: str, *, options: list[dict[str, str]], error: Var[str], placeholder: str
+) -> rx.Component:
+    """A native <select>: labelled, keyboard-friendly and sent with the form."""
+    field_id = f"field-{name}"
+    control = rx.el.select(
+        rx.el.option(placeholder, value="", disabled=True),
+        *[rx.el.option(o["label"], value=o["value"]) for o in options],
+        id=field_id,
+        name=name,
+        default_value="",
+        required=True,
+        aria_invalid=rx.cond(error != "", "true", "false"),
+        aria_describedby=f"{field_id}-error",
+        style={
+            "width": "100%",
+            "padding": "0.5em",
+            "border_radius": "var(--radius-2)",
+            "border": "1px solid var(--gray-a7)",
+            "background": "var(--color-surface)",
+            "font_size": "1em",
+        },
+    )
+    return labelled(label, field_id, control, error)
+
+
+def submit_button(text: str, *, loading: Var[bool]) -> rx.Component:
+    return rx.button(text, type="submit", loading=loading, size="3", width="100%")
+
+
+def form_alert(message: Var[str]) -> rx.Component:
+    return rx.cond(
+        message != "",
+        rx.callout(message, icon="triangle_alert", color_scheme="red", role="alert"),
+    )

@@ -1,0 +1,1 @@
+"""One module per page area: compose components and bind states."""

@@ -1,0 +1,96 @@
+"""The demo community. Idempotent: running it twice changes nothing.
+
+`python -m mentor_app.seed` seeds the configured database and prints the logins.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from mentor_app.db import session_scope
+from mentor_app.models import Group, Membership, User
+from mentor_app.services import accounts, groups
+
+DEMO_PASSWORD = "demo-password-1"
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    email: str
+    display_name: str
+    role: str  # what the demo uses them for
+    date_of_birth: dt.date
+
+
+DEMO_USERS = [
+    DemoUser("ada.admin@example.org", "Ada (admin)", "group admin", dt.date(1984, 3, 14)),
+    DemoUser("maya.mentor@example.org", "Maya Okafor", "would-be mentor", dt.date(1979, 7, 2)),
+    DemoUser("omar.mentor@example.org", "Omar Haddad", "would-be mentor", dt.date(1986, 11, 23)),
+    DemoUser("lina.mentor@example.org", "Lina Park", "would-be mentor", dt.date(1990, 5, 9)),
+    DemoUser("theo.mentee@example.org", "Theo Martin", "would-be mentee", dt.date(2001, 1, 30)),
+    DemoUser("priya.mentee@example.org", "Priya Nair", "would-be mentee", dt.date(1999, 9, 17)),
+    DemoUser("sam.mentee@example.org", "Sam Rivera", "would-be mentee", dt.date(2004, 2, 29)),
+]
+
+DEMO_GROUPS = [
+    ("Parents Together", "parenting", "Parents helping parents through every stage."),
+    (
+        "Product Professionals Network",
+        "professional",
+        "Product managers, designers and engineers growing their careers together.",
+    ),
+    (
+        "Grow Every Day",
+        "personal_development",
+        "Habits, confidence and learning, one week at a time.",
+    ),
+    ("Sunday Hikers", "other", "Weekend walks around the city. Not a mentorship group."),
+]
+
+
+def _user(db: Session, demo: DemoUser) -> User:
+    existing = db.exec(select(User).where(User.email == demo.email)).first()
+    if existing:
+        return existing
+    return accounts.sign_up(
+        db,
+        email=demo.email,
+        display_name=demo.display_name,
+        password=DEMO_PASSWORD,
+        date_of_birth=demo.date_of_birth.isoformat(),
+    )
+
+
+def seed(db: Session) -> None:
+    users = [_user(db, demo) for demo in DEMO_USERS]
+    admin, members = users[0], users[1:]
+    for name, category, description in DEMO_GROUPS:
+        group = db.exec(select(Group).where(Group.name == name)).first()
+        if group is None:
+            group = groups.create_group(
+                db, actor=admin, name=name, description=description, category=category
+            )
+        for member in members:
+            joined = db.exec(
+                select(Membership).where(
+                    Membership.group_id == group.id, Membership.user_id == member.id
+                )
+            ).first()
+            if joined is None:
+                assert group.id is not None
+                groups.join_group(db, actor=member, group_id=group.id)
+
+
+def logins_text() -> str:
+    lines = [f"Demo logins (password for all: {DEMO_PASSWORD}):"]
+    lines += [f"  {u.email:<28} {u.display_name:<14} {u.role}" for u in DEMO_USERS]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    with session_scope() as session:
+        seed(session)
+    print(logins_text())

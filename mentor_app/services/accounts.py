@@ -1,0 +1,249 @@
+"""Accounts: sign-up (adults only), password checks with throttling, and user look-up."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import unicodedata
+
+from passlib.context import CryptContext  # type: ignore[import-untyped]
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from mentor_app.models import LoginThrottle, User, utcnow
+from mentor_app.services import audit
+from mentor_app.services.errors import Conflict, NotFound, Throttled, ValidationError
+
+# OWASP's argon2id baseline (19 MiB, 2 passes, 1 lane). `deprecated="auto"` makes
+# verify_and_update hand back a fresh hash for anything made with other settings.
+pwd_context = CryptContext(
+    schemes=["argon2"],
+    argon2__type="ID",
+    argon2__memory_cost=19456,
+    argon2__time_cost=2,
+    argon2__parallelism=1,
+    deprecated="auto",
+)
+
+ADULT_AGE = 18
+EMAIL_MAX = 254
+DISPLAY_NAME_MAX = 80
+PASSWORD_MIN = 8
+PASSWORD_MAX = 1024
+EARLIEST_BIRTH_YEAR = 1900
+
+FREE_FAILURES = 5
+LOCK_MAX_S = 15 * 60
+# A streak of failures this old is forgotten, so one bad week doesn't follow the owner.
+FAILURE_MEMORY = dt.timedelta(days=1)
+
+BAD_LOGIN = "Email or password is incorrect."
+UNDERAGE = "You must be 18 or older to join Mentor circles."
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+# --- input rules ---------------------------------------------------------------
+
+
+def normalise_email(value: str) -> str:
+    email = (value or "").strip().lower()
+    if not email:
+        raise ValidationError("Enter your email address.", field="email")
+    local, at, domain = email.partition("@")
+    if (
+        len(email) > EMAIL_MAX
+        or not at
+        or "@" in domain
+        or not local
+        or "." not in domain
+        or domain.startswith(".")
+        or domain.endswith(".")
+        or any(ch.isspace() for ch in email)
+    ):
+        raise ValidationError("Enter a valid email address, like name@example.com.", field="email")
+    return email
+
+
+def _clean_display_name(value: str) -> str:
+    name = (value or "").strip()
+    if not name:
+        raise ValidationError("Enter a display name.", field="display_name")
+    if len(name) > DISPLAY_NAME_MAX:
+        raise ValidationError(f"Use at most {DISPLAY_NAME_MAX} characters.", field="display_name")
+    if any(unicodedata.category(ch) == "Cc" for ch in name):
+        raise ValidationError(
+            "Use letters, numbers, spaces and punctuation only.", field="display_name"
+        )
+    return name
+
+
+def _check_password(value: str) -> str:
+    # Length is checked before any hashing: an enormous password must not cost CPU.
+    if len(value) < PASSWORD_MIN:
+        raise ValidationError(f"Use at least {PASSWORD_MIN} characters.", field="password")
+    if len(value) > PASSWORD_MAX:
+        raise ValidationError(f"Use at most {PASSWORD_MAX} characters.", field="password")
+    return value
+
+
+def parse_date_of_birth(value: str | dt.date, *, today: dt.date) -> dt.date:
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if isinstance(value, dt.date):
+        dob = value
+    else:
+        text = (value or "").strip()
+        if not text:
+            raise ValidationError("Enter your date of birth.", field="date_of_birth")
+        # An HTML date input sends YYYY-MM-DD; fromisoformat alone would accept more.
+        if not _ISO_DATE.fullmatch(text):
+            raise ValidationError("Enter a valid date.", field="date_of_birth")
+        try:
+            dob = dt.date.fromisoformat(text)
+        except ValueError:
+            raise ValidationError("Enter a valid date.", field="date_of_birth") from None
+    if dob > today:
+        raise ValidationError("Date of birth can't be in the future.", field="date_of_birth")
+    if dob.year < EARLIEST_BIRTH_YEAR:
+        raise ValidationError("Enter a real date of birth.", field="date_of_birth")
+    return dob
+
+
+def age_on(dob: dt.date, today: dt.date) -> int:
+    birthday = (dob.month, dob.day)
+    if birthday == (2, 29) and not _is_leap(today.year):
+        birthday = (3, 1)  # a leapling comes of age on 1 March in common years
+    age = today.year - dob.year
+    if (today.month, today.day) < birthday:
+        age -= 1
+    return age
+
+
+def is_adult(dob: dt.date, *, today: dt.date) -> bool:
+    return age_on(dob, today) >= ADULT_AGE
+
+
+def _is_leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+# --- sign-up ---------------------------------------------------------------------
+
+
+def sign_up(
+    db: Session,
+    *,
+    email: str,
+    display_name: str,
+    password: str,
+    date_of_birth: str | dt.date,
+    today: dt.date | None = None,
+) -> User:
+    today = today or utcnow().date()
+    # Form order, so the message is about the first field the person will look at.
+    email = normalise_email(email)
+    name = _clean_display_name(display_name)
+    _check_password(password)
+    dob = parse_date_of_birth(date_of_birth, today=today)
+
+    if not is_adult(dob, today=today):
+        # Keep nothing of a minor's attempt but the fact that one was refused. This
+        # row must survive the caller's rollback, so it is committed here.
+        audit.record(db, actor_id=None, action="signup_refused_underage", target_type="user")
+        db.commit()
+        raise ValidationError(UNDERAGE, field="date_of_birth")
+
+    if db.exec(select(User.id).where(User.email == email)).first() is not None:
+        raise Conflict("An account with this email already exists. Log in instead.", field="email")
+
+    user = User(
+        email=email,
+        display_name=name,
+        password_hash=pwd_context.hash(password),
+        date_of_birth=dob,
+    )
+    try:
+        # A savepoint, so a sign-up racing this one for the same e-mail becomes a
+        # Conflict the form can show, not a broken transaction.
+        with db.begin_nested():
+            db.add(user)
+    except IntegrityError:
+        raise Conflict(
+            "An account with this email already exists. Log in instead.", field="email"
+        ) from None
+    return user
+
+
+# --- log-in ----------------------------------------------------------------------
+
+
+def authenticate(db: Session, *, email: str, password: str, now: dt.datetime | None = None) -> User:
+    """The user for these credentials, or one uniform refusal whatever went wrong."""
+    now = now or utcnow()
+    key = (email or "").strip().lower()[:EMAIL_MAX]
+
+    throttle = db.get(LoginThrottle, key, with_for_update=True)
+    if throttle is not None and throttle.locked_until is not None and throttle.locked_until > now:
+        wait_s = max(1, math.ceil((throttle.locked_until - now).total_seconds()))
+        unit = "second" if wait_s == 1 else "seconds"
+        raise Throttled(
+            f"Too many attempts. Try again in {wait_s} {unit}.",
+            retry_after_s=wait_s,
+            field="password",
+        )
+
+    user: User | None = None
+    verified = False
+    new_hash: str | None = None
+    if len(password) <= PASSWORD_MAX:
+        user = db.exec(select(User).where(User.email == key)).first()
+        if user is None:
+            pwd_context.dummy_verify()  # same cost as a real check: timing says nothing
+        else:
+            verified, new_hash = pwd_context.verify_and_update(password, user.password_hash)
+
+    if user is None or not verified or user.status != "active":
+        _record_failure(db, throttle, key, now)
+        # The counter must outlive the caller's rollback of this refused request.
+        db.commit()
+        raise ValidationError(BAD_LOGIN, field="password")
+
+    if new_hash:
+        user.password_hash = new_hash
+        db.add(user)
+    if throttle is not None:
+        db.delete(throttle)
+    db.flush()
+    return user
+
+
+def _record_failure(
+    db: Session, throttle: LoginThrottle | None, key: str, now: dt.datetime
+) -> None:
+    if throttle is None:
+        throttle = LoginThrottle(email=key)
+    elif throttle.last_failure_at is not None and now - throttle.last_failure_at > FAILURE_MEMORY:
+        throttle.failure_count = 0
+    throttle.failure_count += 1
+    throttle.last_failure_at = now
+    if throttle.failure_count >= FREE_FAILURES:
+        throttle.locked_until = now + dt.timedelta(seconds=lock_seconds(throttle.failure_count))
+    db.add(throttle)
+    db.flush()
+
+
+def lock_seconds(failure_count: int) -> int:
+    """How long the e-mail is locked after this many failures in a row."""
+    if failure_count < FREE_FAILURES:
+        return 0
+    # The exponent is capped first so 2**n stays small whatever the count.
+    return min(2 ** min(failure_count - FREE_FAILURES, 20), LOCK_MAX_S)
+
+
+def get_user(db: Session, *, user_id: int) -> User:
+    user = db.get(User, user_id)
+    if user is None:
+        raise NotFound("User not found.")
+    return user

@@ -1,0 +1,1 @@
+"""Reflex state classes: thin, they call services and show their errors."""

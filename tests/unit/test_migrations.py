@@ -1,0 +1,66 @@
+"""The migrations build exactly the models' schema, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine
+
+from mentor_app import migrations
+from mentor_app.db import make_engine
+
+PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def test_empty_sqlite_upgraded_to_head_matches_the_models(engine: Engine) -> None:
+    assert migrations.pending_changes(engine) == []
+
+
+def test_every_sqlite_connection_has_the_safety_pragmas(engine: Engine) -> None:
+    with engine.connect() as connection:
+        pragmas = {
+            name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()
+            for name in ("journal_mode", "foreign_keys", "synchronous", "busy_timeout")
+        }
+    assert pragmas == {
+        "journal_mode": "wal",
+        "foreign_keys": 1,
+        "synchronous": 2,  # FULL
+        "busy_timeout": 5000,
+    }
+
+
+def test_sqlite_transactions_take_the_write_lock_at_begin(engine: Engine) -> None:
+    # A deferred transaction that reads then writes fails at once with "database is
+    # locked"; BEGIN IMMEDIATE takes the write lock up front, so writers queue instead.
+    with engine.begin() as first:
+        first.execute(text("SELECT 1"))
+        second = sqlite3.connect(str(engine.url.database), timeout=0.05, isolation_level=None)
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            second.execute("BEGIN IMMEDIATE")
+        second.close()
+
+
+@pytest.fixture
+def pg_engine() -> Iterator[Engine]:
+    name = f"mc_mig_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(PG_SERVER.rsplit("/", 1)[0] + f"/{name}")
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_same_migrations_apply_on_postgresql(pg_engine: Engine) -> None:
+    migrations.upgrade(pg_engine)
+    assert migrations.pending_changes(pg_engine) == []
