@@ -7,8 +7,9 @@ the same way on SQLite and PostgreSQL and refuses naive values.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import JSON, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -88,3 +89,45 @@ class AuditLog(SQLModel, table=True):
     target_type: str | None = Field(default=None, max_length=32)
     target_id: int | None = None
     detail: str = Field(default="", max_length=2000)
+
+
+class Program(SQLModel, table=True):
+    """A mentorship program of a group, built from a template in the wizard.
+
+    Questions and journey are edited as whole documents in the wizard, so they are
+    stored as JSON (validated by services.programs before every save)."""
+
+    __tablename__ = "program"
+
+    id: int | None = Field(default=None, primary_key=True)
+    group_id: int = Field(foreign_key="community_group.id", index=True, ondelete="CASCADE")
+    template_key: str = Field(max_length=40)
+    title: str = Field(default="", max_length=120)
+    description: str = Field(default="", max_length=4000)
+    start_date: dt.date | None = None
+    length_weeks: int = Field(default=8)
+    mentor_capacity_max: int = Field(default=3)
+    status: str = Field(default="draft", max_length=16)  # draft | open | active | closed
+    wizard_step: int = Field(default=1)  # where the admin left the wizard (1..5)
+    questions: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    journey: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    created_by: int | None = Field(default=None, foreign_key="app_user.id", ondelete="SET NULL")
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    published_at: dt.datetime | None = None
+
+
+class Enrollment(SQLModel, table=True):
+    """A member's application to a program as mentor or mentee."""
+
+    __tablename__ = "enrollment"
+    __table_args__ = (UniqueConstraint("program_id", "user_id", name="uq_enrollment_program_user"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    program_id: int = Field(foreign_key="program.id", index=True, ondelete="CASCADE")
+    user_id: int = Field(foreign_key="app_user.id", index=True, ondelete="CASCADE")
+    role: str = Field(max_length=8)  # mentor | mentee
+    capacity: int | None = None  # mentors only: how many mentees they take
+    answers: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    status: str = Field(default="active", max_length=16)  # active | withdrawn
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    updated_at: dt.datetime = Field(default_factory=utcnow)
