@@ -20,6 +20,7 @@ seed: migrate
 
 ## Install, migrate, seed the demo and serve the production build on $(PORT).
 run: seed
+	@echo "==> Mentor circles on http://localhost:$(PORT) (building the frontend first)"
 	reflex run --env prod --single-port
 
 lint: install
