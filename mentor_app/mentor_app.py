@@ -5,9 +5,10 @@ import reflex as rx
 # rx.Model shares SQLModel's metadata, so importing the tables is enough for
 # `reflex db makemigrations` to see them.
 from mentor_app import models  # noqa: F401
-from mentor_app.pages import auth, groups, home
+from mentor_app.pages import auth, groups, home, programs
 from state.auth import LogInState, SignUpState
 from state.groups import GroupPageState, MyGroupsState
+from state.programs import NewProgramState, ProgramPageState, WizardState
 from state.session import SessionState
 
 TITLE = "Mentor circles"
@@ -26,4 +27,22 @@ app.add_page(
     route="/groups/[group_id]",
     title=f"Group · {TITLE}",
     on_load=GroupPageState.load,
+)
+app.add_page(
+    programs.new_program,
+    route="/groups/[group_id]/programs/new",
+    title=f"New program · {TITLE}",
+    on_load=NewProgramState.load,
+)
+app.add_page(
+    programs.wizard,
+    route="/programs/[program_id]/wizard",
+    title=f"Program wizard · {TITLE}",
+    on_load=WizardState.load,
+)
+app.add_page(
+    programs.program_page,
+    route="/programs/[program_id]",
+    title=f"Program · {TITLE}",
+    on_load=ProgramPageState.load,
 )

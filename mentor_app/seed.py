@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from mentor_app.db import session_scope
-from mentor_app.models import Group, Membership, User
-from mentor_app.services import accounts, groups
+from mentor_app.models import Group, Membership, Program, User
+from mentor_app.services import accounts, enrollments, groups, programs
 
 DEMO_PASSWORD = "demo-password-1"
 
@@ -82,6 +82,64 @@ def seed(db: Session) -> None:
             if joined is None:
                 assert group.id is not None
                 groups.join_group(db, actor=member, group_id=group.id)
+    _demo_program(db, admin, members)
+
+
+DEMO_PROGRAM = "Product career mentoring (demo)"
+
+
+def _demo_answers(program: Program, role: str, pick: int) -> dict[str, str | list[str]]:
+    """Plausible answers: a different choice per person, a sentence for text questions."""
+    answers: dict[str, str | list[str]] = {}
+    for q in programs.questions_for(program, role):
+        options = q["options"]
+        if q["type"] == "single_choice":
+            answers[q["id"]] = options[pick % len(options)]
+        elif q["type"] == "multiple_choice":
+            answers[q["id"]] = [options[pick % len(options)], options[(pick + 1) % len(options)]]
+        else:
+            answers[q["id"]] = "Growing as a product person and helping others do the same."
+    return answers
+
+
+def _demo_program(db: Session, admin: User, members: list[User]) -> None:
+    """One open program with a few applications, so pairing can be tried at once."""
+    if db.exec(select(Program).where(Program.title == DEMO_PROGRAM)).first() is not None:
+        return
+    group = db.exec(select(Group).where(Group.name == "Product Professionals Network")).one()
+    assert group.id is not None
+    program = programs.start_program(
+        db, actor=admin, group_id=group.id, template_key="career_advancement"
+    )
+    assert program.id is not None
+    programs.save_details(
+        db,
+        actor=admin,
+        program_id=program.id,
+        title=DEMO_PROGRAM,
+        description=program.description,
+        start_date=(dt.date.today() + dt.timedelta(days=7)).isoformat(),
+        length_weeks=program.length_weeks,
+        mentor_capacity_max=3,
+    )
+    programs.publish(db, actor=admin, program_id=program.id)
+    mentors, mentees = members[:3], members[3:]
+    for pick, (person, role) in enumerate(
+        [
+            (mentors[0], "mentor"),
+            (mentors[1], "mentor"),
+            (mentees[0], "mentee"),
+            (mentees[1], "mentee"),
+        ]
+    ):
+        enrollments.apply(
+            db,
+            actor=person,
+            program_id=program.id,
+            role=role,
+            answers=_demo_answers(program, role, pick),
+            capacity=2 if role == "mentor" else None,
+        )
 
 
 def logins_text() -> str:

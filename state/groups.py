@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from mentor_app.db import session_scope
 from mentor_app.models import User
-from mentor_app.services import groups
+from mentor_app.services import groups, programs
 from mentor_app.services.errors import NotFound, ServiceError
 from state.session import SessionState
 
@@ -89,6 +89,7 @@ class MyGroupsState(SessionState):
 class GroupPageState(SessionState):
     group: rx.Field[dict[str, Any]] = rx.field(default_factory=dict)
     members: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
+    programs: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
     not_found: rx.Field[bool] = rx.field(False)
     message: rx.Field[str] = rx.field("")
 
@@ -108,6 +109,11 @@ class GroupPageState(SessionState):
                 if group_id is None:
                     raise NotFound("Group not found.")
                 page = groups.get_group_page(db, actor=user, group_id=group_id)
+                cards = (
+                    programs.list_group_programs(db, actor=user, group_id=group_id)
+                    if page.my_role
+                    else []
+                )
             except NotFound:
                 self.group, self.members, self.not_found = {}, [], True
                 return None
@@ -122,7 +128,19 @@ class GroupPageState(SessionState):
             "programs_reason": page.programs_reason,
             "can_join": page.can_join,
             "is_admin": page.is_admin,
+            "can_create_program": page.is_admin and page.programs_available,
+            "new_program_href": f"/groups/{page.id}/programs/new",
         }
+        self.programs = [
+            {
+                "title": c.title or "Untitled draft",
+                "status": c.status,
+                "template_title": c.template_title,
+                "counts": f"{c.mentor_count} mentors · {c.mentee_count} mentees",
+                "href": f"/programs/{c.id}/wizard" if c.status == "draft" else f"/programs/{c.id}",
+            }
+            for c in cards
+        ]
         self.members = [
             {"user_id": m.user_id, "display_name": m.display_name, "role": m.role}
             for m in page.members

@@ -7,8 +7,8 @@ import itertools
 
 from sqlmodel import Session
 
-from mentor_app.models import Group, Membership, User
-from mentor_app.services import accounts, groups
+from mentor_app.models import Enrollment, Group, Membership, Program, User
+from mentor_app.services import accounts, enrollments, groups, programs
 
 TODAY = dt.date(2026, 1, 15)
 PASSWORD = "correct horse battery"
@@ -65,3 +65,86 @@ def add_member(db: Session, group: Group, user: User, role: str = "member") -> M
     db.add(membership)
     db.commit()
     return membership
+
+
+# --- programs and applications (issue 3) ----------------------------------------------
+
+START = TODAY + dt.timedelta(days=14)
+
+
+def make_program(
+    db: Session,
+    *,
+    admin: User,
+    group: Group | None = None,
+    template_key: str = "career_advancement",
+    status: str = "open",
+    mentor_capacity_max: int = 3,
+) -> Program:
+    """A program through the wizard services, left in `status` (draft|open|active|closed)."""
+    group = group or make_group(db, admin=admin)
+    assert group.id is not None
+    program = programs.start_program(db, actor=admin, group_id=group.id, template_key=template_key)
+    assert program.id is not None
+    programs.save_details(
+        db,
+        actor=admin,
+        program_id=program.id,
+        title=program.title,
+        description=program.description,
+        start_date=START.isoformat(),
+        length_weeks=program.length_weeks,
+        mentor_capacity_max=mentor_capacity_max,
+        today=TODAY,
+    )
+    if status != "draft":
+        programs.publish(db, actor=admin, program_id=program.id, today=TODAY)
+    while program.status != status:
+        programs.advance_status(db, actor=admin, program_id=program.id)
+    db.commit()
+    return program
+
+
+def make_minor(db: Session, *, dob: dt.date | None = None) -> User:
+    """A user under 18, inserted directly: sign-up itself refuses them."""
+    user = User(
+        email=f"young{next(_seq)}@example.com",
+        display_name="Young",
+        password_hash="not-a-real-hash",
+        date_of_birth=dob or TODAY.replace(year=TODAY.year - 16),
+    )
+    db.add(user)
+    db.commit()
+    return user
+
+
+def answers_for(program: Program, role: str) -> dict[str, str | list[str]]:
+    """Valid answers to every question of the role: first options, a sentence for text."""
+    answers: dict[str, str | list[str]] = {}
+    for question in program.questions:
+        if question["role"] != role:
+            continue
+        if question["type"] == "single_choice":
+            answers[question["id"]] = question["options"][0]
+        elif question["type"] == "multiple_choice":
+            answers[question["id"]] = question["options"][:2]
+        else:
+            answers[question["id"]] = "I'd like to learn and to help."
+    return answers
+
+
+def make_application(
+    db: Session, *, program: Program, user: User, role: str = "mentee", capacity: int = 2
+) -> Enrollment:
+    assert program.id is not None
+    enrollment = enrollments.apply(
+        db,
+        actor=user,
+        program_id=program.id,
+        role=role,
+        answers=answers_for(program, role),
+        capacity=capacity if role == "mentor" else None,
+        today=TODAY,
+    )
+    db.commit()
+    return enrollment

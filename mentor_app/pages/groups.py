@@ -157,6 +157,34 @@ def group_page() -> rx.Component:
                         rx.text(GroupPageState.message, role="status"),
                     ),
                     rx.cond(
+                        group["can_create_program"],
+                        rx.link(
+                            rx.button("Create a program", size="3"), href=group["new_program_href"]
+                        ),
+                    ),
+                    rx.cond(
+                        GroupPageState.programs.length() > 0,
+                        rx.vstack(
+                            rx.heading("Programs", size="5", as_="h2"),
+                            rx.foreach(
+                                GroupPageState.programs,
+                                lambda p: rx.card(
+                                    rx.flex(
+                                        rx.link(p["title"], href=p["href"], weight="bold"),
+                                        rx.badge(p["status"]),
+                                        rx.text(p["template_title"], size="2", color_scheme="gray"),
+                                        rx.text(p["counts"], size="2"),
+                                        spacing="3",
+                                        wrap="wrap",
+                                        align="center",
+                                    ),
+                                    width="100%",
+                                ),
+                            ),
+                            width="100%",
+                        ),
+                    ),
+                    rx.cond(
                         group["can_join"],
                         rx.button("Join group", on_click=GroupPageState.join, size="3"),
                     ),

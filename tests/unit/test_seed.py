@@ -5,13 +5,13 @@ from __future__ import annotations
 from sqlmodel import Session, func, select
 
 from mentor_app import seed
-from mentor_app.models import AuditLog, Group, Membership, User
+from mentor_app.models import AuditLog, Enrollment, Group, Membership, Program, User
 
 
 def _counts(db: Session) -> tuple[int, ...]:
     return tuple(
         db.exec(select(func.count()).select_from(table)).one()
-        for table in (User, Group, Membership, AuditLog)
+        for table in (User, Group, Membership, AuditLog, Program, Enrollment)
     )
 
 
@@ -29,3 +29,11 @@ def test_demo_has_a_group_per_eligible_category_and_one_other(db: Session) -> No
     seed.seed(db)
     categories = sorted(db.exec(select(Group.category)).all())
     assert categories == ["other", "parenting", "personal_development", "professional"]
+
+
+def test_demo_has_an_open_program_with_applications_of_both_roles(db: Session) -> None:
+    seed.seed(db)
+    program = db.exec(select(Program).where(Program.title == seed.DEMO_PROGRAM)).one()
+    assert program.status == "open"
+    roles = sorted(db.exec(select(Enrollment.role).where(Enrollment.program_id == program.id)))
+    assert roles == ["mentee", "mentee", "mentor", "mentor"]

@@ -1,0 +1,772 @@
+"""The program wizard (choose a template, then details, questions, journey, review)."""
+
+from typing import Any
+
+import reflex as rx
+
+from components.forms import form_alert, text_area, text_field
+from mentor_app.pages.common import shell
+from state.programs import (
+    QUESTION_TYPES,
+    TEMPLATE_CHOICES,
+    WIZARD_STEPS,
+    NewProgramState,
+    ProgramPageState,
+    WizardState,
+)
+
+
+def progress(current: rx.Var) -> rx.Component:
+    """The five steps, the current one marked (also for screen readers)."""
+    return rx.el.ol(
+        *[
+            rx.el.li(
+                rx.badge(
+                    f"{i}. {name}",
+                    variant=rx.cond(current == i, "solid", "soft"),
+                    color_scheme=rx.cond(current >= i, "teal", "gray"),
+                    size="2",
+                ),
+                aria_current=rx.cond(current == i, "step", "false"),
+                list_style="none",
+            )
+            for i, name in enumerate(WIZARD_STEPS, start=1)
+        ],
+        aria_label="Wizard progress",
+        style={"display": "flex", "flex_wrap": "wrap", "gap": "0.5em", "padding": "0"},
+    )
+
+
+def denied(message: rx.Var) -> rx.Component:
+    return rx.vstack(
+        rx.heading("You can't create a program here", size="6", as_="h1"),
+        rx.callout(message, icon="lock", color_scheme="red", role="alert"),
+        rx.link("Back to My groups", href="/groups"),
+    )
+
+
+def template_card(t: dict) -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading(t["title"], size="4", as_="h2"),
+            rx.text(t["description"]),
+            rx.text(t["weeks"], size="2", color_scheme="gray"),
+            rx.button(
+                f"Use {t['title']}",
+                on_click=NewProgramState.choose(t["key"]),
+                loading=NewProgramState.starting == t["key"],
+            ),
+            spacing="2",
+        ),
+        width="100%",
+    )
+
+
+def new_program() -> rx.Component:
+    return shell(
+        rx.cond(
+            NewProgramState.denied != "",
+            denied(NewProgramState.denied),
+            rx.vstack(
+                rx.heading("New mentorship program", size="7", as_="h1"),
+                progress(rx.Var.create(1)),
+                rx.text("Step 1 of 5: choose a template. You can change everything later."),
+                *[template_card(t) for t in TEMPLATE_CHOICES],
+                spacing="4",
+                width="100%",
+            ),
+        )
+    )
+
+
+def details_step() -> rx.Component:
+    errors = WizardState.errors
+    d = WizardState.details
+    return rx.form(
+        rx.vstack(
+            rx.heading("Details", size="5", as_="h2"),
+            text_field(
+                "Title",
+                "title",
+                error=errors.get("title", ""),
+                default_value=d["title"],
+                max_length=120,
+            ),
+            text_area(
+                "Description",
+                "description",
+                error=errors.get("description", ""),
+                default_value=d["description"],
+                max_length=4000,
+                rows="4",
+            ),
+            text_field(
+                "Start date",
+                "start_date",
+                type="date",
+                error=errors.get("start_date", ""),
+                default_value=d["start_date"],
+            ),
+            text_field(
+                "Length in weeks",
+                "length_weeks",
+                type="number",
+                error=errors.get("length_weeks", ""),
+                default_value=d["length_weeks"],
+            ),
+            text_field(
+                "Mentor capacity (most mentees per mentor)",
+                "mentor_capacity_max",
+                type="number",
+                error=errors.get("mentor_capacity_max", ""),
+                default_value=d["mentor_capacity_max"],
+            ),
+            rx.flex(
+                rx.spacer(),
+                rx.button("Next", type="submit", loading=WizardState.saving),
+                width="100%",
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        on_submit=WizardState.save_details,
+        reset_on_submit=False,
+        width="100%",
+    )
+
+
+def question_editor(q: rx.Var, i: rx.Var) -> rx.Component:
+    prefix = "Question " + (i + 1).to(str)
+    errors = WizardState.errors
+    return rx.card(
+        rx.vstack(
+            rx.flex(
+                rx.badge(q["role"]),
+                rx.text(prefix, weight="bold"),
+                rx.spacer(),
+                rx.icon_button(
+                    rx.icon("arrow_up"),
+                    size="1",
+                    variant="soft",
+                    type="button",
+                    aria_label="Move " + prefix + " up",
+                    on_click=WizardState.move_question(i, -1),
+                ),
+                rx.icon_button(
+                    rx.icon("arrow_down"),
+                    size="1",
+                    variant="soft",
+                    type="button",
+                    aria_label="Move " + prefix + " down",
+                    on_click=WizardState.move_question(i, 1),
+                ),
+                rx.icon_button(
+                    rx.icon("trash_2"),
+                    size="1",
+                    variant="soft",
+                    color_scheme="red",
+                    type="button",
+                    aria_label="Remove " + prefix,
+                    on_click=WizardState.remove_question(i),
+                ),
+                spacing="2",
+                align="center",
+                width="100%",
+            ),
+            rx.el.label(prefix + " text", html_for="q-text-" + q["id"].to(str), font_size="0.9em"),
+            rx.input(
+                id="q-text-" + q["id"].to(str),
+                default_value=q["text"],
+                max_length=300,
+                on_blur=lambda v: WizardState.set_question(i, "text", v),
+                width="100%",
+            ),
+            rx.el.label(prefix + " type", html_for="q-type-" + q["id"].to(str), font_size="0.9em"),
+            rx.el.select(
+                *[rx.el.option(t["label"], value=t["value"]) for t in QUESTION_TYPES],
+                id="q-type-" + q["id"].to(str),
+                value=q["type"],
+                on_change=lambda v: WizardState.set_question(i, "type", v),
+            ),
+            rx.cond(
+                q["is_choice"],
+                rx.vstack(
+                    rx.el.label(
+                        prefix + " options (one per line)",
+                        html_for="q-opts-" + q["id"].to(str),
+                        font_size="0.9em",
+                    ),
+                    rx.text_area(
+                        id="q-opts-" + q["id"].to(str),
+                        default_value=q["options_text"],
+                        on_blur=lambda v: WizardState.set_question(i, "options_text", v),
+                        rows="3",
+                        width="100%",
+                    ),
+                    width="100%",
+                    spacing="1",
+                ),
+            ),
+            rx.flex(
+                rx.el.label(
+                    rx.el.input(
+                        type="checkbox",
+                        checked=q["required"].to(bool),
+                        on_change=lambda v: WizardState.set_question(i, "required", v),
+                    ),
+                    " Required",
+                ),
+                rx.el.label(
+                    rx.el.input(
+                        type="checkbox",
+                        checked=q["for_matching"].to(bool),
+                        on_change=lambda v: WizardState.set_question(i, "for_matching", v),
+                    ),
+                    " Used for matching",
+                ),
+                spacing="4",
+            ),
+            rx.cond(
+                errors.contains("questions." + i.to(str)),
+                rx.text(
+                    errors["questions." + i.to(str)], color_scheme="red", size="2", role="alert"
+                ),
+            ),
+            rx.cond(
+                errors.contains("questions." + i.to(str) + ".options"),
+                rx.text(
+                    errors["questions." + i.to(str) + ".options"],
+                    color_scheme="red",
+                    size="2",
+                    role="alert",
+                ),
+            ),
+            rx.cond(
+                errors.contains("questions." + i.to(str) + ".text"),
+                rx.text(
+                    errors["questions." + i.to(str) + ".text"],
+                    color_scheme="red",
+                    size="2",
+                    role="alert",
+                ),
+            ),
+            spacing="2",
+            width="100%",
+        ),
+        key=q["id"],
+        width="100%",
+    )
+
+
+def questions_step() -> rx.Component:
+    return rx.vstack(
+        rx.heading("Sign-up questions", size="5", as_="h2"),
+        rx.text(
+            "Mentors and mentees answer their own questions. Choice questions marked "
+            "“used for matching” drive the pairing suggestions.",
+            size="2",
+        ),
+        form_alert(WizardState.errors.get("questions", "")),
+        rx.foreach(WizardState.questions, question_editor),
+        rx.flex(
+            rx.button(
+                "Add mentor question",
+                variant="soft",
+                type="button",
+                on_click=WizardState.add_question("mentor"),
+            ),
+            rx.button(
+                "Add mentee question",
+                variant="soft",
+                type="button",
+                on_click=WizardState.add_question("mentee"),
+            ),
+            spacing="3",
+            wrap="wrap",
+        ),
+        rx.flex(
+            rx.button("Back", variant="outline", on_click=WizardState.save_questions(2)),
+            rx.spacer(),
+            rx.button("Next", loading=WizardState.saving, on_click=WizardState.save_questions(4)),
+            width="100%",
+        ),
+        spacing="3",
+        width="100%",
+    )
+
+
+def step_editor(s: rx.Var, i: rx.Var) -> rx.Component:
+    week = "Week " + (i + 1).to(str)
+    errors = WizardState.errors
+    key = "journey." + i.to(str)
+    return rx.card(
+        rx.vstack(
+            rx.flex(
+                rx.text(week, weight="bold"),
+                rx.spacer(),
+                rx.icon_button(
+                    rx.icon("trash_2"),
+                    size="1",
+                    variant="soft",
+                    color_scheme="red",
+                    type="button",
+                    aria_label="Remove " + week,
+                    on_click=WizardState.remove_step(i),
+                ),
+                width="100%",
+            ),
+            rx.el.label(week + " title", html_for="s-title-" + i.to(str), font_size="0.9em"),
+            rx.input(
+                id="s-title-" + i.to(str),
+                default_value=s["title"],
+                max_length=120,
+                on_blur=lambda v: WizardState.set_step(i, "title", v),
+                width="100%",
+            ),
+            rx.el.label(week + " focus", html_for="s-focus-" + i.to(str), font_size="0.9em"),
+            rx.text_area(
+                id="s-focus-" + i.to(str),
+                default_value=s["focus"],
+                rows="2",
+                on_blur=lambda v: WizardState.set_step(i, "focus", v),
+                width="100%",
+            ),
+            rx.el.label(
+                week + " prompts (one per line)",
+                html_for="s-prompts-" + i.to(str),
+                font_size="0.9em",
+            ),
+            rx.text_area(
+                id="s-prompts-" + i.to(str),
+                default_value=s["prompts_text"],
+                rows="3",
+                on_blur=lambda v: WizardState.set_step(i, "prompts_text", v),
+                width="100%",
+            ),
+            rx.cond(
+                errors.contains(key + ".title"),
+                rx.text(errors[key + ".title"], color_scheme="red", size="2", role="alert"),
+            ),
+            rx.cond(
+                errors.contains(key + ".prompts"),
+                rx.text(errors[key + ".prompts"], color_scheme="red", size="2", role="alert"),
+            ),
+            spacing="1",
+            width="100%",
+        ),
+        key=s["week"].to(str) + "-" + s["title"].to(str),
+        width="100%",
+    )
+
+
+def journey_step() -> rx.Component:
+    return rx.vstack(
+        rx.heading("Journey", size="5", as_="h2"),
+        rx.text(
+            "One step a week. Pairs see each week's focus and prompts on their page.", size="2"
+        ),
+        form_alert(WizardState.errors.get("journey", "")),
+        rx.foreach(WizardState.journey, step_editor),
+        rx.button("Add week", variant="soft", type="button", on_click=WizardState.add_step),
+        rx.flex(
+            rx.button("Back", variant="outline", on_click=WizardState.save_journey(3)),
+            rx.spacer(),
+            rx.button("Next", loading=WizardState.saving, on_click=WizardState.save_journey(5)),
+            width="100%",
+        ),
+        spacing="3",
+        width="100%",
+    )
+
+
+def review_step() -> rx.Component:
+    d = WizardState.details
+    return rx.vstack(
+        rx.heading("Review and publish", size="5", as_="h2"),
+        form_alert(WizardState.errors.get("form", "")),
+        rx.data_list.root(
+            rx.data_list.item(rx.data_list.label("Title"), rx.data_list.value(d["title"])),
+            rx.data_list.item(
+                rx.data_list.label("Start date"), rx.data_list.value(d["start_date"])
+            ),
+            rx.data_list.item(
+                rx.data_list.label("Length"), rx.data_list.value(d["length_weeks"] + " weeks")
+            ),
+            rx.data_list.item(
+                rx.data_list.label("Mentor capacity"),
+                rx.data_list.value("up to " + d["mentor_capacity_max"] + " mentees"),
+            ),
+            rx.data_list.item(
+                rx.data_list.label("Questions"),
+                rx.data_list.value(WizardState.questions.length().to(str)),
+            ),
+            rx.data_list.item(
+                rx.data_list.label("Journey"),
+                rx.data_list.value(WizardState.journey.length().to(str) + " weeks"),
+            ),
+        ),
+        rx.el.ol(rx.foreach(WizardState.journey, lambda s: rx.el.li(s["title"]))),
+        rx.flex(
+            rx.button("Back", variant="outline", on_click=WizardState.back_to(4)),
+            rx.spacer(),
+            rx.button("Publish", on_click=WizardState.publish, size="3"),
+            width="100%",
+        ),
+        spacing="3",
+        width="100%",
+    )
+
+
+def wizard() -> rx.Component:
+    return shell(
+        rx.cond(
+            WizardState.denied != "",
+            denied(WizardState.denied),
+            rx.cond(
+                WizardState.loaded,
+                rx.vstack(
+                    rx.heading("New mentorship program", size="7", as_="h1"),
+                    progress(WizardState.step),
+                    form_alert(WizardState.errors.get("form", "")),
+                    rx.match(
+                        WizardState.step,
+                        (2, details_step()),
+                        (3, questions_step()),
+                        (4, journey_step()),
+                        review_step(),
+                    ),
+                    rx.link("Save and leave", href=WizardState.group_href, size="2"),
+                    spacing="4",
+                    width="100%",
+                ),
+                rx.flex(rx.spinner(), rx.text("Loading the draft…"), spacing="2"),
+            ),
+        )
+    )
+
+
+def answer_input(q: rx.Var) -> rx.Component:
+    label = rx.cond(q["required"], q["text"].to(str) + " (required)", q["text"])
+    error = ProgramPageState.errors.get("answers." + q["id"].to(str), "")
+    choices = rx.foreach(
+        q["options"].to(list[dict[str, Any]]),
+        lambda o: rx.el.label(
+            rx.el.input(
+                type=rx.cond(q["type"] == "single_choice", "radio", "checkbox"),
+                name=rx.cond(q["type"] == "single_choice", "a-" + q["id"].to(str), o["id"]),
+                value=o["value"],
+                default_checked=o["checked"],
+            ),
+            " ",
+            o["value"],
+            display="block",
+        ),
+    )
+    return rx.el.fieldset(
+        rx.el.legend(label, font_weight="500"),
+        rx.match(
+            q["type"],
+            (
+                "short_text",
+                rx.input(
+                    name="a-" + q["id"].to(str),
+                    default_value=q["value"],
+                    aria_label=q["text"],
+                    max_length=2000,
+                ),
+            ),
+            (
+                "long_text",
+                rx.text_area(
+                    name="a-" + q["id"].to(str),
+                    default_value=q["value"],
+                    aria_label=q["text"],
+                    max_length=2000,
+                    rows="3",
+                ),
+            ),
+            choices,
+        ),
+        rx.cond(error != "", rx.text(error, color_scheme="red", size="2", role="alert")),
+        border="none",
+        padding="0",
+        margin="0",
+    )
+
+
+def application_form() -> rx.Component:
+    return rx.card(
+        rx.form(
+            rx.vstack(
+                rx.heading(
+                    rx.cond(
+                        ProgramPageState.form_role == "mentor",
+                        "Sign up as mentor",
+                        "Sign up as mentee",
+                    ),
+                    size="5",
+                    as_="h2",
+                ),
+                form_alert(ProgramPageState.errors.get("form", "")),
+                rx.foreach(ProgramPageState.form_questions, answer_input),
+                rx.cond(
+                    ProgramPageState.form_role == "mentor",
+                    rx.vstack(
+                        rx.el.label("How many mentees can you take?", html_for="field-capacity"),
+                        rx.el.select(
+                            rx.foreach(
+                                ProgramPageState.capacity_choices,
+                                lambda n: rx.el.option(n, value=n),
+                            ),
+                            id="field-capacity",
+                            name="capacity",
+                            default_value=rx.cond(
+                                ProgramPageState.mine.contains("capacity"),
+                                ProgramPageState.mine["capacity"],
+                                "1",
+                            ),
+                        ),
+                        rx.cond(
+                            ProgramPageState.errors.contains("capacity"),
+                            rx.text(
+                                ProgramPageState.errors["capacity"],
+                                color_scheme="red",
+                                size="2",
+                                role="alert",
+                            ),
+                        ),
+                        spacing="1",
+                    ),
+                ),
+                rx.flex(
+                    rx.button(
+                        "Cancel",
+                        type="button",
+                        variant="outline",
+                        on_click=ProgramPageState.close_form,
+                    ),
+                    rx.spacer(),
+                    rx.button("Send application", type="submit"),
+                    width="100%",
+                ),
+                spacing="4",
+                width="100%",
+            ),
+            on_submit=ProgramPageState.submit_application,
+            reset_on_submit=False,
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
+def confirm(trigger: rx.Component, title: str, body: str, action: str, on_confirm) -> rx.Component:
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(trigger),
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(title),
+            rx.alert_dialog.description(body),
+            rx.flex(
+                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
+                rx.alert_dialog.action(rx.button(action, on_click=on_confirm)),
+                spacing="3",
+                justify="end",
+            ),
+        ),
+    )
+
+
+def my_application() -> rx.Component:
+    mine = ProgramPageState.mine
+    return rx.card(
+        rx.vstack(
+            rx.heading("Your application", size="5", as_="h2"),
+            rx.text(
+                "You signed up as ",
+                rx.text.strong(mine["role"]),
+                rx.cond(
+                    mine["role"] == "mentor",
+                    " for up to " + mine["capacity"].to(str) + " mentees",
+                    "",
+                ),
+                ".",
+            ),
+            rx.foreach(
+                ProgramPageState.my_answers,
+                lambda a: rx.box(
+                    rx.text(a["question"], size="2", color_scheme="gray"), rx.text(a["answer"])
+                ),
+            ),
+            rx.cond(
+                ProgramPageState.program["is_open"],
+                rx.flex(
+                    rx.button(
+                        "Edit application",
+                        variant="soft",
+                        on_click=ProgramPageState.open_form(mine["role"]),
+                    ),
+                    confirm(
+                        rx.button("Withdraw", color_scheme="red", variant="outline"),
+                        "Withdraw your application?",
+                        "You can sign up again while sign-ups are open.",
+                        "Withdraw",
+                        ProgramPageState.withdraw,
+                    ),
+                    spacing="3",
+                ),
+            ),
+            spacing="2",
+        ),
+        width="100%",
+    )
+
+
+def admin_panel() -> rx.Component:
+    p = ProgramPageState.program
+    return rx.card(
+        rx.vstack(
+            rx.heading("Applications", size="5", as_="h2"),
+            rx.text(
+                "Mentors: "
+                + ProgramPageState.counts.get("mentor", 0).to(str)
+                + " · Mentees: "
+                + ProgramPageState.counts.get("mentee", 0).to(str),
+                aria_label="Application counts",
+            ),
+            rx.cond(
+                ProgramPageState.applications.length() > 0,
+                rx.table.root(
+                    rx.table.header(
+                        rx.table.row(
+                            rx.table.column_header_cell("Name"),
+                            rx.table.column_header_cell("Role"),
+                            rx.table.column_header_cell("Capacity"),
+                            rx.table.column_header_cell("Status"),
+                        )
+                    ),
+                    rx.table.body(
+                        rx.foreach(
+                            ProgramPageState.applications,
+                            lambda a: rx.table.row(
+                                rx.table.cell(a["name"]),
+                                rx.table.cell(a["role"]),
+                                rx.table.cell(a["capacity"]),
+                                rx.table.cell(a["status"]),
+                            ),
+                        )
+                    ),
+                    width="100%",
+                ),
+                rx.text("No applications yet.", color_scheme="gray"),
+            ),
+            rx.cond(
+                p["next_status"] != "",
+                confirm(
+                    rx.button(
+                        rx.cond(
+                            p["next_status"] == "active", "Start the program", "Close the program"
+                        )
+                    ),
+                    "Change the program's status?",
+                    rx.cond(
+                        p["next_status"] == "active",
+                        "Sign-ups close and pairs start their journeys.",
+                        "The program ends for everyone. This can't be undone.",
+                    ),
+                    "Confirm",
+                    ProgramPageState.advance,
+                ),
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
+def program_page() -> rx.Component:
+    p = ProgramPageState.program
+    return shell(
+        rx.cond(
+            ProgramPageState.not_found,
+            rx.vstack(
+                rx.heading("Program not found", size="7", as_="h1"),
+                rx.text("This program does not exist, or you can't see it."),
+                rx.link("Back to My groups", href="/groups"),
+            ),
+            rx.cond(
+                p.contains("id"),
+                rx.vstack(
+                    rx.heading(p["title"], size="7", as_="h1"),
+                    rx.flex(
+                        rx.badge(p["status"], size="2"),
+                        rx.link(p["group_name"], href=p["group_href"]),
+                        rx.text(
+                            "Starts " + p["start_date"].to(str) + " · " + p["length"].to(str),
+                            size="2",
+                        ),
+                        spacing="3",
+                        wrap="wrap",
+                        align="center",
+                    ),
+                    rx.text(p["description"], white_space="pre-wrap"),
+                    rx.cond(
+                        ProgramPageState.message != "",
+                        rx.callout(ProgramPageState.message, role="status"),
+                    ),
+                    rx.cond(
+                        ~p["is_member"].to(bool),
+                        rx.callout(
+                            rx.text(
+                                "Join the group first to sign up. ",
+                                rx.link("Go to " + p["group_name"].to(str), href=p["group_href"]),
+                            ),
+                            icon="info",
+                        ),
+                    ),
+                    rx.cond(
+                        ProgramPageState.form_role != "",
+                        application_form(),
+                        rx.cond(
+                            ProgramPageState.mine.contains("id"),
+                            my_application(),
+                            rx.cond(
+                                p["is_open"].to(bool) & p["is_member"].to(bool),
+                                rx.flex(
+                                    rx.button(
+                                        "Sign up as mentor",
+                                        size="3",
+                                        on_click=ProgramPageState.open_form("mentor"),
+                                    ),
+                                    rx.button(
+                                        "Sign up as mentee",
+                                        size="3",
+                                        variant="outline",
+                                        on_click=ProgramPageState.open_form("mentee"),
+                                    ),
+                                    spacing="3",
+                                    wrap="wrap",
+                                ),
+                            ),
+                        ),
+                    ),
+                    rx.cond(p["is_admin"].to(bool), admin_panel()),
+                    rx.heading("The journey", size="5", as_="h2"),
+                    rx.el.ol(
+                        rx.foreach(
+                            ProgramPageState.journey,
+                            lambda s: rx.el.li(
+                                rx.text.strong(
+                                    "Week " + s["week"].to(str) + ": " + s["title"].to(str)
+                                ),
+                                rx.text(s["focus"], size="2", color_scheme="gray"),
+                            ),
+                        )
+                    ),
+                    spacing="4",
+                    width="100%",
+                ),
+                rx.flex(rx.spinner(), rx.text("Loading…"), spacing="2"),
+            ),
+        )
+    )

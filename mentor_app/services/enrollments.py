@@ -1,0 +1,236 @@
+"""Members signing up to an open program as mentor or mentee, editing and withdrawing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from mentor_app.models import Enrollment, Program, User, utcnow
+from mentor_app.services import accounts, programs
+from mentor_app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
+
+ANSWER_MAX = 2000
+ROLES = programs.ROLES
+
+APPLICATION_NOT_FOUND = "Application not found."
+SIGNUPS_CLOSED = "Sign-ups are closed for this program."
+JOIN_FIRST = "Join the group first to sign up."
+UNDERAGE = "You must be 18 or older to sign up for a mentorship program."
+ALREADY_APPLIED = "You have already applied to this program."
+
+
+def _actor_id(actor: User) -> int:
+    if actor.id is None:
+        raise ValueError("actor must be a saved user")
+    return actor.id
+
+
+# --- answers ---------------------------------------------------------------------------
+
+
+def _clean_answer(question: Mapping[str, Any], raw: Any) -> str | list[str] | None:
+    """One answer, or None when it was left empty."""
+    where = f"answers.{question['id']}"
+    options: list[str] = question.get("options") or []
+    qtype = question["type"]
+    if qtype == "multiple_choice":
+        picked = [raw] if isinstance(raw, str) else raw
+        if picked is None:
+            return None
+        if not isinstance(picked, list | tuple) or not all(isinstance(p, str) for p in picked):
+            raise ValidationError("Choose from the options.", field=where)
+        chosen = list(dict.fromkeys(p for p in picked if p))  # no blanks, no repeats
+        if any(choice not in options for choice in chosen):
+            raise ValidationError("Choose from the options.", field=where)
+        return chosen or None
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        raise ValidationError("This answer is malformed.", field=where)
+    text = raw.strip()
+    if not text:
+        return None
+    if qtype == "single_choice":
+        if text not in options:
+            raise ValidationError("Choose one of the options.", field=where)
+        return text
+    if len(text) > ANSWER_MAX:
+        raise ValidationError(f"Use at most {ANSWER_MAX} characters.", field=where)
+    return text
+
+
+def clean_answers(
+    questions: Sequence[Mapping[str, Any]], answers: Mapping[str, Any]
+) -> dict[str, str | list[str]]:
+    """The answers to this role's questions, in question order; anything else is dropped."""
+    if not isinstance(answers, Mapping):
+        raise ValidationError("The answers are malformed.", field="answers")
+    cleaned: dict[str, str | list[str]] = {}
+    for question in questions:
+        answer = _clean_answer(question, answers.get(question["id"]))
+        if answer is None:
+            if question.get("required"):
+                message = (
+                    "Choose at least one option."
+                    if question["type"] == "multiple_choice"
+                    else "This question needs an answer."
+                )
+                raise ValidationError(message, field=f"answers.{question['id']}")
+            continue
+        cleaned[question["id"]] = answer
+    return cleaned
+
+
+def clean_capacity(program: Program, role: str, capacity: int | str | None) -> int | None:
+    if role != "mentor":
+        return None  # mentees don't take anyone; a stray value from the form is ignored
+    if capacity is None or (isinstance(capacity, str) and not capacity.strip()):
+        raise ValidationError("Say how many mentees you can take.", field="capacity")
+    if isinstance(capacity, str) and capacity.strip().isdigit():
+        value = int(capacity.strip()[:4])
+    elif isinstance(capacity, int) and not isinstance(capacity, bool):
+        value = capacity
+    else:
+        raise ValidationError("Enter a whole number.", field="capacity")
+    if not 1 <= value <= program.mentor_capacity_max:
+        limit = program.mentor_capacity_max
+        raise ValidationError(
+            "This program lets each mentor take 1 mentee."
+            if limit == 1
+            else f"Choose between 1 and {limit} mentees.",
+            field="capacity",
+        )
+    return value
+
+
+# --- who may sign up -------------------------------------------------------------------
+
+
+def _check_can_sign_up(
+    db: Session, *, actor: User, program_id: int, today: dt.date | None
+) -> Program:
+    program, _group, mine = programs.viewable_program(db, actor=actor, program_id=program_id)
+    if program.status != "open":
+        raise Conflict(SIGNUPS_CLOSED)
+    if mine is None:
+        raise PermissionDenied(JOIN_FIRST)
+    # The age gate of sign-up is checked again against what is stored, not trusted.
+    dob = db.exec(select(col(User.date_of_birth)).where(User.id == _actor_id(actor))).one()
+    if not accounts.is_adult(dob, today=today or utcnow().date()):
+        raise PermissionDenied(UNDERAGE)
+    return program
+
+
+def _existing_application(db: Session, *, program_id: int, user_id: int) -> Enrollment | None:
+    return db.exec(
+        select(Enrollment).where(Enrollment.program_id == program_id, Enrollment.user_id == user_id)
+    ).first()
+
+
+def _own_application(db: Session, *, actor: User, enrollment_id: int) -> Enrollment:
+    enrollment = db.get(Enrollment, enrollment_id)
+    # Someone else's application answers like a missing one.
+    if enrollment is None or enrollment.user_id != _actor_id(actor):
+        raise NotFound(APPLICATION_NOT_FOUND)
+    return enrollment
+
+
+# --- services ----------------------------------------------------------------------------
+
+
+def apply(
+    db: Session,
+    *,
+    actor: User,
+    program_id: int,
+    role: str,
+    answers: dict[str, str | list[str]],
+    capacity: int | str | None = None,
+    today: dt.date | None = None,
+) -> Enrollment:
+    """Sign up as mentor or mentee. Applying again after withdrawing re-activates the
+    same application, in either role."""
+    actor_id = _actor_id(actor)
+    program = _check_can_sign_up(db, actor=actor, program_id=program_id, today=today)
+    if role not in ROLES:
+        raise ValidationError("Choose to sign up as a mentor or as a mentee.", field="role")
+
+    existing = _existing_application(db, program_id=program_id, user_id=actor_id)
+    if existing is not None and existing.status != "withdrawn":
+        if existing.role != role:
+            raise Conflict(
+                f"You have already signed up as a {existing.role} in this program, "
+                "and can't be both mentor and mentee."
+            )
+        raise Conflict(ALREADY_APPLIED)
+
+    clean = clean_answers(programs.questions_for(program, role), answers)
+    seats = clean_capacity(program, role, capacity)
+
+    if existing is not None:
+        existing.role, existing.answers, existing.capacity = role, clean, seats
+        existing.status = "active"
+        existing.updated_at = utcnow()
+        db.add(existing)
+        db.flush()
+        return existing
+
+    enrollment = Enrollment(
+        program_id=program_id, user_id=actor_id, role=role, capacity=seats, answers=clean
+    )
+    try:
+        # A savepoint, so a double submit racing this one becomes a Conflict the page can
+        # show, not a broken transaction.
+        with db.begin_nested():
+            db.add(enrollment)
+    except IntegrityError:
+        raise Conflict(ALREADY_APPLIED) from None
+    return enrollment
+
+
+def update_application(
+    db: Session,
+    *,
+    actor: User,
+    enrollment_id: int,
+    answers: dict[str, str | list[str]],
+    capacity: int | str | None = None,
+    today: dt.date | None = None,
+) -> Enrollment:
+    """Change the answers (and a mentor's capacity) while sign-ups are open."""
+    enrollment = _own_application(db, actor=actor, enrollment_id=enrollment_id)
+    program = _check_can_sign_up(db, actor=actor, program_id=enrollment.program_id, today=today)
+    if enrollment.status == "withdrawn":
+        raise Conflict("You withdrew this application. Sign up again to take part.")
+    enrollment.answers = clean_answers(programs.questions_for(program, enrollment.role), answers)
+    enrollment.capacity = clean_capacity(program, enrollment.role, capacity)
+    enrollment.updated_at = utcnow()
+    db.add(enrollment)
+    db.flush()
+    return enrollment
+
+
+def withdraw(db: Session, *, actor: User, enrollment_id: int) -> Enrollment:
+    """Withdraw while sign-ups are open; once pairs run, ending a pair is the way out."""
+    enrollment = _own_application(db, actor=actor, enrollment_id=enrollment_id)
+    program = db.get(Program, enrollment.program_id)
+    if program is None or program.status != "open":
+        raise Conflict(
+            "Sign-ups are closed, so this application can't be withdrawn here. "
+            "Ask the program's admins if you need to step back."
+        )
+    if enrollment.status != "withdrawn":
+        enrollment.status = "withdrawn"
+        enrollment.updated_at = utcnow()
+        db.add(enrollment)
+        db.flush()
+    return enrollment
+
+
+def get_my_application(db: Session, *, actor: User, program_id: int) -> Enrollment | None:
+    programs.viewable_program(db, actor=actor, program_id=program_id)
+    return _existing_application(db, program_id=program_id, user_id=_actor_id(actor))

@@ -1,0 +1,533 @@
+"""The program wizard, a program's page (sign-up as mentor or mentee) and its admin view."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import reflex as rx
+from reflex.event import EventSpec
+from sqlmodel import Session
+
+from mentor_app.db import session_scope
+from mentor_app.models import Program, User
+from mentor_app.program_templates import TEMPLATES
+from mentor_app.services import enrollments, programs
+from mentor_app.services.errors import NotFound, PermissionDenied, ServiceError
+from state.session import SessionState
+
+WIZARD_STEPS = ["Template", "Details", "Questions", "Journey", "Review"]
+TEMPLATE_CHOICES: list[dict[str, Any]] = [
+    {
+        "key": t.key,
+        "title": t.title,
+        "description": t.description,
+        "weeks": f"{t.default_length_weeks} weeks",
+    }
+    for t in TEMPLATES.values()
+]
+QUESTION_TYPES = [
+    {"value": "single_choice", "label": "Single choice"},
+    {"value": "multiple_choice", "label": "Multiple choice"},
+    {"value": "short_text", "label": "Short text"},
+    {"value": "long_text", "label": "Long text"},
+]
+
+
+def _id_from_path(path: str, marker: str) -> int | None:
+    parts = [p for p in path.split("/") if p]
+    try:
+        raw = parts[parts.index(marker) + 1]
+    except (ValueError, IndexError):
+        return None
+    return int(raw) if raw.isdigit() else None
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _question_row(q: dict[str, Any]) -> dict[str, Any]:
+    row = dict(q)
+    row["options_text"] = "\n".join(q.get("options") or [])
+    row["is_choice"] = q.get("type") in ("single_choice", "multiple_choice")
+    return row
+
+
+def _step_row(step: dict[str, Any]) -> dict[str, Any]:
+    row = dict(step)
+    row["prompts_text"] = "\n".join(step.get("prompts") or [])
+    return row
+
+
+class NewProgramState(SessionState):
+    """Step 1: choose a template (creates the draft)."""
+
+    denied: rx.Field[str] = rx.field("")
+    starting: rx.Field[str] = rx.field("")
+
+    def _group_id(self) -> int | None:
+        return _id_from_path(self.router.url.path, "groups")
+
+    @rx.event
+    def load(self) -> EventSpec | None:
+        self.denied, self.starting = "", ""
+        with session_scope() as db:
+            user = self._user(db)
+            self._show_user(user)
+            if user is None:
+                return self._login_redirect()
+            group_id = self._group_id()
+            try:
+                if group_id is None:
+                    raise NotFound("Group not found.")
+                programs.check_can_create(db, actor=user, group_id=group_id)
+            except ServiceError as error:
+                self.denied = error.message
+        return None
+
+    @rx.event
+    def choose(self, template_key: str):  # type: ignore[no-untyped-def]
+        self.starting = template_key
+        yield
+        try:
+            with session_scope() as db:
+                user = self._user(db)
+                if user is None:
+                    yield self._login_redirect()
+                    return
+                group_id = self._group_id()
+                if group_id is None:
+                    raise NotFound("Group not found.")
+                program = programs.start_program(
+                    db, actor=user, group_id=group_id, template_key=template_key
+                )
+                program_id = program.id
+        except ServiceError as error:
+            self.denied = error.message
+            self.starting = ""
+            return
+        yield rx.redirect(f"/programs/{program_id}/wizard")
+
+
+class WizardState(SessionState):
+    """Steps 2-5 of the wizard; every Next (and Back) saves the draft."""
+
+    step: rx.Field[int] = rx.field(2)
+    title: rx.Field[str] = rx.field("")
+    group_href: rx.Field[str] = rx.field("")
+    details: rx.Field[dict[str, str]] = rx.field(default_factory=dict)
+    questions: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
+    journey: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
+    errors: rx.Field[dict[str, str]] = rx.field(default_factory=dict)
+    denied: rx.Field[str] = rx.field("")
+    loaded: rx.Field[bool] = rx.field(False)
+    saving: rx.Field[bool] = rx.field(False)
+
+    def _program_id(self) -> int | None:
+        return _id_from_path(self.router.url.path, "programs")
+
+    def _show(self, program: Program) -> None:
+        self.step = max(2, program.wizard_step)
+        self.title = program.title
+        self.group_href = f"/groups/{program.group_id}"
+        self.details = {
+            "title": program.title,
+            "description": program.description,
+            "start_date": program.start_date.isoformat() if program.start_date else "",
+            "length_weeks": str(program.length_weeks),
+            "mentor_capacity_max": str(program.mentor_capacity_max),
+        }
+        self.questions = [_question_row(q) for q in program.questions]
+        self.journey = [_step_row(s) for s in program.journey]
+
+    @rx.event
+    def load(self) -> EventSpec | None:
+        self.errors, self.denied, self.loaded, self.saving = {}, "", False, False
+        with session_scope() as db:
+            user = self._user(db)
+            self._show_user(user)
+            if user is None:
+                return self._login_redirect()
+            program_id = self._program_id()
+            try:
+                if program_id is None:
+                    raise NotFound("Program not found.")
+                program = programs.get_draft(db, actor=user, program_id=program_id)
+            except (NotFound, PermissionDenied) as error:
+                self.denied = error.message
+                return None
+            except ServiceError as error:  # already published
+                self.denied = error.message
+                return rx.redirect(f"/programs/{program_id}")
+            self._show(program)
+        self.loaded = True
+        return None
+
+    def _save(self, save: Callable[[Session, User, int], Program], then_step: int) -> Any:
+        self.errors = {}
+        self.saving = True
+        program_id = self._program_id()
+        try:
+            with session_scope() as db:
+                user = self._user(db)
+                if user is None:
+                    self.saving = False
+                    return self._login_redirect()
+                if program_id is None:
+                    raise NotFound("Program not found.")
+                save(db, user, program_id)
+                program = programs.set_wizard_step(
+                    db, actor=user, program_id=program_id, step=then_step
+                )
+                self._show(program)
+                self.step = then_step
+        except ServiceError as error:
+            self.errors = {error.field or "form": error.message}
+        self.saving = False
+        return None
+
+    # --- step 2: details -------------------------------------------------------
+
+    @rx.event
+    def save_details(self, form: dict[str, str]) -> Any:
+        return self._save(
+            lambda db, user, pid: programs.save_details(
+                db,
+                actor=user,
+                program_id=pid,
+                title=form.get("title", ""),
+                description=form.get("description", ""),
+                start_date=form.get("start_date", ""),
+                length_weeks=form.get("length_weeks", ""),
+                mentor_capacity_max=form.get("mentor_capacity_max", ""),
+            ),
+            3,
+        )
+
+    # --- step 3: questions -----------------------------------------------------
+
+    def _plain_questions(self) -> list[dict[str, Any]]:
+        keep = ("id", "role", "text", "type", "options", "required", "for_matching", "match_key")
+        return [{k: q.get(k) for k in keep} for q in self.questions]
+
+    @rx.event
+    def set_question(self, index: int, key: str, value: Any) -> None:
+        rows = list(self.questions)
+        row = dict(rows[index])
+        if key == "options_text":
+            row["options"] = _lines(str(value))
+            row["options_text"] = str(value)
+        else:
+            row[key] = value
+        if key == "type":
+            row["is_choice"] = value in ("single_choice", "multiple_choice")
+        rows[index] = row
+        self.questions = rows
+
+    @rx.event
+    def add_question(self, role: str) -> None:
+        self.questions = [*self.questions, _question_row(programs.new_question(role))]
+
+    @rx.event
+    def move_question(self, index: int, delta: int) -> None:
+        moved = programs.move_question(self._plain_questions(), index, delta)
+        self.questions = [_question_row(q) for q in moved]
+
+    @rx.event
+    def remove_question(self, index: int) -> None:
+        kept = programs.remove_question(self._plain_questions(), index)
+        self.questions = [_question_row(q) for q in kept]
+
+    @rx.event
+    def save_questions(self, then_step: int) -> Any:
+        questions = self._plain_questions()
+        return self._save(
+            lambda db, user, pid: programs.save_questions(
+                db, actor=user, program_id=pid, questions=questions
+            ),
+            then_step,
+        )
+
+    # --- step 4: journey -------------------------------------------------------
+
+    def _plain_journey(self) -> list[dict[str, Any]]:
+        return [
+            {"week": i + 1, "title": s.get("title", ""), "focus": s.get("focus", ""),
+             "prompts": list(s.get("prompts") or [])}
+            for i, s in enumerate(self.journey)
+        ]  # fmt: skip
+
+    @rx.event
+    def set_step(self, index: int, key: str, value: str) -> None:
+        rows = list(self.journey)
+        row = dict(rows[index])
+        if key == "prompts_text":
+            row["prompts"] = _lines(value)
+        row[key] = value
+        rows[index] = row
+        self.journey = rows
+
+    @rx.event
+    def add_step(self) -> None:
+        week = len(self.journey) + 1
+        self.journey = [
+            *self.journey,
+            _step_row({"week": week, "title": f"Week {week}", "focus": "", "prompts": []}),
+        ]
+
+    @rx.event
+    def remove_step(self, index: int) -> None:
+        rows = [dict(s) for i, s in enumerate(self.journey) if i != index]
+        for week, row in enumerate(rows, start=1):
+            row["week"] = week
+        self.journey = rows
+
+    @rx.event
+    def save_journey(self, then_step: int) -> Any:
+        journey = self._plain_journey()
+        return self._save(
+            lambda db, user, pid: programs.save_journey(
+                db, actor=user, program_id=pid, journey=journey
+            ),
+            then_step,
+        )
+
+    # --- step 5: review --------------------------------------------------------
+
+    @rx.event
+    def back_to(self, step: int) -> Any:
+        return self._save(
+            lambda db, user, pid: programs.get_draft(db, actor=user, program_id=pid), step
+        )
+
+    @rx.event
+    def publish(self) -> Any:
+        self.errors = {}
+        program_id = self._program_id()
+        try:
+            with session_scope() as db:
+                user = self._user(db)
+                if user is None:
+                    return self._login_redirect()
+                if program_id is None:
+                    raise NotFound("Program not found.")
+                programs.publish(db, actor=user, program_id=program_id)
+        except ServiceError as error:
+            self.errors = {error.field or "form": error.message}
+            return None
+        return rx.redirect(f"/programs/{program_id}")
+
+
+def _answer_rows(questions: list[dict[str, Any]], answers: dict[str, Any]) -> list[dict[str, Any]]:
+    """What the sign-up form renders: each question with its options pre-checked."""
+    rows = []
+    for q in questions:
+        given = answers.get(q["id"])
+        chosen = given if isinstance(given, list) else ([given] if given else [])
+        rows.append(
+            {
+                "id": q["id"],
+                "text": q["text"],
+                "type": q["type"],
+                "required": bool(q.get("required")),
+                "value": given if isinstance(given, str) else "",
+                "options": [
+                    {"value": opt, "id": f"a-{q['id']}-{n}", "checked": opt in chosen}
+                    for n, opt in enumerate(q.get("options") or [])
+                ],
+            }
+        )
+    return rows
+
+
+class ProgramPageState(SessionState):
+    """A program's page: details, journey, sign-up and, for admins, the applications."""
+
+    program: rx.Field[dict[str, Any]] = rx.field(default_factory=dict)
+    journey: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
+    mine: rx.Field[dict[str, Any]] = rx.field(default_factory=dict)
+    my_answers: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    form_role: rx.Field[str] = rx.field("")  # "" = no form open
+    form_questions: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
+    capacity_choices: rx.Field[list[str]] = rx.field(default_factory=list)
+    errors: rx.Field[dict[str, str]] = rx.field(default_factory=dict)
+    applications: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
+    counts: rx.Field[dict[str, int]] = rx.field(default_factory=dict)
+    not_found: rx.Field[bool] = rx.field(False)
+    message: rx.Field[str] = rx.field("")
+
+    _questions: dict[str, list[dict[str, Any]]] = {}
+
+    def _program_id(self) -> int | None:
+        return _id_from_path(self.router.url.path, "programs")
+
+    def _load(self) -> EventSpec | None:
+        with session_scope() as db:
+            user = self._user(db)
+            self._show_user(user)
+            if user is None:
+                return self._login_redirect()
+            program_id = self._program_id()
+            try:
+                if program_id is None:
+                    raise NotFound("Program not found.")
+                page = programs.get_program_page(db, actor=user, program_id=program_id)
+                overview = (
+                    programs.get_admin_overview(db, actor=user, program_id=program_id)
+                    if page.is_admin
+                    else None
+                )
+            except (NotFound, PermissionDenied):
+                self.not_found, self.program = True, {}
+                return None
+        self.not_found = False
+        self.program = {
+            "id": page.id,
+            "title": page.title,
+            "description": page.description,
+            "status": page.status,
+            "start_date": page.start_date.isoformat() if page.start_date else "not set",
+            "length": f"{page.length_weeks} weeks",
+            "group_name": page.group_name,
+            "group_href": f"/groups/{page.group_id}",
+            "is_admin": page.is_admin,
+            "is_member": page.is_member,
+            "is_open": page.status == "open",
+            "next_status": {"open": "active", "active": "closed"}.get(page.status, ""),
+        }
+        self.journey = [
+            {"week": str(s["week"]), "title": s["title"], "focus": s.get("focus", "")}
+            for s in page.journey
+        ]
+        self._questions = {"mentor": page.mentor_questions, "mentee": page.mentee_questions}
+        mine = page.my_enrollment
+        if mine is not None and mine.status == "active":
+            self.mine = {
+                "id": mine.id,
+                "role": mine.role,
+                "capacity": str(mine.capacity or ""),
+            }
+            questions = self._questions.get(mine.role, [])
+            self.my_answers = [
+                {"question": q["text"], "answer": _answer_text(mine.answers.get(q["id"]))}
+                for q in questions
+            ]
+        else:
+            self.mine, self.my_answers = {}, []
+        self.capacity_choices = [str(n) for n in range(1, page.mentor_capacity_max + 1)]
+        if overview is not None:
+            self.counts = dict(overview.counts)
+            self.applications = [
+                {
+                    "name": row.display_name,
+                    "role": row.role,
+                    "capacity": str(row.capacity or ""),
+                    "status": row.status,
+                }
+                for row in [*overview.mentors, *overview.mentees]
+            ]
+        else:
+            self.counts, self.applications = {}, []
+        return None
+
+    @rx.event
+    def load(self) -> EventSpec | None:
+        self.form_role, self.errors, self.message = "", {}, ""
+        return self._load()
+
+    @rx.event
+    def open_form(self, role: str) -> None:
+        answers: dict[str, Any] = {}
+        if self.mine and role == self.mine.get("role"):
+            with session_scope() as db:
+                user = self._user(db)
+                program_id = self._program_id()
+                if user is not None and program_id is not None:
+                    existing = enrollments.get_my_application(db, actor=user, program_id=program_id)
+                    answers = dict(existing.answers) if existing else {}
+        self.form_role = role
+        self.errors = {}
+        self.form_questions = _answer_rows(self._questions.get(role, []), answers)
+
+    @rx.event
+    def close_form(self) -> None:
+        self.form_role, self.errors = "", {}
+
+    def _answers_from(self, form: dict[str, Any]) -> dict[str, Any]:
+        answers: dict[str, Any] = {}
+        for q in self.form_questions:
+            if q["type"] == "multiple_choice":
+                answers[q["id"]] = [o["value"] for o in q["options"] if form.get(o["id"])]
+            else:
+                answers[q["id"]] = str(form.get(f"a-{q['id']}", ""))
+        return answers
+
+    @rx.event
+    def submit_application(self, form: dict[str, Any]) -> EventSpec | None:
+        self.errors = {}
+        answers = self._answers_from(form)
+        capacity = form.get("capacity") if self.form_role == "mentor" else None
+        program_id = self._program_id()
+        try:
+            with session_scope() as db:
+                user = self._user(db)
+                if user is None:
+                    return self._login_redirect()
+                if program_id is None:
+                    raise NotFound("Program not found.")
+                if self.mine:
+                    enrollments.update_application(
+                        db, actor=user, enrollment_id=int(self.mine["id"]),
+                        answers=answers, capacity=capacity,
+                    )  # fmt: skip
+                else:
+                    enrollments.apply(
+                        db, actor=user, program_id=program_id, role=self.form_role,
+                        answers=answers, capacity=capacity,
+                    )  # fmt: skip
+        except ServiceError as error:
+            self.errors = {error.field or "form": error.message}
+            return None
+        self.message = "Application saved." if self.mine else "Thanks! Your application is in."
+        self.form_role = ""
+        return self._load()
+
+    def _act(self, action: Callable[[Session, User, int], object], success: str) -> Any:
+        program_id = self._program_id()
+        try:
+            with session_scope() as db:
+                user = self._user(db)
+                if user is None:
+                    return self._login_redirect()
+                if program_id is None:
+                    raise NotFound("Program not found.")
+                action(db, user, program_id)
+        except ServiceError as error:
+            self.message = error.message
+            return None
+        self.message = success
+        return self._load()
+
+    @rx.event
+    def withdraw(self) -> Any:
+        enrollment_id = int(self.mine.get("id", 0))
+        return self._act(
+            lambda db, user, _pid: enrollments.withdraw(
+                db, actor=user, enrollment_id=enrollment_id
+            ),
+            "You withdrew your application.",
+        )
+
+    @rx.event
+    def advance(self) -> Any:
+        return self._act(
+            lambda db, user, pid: programs.advance_status(db, actor=user, program_id=pid),
+            "Program status updated.",
+        )
+
+
+def _answer_text(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "—"
+    return str(value) if value else "—"
