@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from mentor_app.program_templates.common import question, where_and_how
+
 KEY = "skills_development"
 TITLE = "Skills development"
 DESCRIPTION = (
@@ -112,143 +114,43 @@ _SKILLS = [
     "Crafts and making",
 ]
 _LEVELS = ["Beginner", "Some experience", "Confident", "Advanced", "Expert"]
-_LANGUAGES = [
-    "English",
-    "Spanish",
-    "French",
-    "German",
-    "Portuguese",
-    "Italian",
-    "Dutch",
-    "Polish",
-    "Arabic",
-    "Hindi",
-    "Mandarin Chinese",
-    "Japanese",
-    "Other",
-]
-_TIMEZONES = ["Americas", "Europe/Africa", "Asia/Pacific"]
-_MEETING = ["Video call", "Phone call", "Chat", "In person"]
-
 QUESTIONS: list[dict[str, Any]] = [
-    {
-        "id": "mentor_areas",
-        "role": "mentor",
-        "text": "Which skills can you teach?",
-        "type": "multiple_choice",
-        "options": _SKILLS,
-        "required": True,
-        "for_matching": True,
-        "match_key": "areas",
-    },
-    {
-        "id": "mentor_experience",
-        "role": "mentor",
-        "text": "How would you describe your own level in those skills?",
-        "type": "single_choice",
-        "options": _LEVELS,
-        "required": True,
-        "for_matching": True,
-        "match_key": "experience",
-    },
-    {
-        "id": "mentor_languages",
-        "role": "mentor",
-        "text": "Which languages can you mentor in?",
-        "type": "multiple_choice",
-        "options": _LANGUAGES,
-        "required": True,
-        "for_matching": True,
-        "match_key": "languages",
-    },
-    {
-        "id": "mentor_timezone",
-        "role": "mentor",
-        "text": "Where in the world are you?",
-        "type": "single_choice",
-        "options": _TIMEZONES,
-        "required": True,
-        "for_matching": True,
-        "match_key": "timezone",
-    },
-    {
-        "id": "mentor_meeting",
-        "role": "mentor",
-        "text": "How would you like to meet? Choose all that work for you.",
-        "type": "multiple_choice",
-        "options": _MEETING,
-        "required": True,
-        "for_matching": True,
-        "match_key": "meeting",
-    },
-    {
-        "id": "mentor_why",
-        "role": "mentor",
-        "text": "Why do you want to mentor, and how did you learn the skill yourself?",
-        "type": "long_text",
-        "options": [],
-        "required": True,
-        "for_matching": False,
-        "match_key": None,
-    },
-    {
-        "id": "mentee_areas",
-        "role": "mentee",
-        "text": "Which skills would you like to develop?",
-        "type": "multiple_choice",
-        "options": _SKILLS,
-        "required": True,
-        "for_matching": True,
-        "match_key": "areas",
-    },
-    {
-        "id": "mentee_experience",
-        "role": "mentee",
-        "text": "What's your level in the skill you most want to work on?",
-        "type": "single_choice",
-        "options": _LEVELS,
-        "required": True,
-        "for_matching": True,
-        "match_key": "experience",
-    },
-    {
-        "id": "mentee_languages",
-        "role": "mentee",
-        "text": "Which languages are you comfortable being mentored in?",
-        "type": "multiple_choice",
-        "options": _LANGUAGES,
-        "required": True,
-        "for_matching": True,
-        "match_key": "languages",
-    },
-    {
-        "id": "mentee_timezone",
-        "role": "mentee",
-        "text": "Where in the world are you?",
-        "type": "single_choice",
-        "options": _TIMEZONES,
-        "required": True,
-        "for_matching": True,
-        "match_key": "timezone",
-    },
-    {
-        "id": "mentee_meeting",
-        "role": "mentee",
-        "text": "How would you like to meet? Choose all that work for you.",
-        "type": "multiple_choice",
-        "options": _MEETING,
-        "required": True,
-        "for_matching": True,
-        "match_key": "meeting",
-    },
-    {
-        "id": "mentee_hopes",
-        "role": "mentee",
-        "text": "What do you hope to get out of this program? Is there a project in mind?",
-        "type": "long_text",
-        "options": [],
-        "required": True,
-        "for_matching": False,
-        "match_key": None,
-    },
+    question(
+        "mentor_areas", "Which skills can you teach?", "multiple_choice", _SKILLS, match_key="areas"
+    ),
+    question(
+        "mentor_experience",
+        "How would you describe your own level in those skills?",
+        "single_choice",
+        _LEVELS,
+        match_key="experience",
+    ),
+    *where_and_how("mentor", languages_text="Which languages can you mentor in?"),
+    question(
+        "mentor_why",
+        "Why do you want to mentor, and how did you learn the skill yourself?",
+        "long_text",
+    ),
+    question(
+        "mentee_areas",
+        "Which skills would you like to develop?",
+        "multiple_choice",
+        _SKILLS,
+        match_key="areas",
+    ),
+    question(
+        "mentee_experience",
+        "What's your level in the skill you most want to work on?",
+        "single_choice",
+        _LEVELS,
+        match_key="experience",
+    ),
+    *where_and_how(
+        "mentee", languages_text="Which languages are you comfortable being mentored in?"
+    ),
+    question(
+        "mentee_hopes",
+        "What do you hope to get out of this program? Is there a project in mind?",
+        "long_text",
+    ),
 ]
