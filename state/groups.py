@@ -9,11 +9,10 @@ import reflex as rx
 from reflex.event import EventSpec
 from sqlmodel import Session
 
-from mentor_app.db import session_scope
 from mentor_app.models import User
 from mentor_app.services import groups, programs
 from mentor_app.services.errors import NotFound, ServiceError
-from state.session import SessionState
+from state.session import SessionState, SignedOut
 
 CATEGORY_OPTIONS: list[dict[str, str]] = [
     {"value": key, "label": label} for key, label in groups.CATEGORIES.items()
@@ -43,13 +42,12 @@ class MyGroupsState(SessionState):
     creating: rx.Field[bool] = rx.field(False)
 
     def _load(self) -> EventSpec | None:
-        with session_scope() as db:
-            user = self._user(db)
-            self._show_user(user)
-            if user is None:
-                return self._login_redirect()
-            self.my_groups = [_card(c) for c in groups.list_my_groups(db, actor=user)]
-            self.joinable = [_card(c) for c in groups.list_joinable_groups(db, actor=user)]
+        try:
+            with self._as_user() as (db, user):
+                self.my_groups = [_card(c) for c in groups.list_my_groups(db, actor=user)]
+                self.joinable = [_card(c) for c in groups.list_joinable_groups(db, actor=user)]
+        except SignedOut:
+            return self._login_redirect()
         self.loaded = True
         return None
 
@@ -64,12 +62,7 @@ class MyGroupsState(SessionState):
         self.creating = True
         yield
         try:
-            with session_scope() as db:
-                user = self._user(db)
-                if user is None:
-                    self.creating = False
-                    yield self._login_redirect()
-                    return
+            with self._as_user() as (db, user):
                 group = groups.create_group(
                     db,
                     actor=user,
@@ -77,13 +70,16 @@ class MyGroupsState(SessionState):
                     description=form.get("description", ""),
                     category=form.get("category", ""),
                 )
-                group_id = group.id
+        except SignedOut:
+            self.creating = False
+            yield self._login_redirect()
+            return
         except ServiceError as error:
             self.errors = {error.field or "form": error.message}
             self.creating = False
             return
         self.creating = False
-        yield rx.redirect(f"/groups/{group_id}")
+        yield rx.redirect(f"/groups/{group.id}")
 
 
 class GroupPageState(SessionState):
@@ -93,30 +89,22 @@ class GroupPageState(SessionState):
     not_found: rx.Field[bool] = rx.field(False)
     message: rx.Field[str] = rx.field("")
 
-    def _group_id(self) -> int | None:
-        raw = self.router.url.path.rstrip("/").rsplit("/", 1)[-1]
-        return int(raw) if raw.isdigit() else None
-
     def _load(self) -> EventSpec | None:
         self.not_found = False
-        with session_scope() as db:
-            user = self._user(db)
-            self._show_user(user)
-            if user is None:
-                return self._login_redirect()
-            group_id = self._group_id()
-            try:
-                if group_id is None:
-                    raise NotFound("Group not found.")
+        try:
+            with self._as_user() as (db, user):
+                group_id = self._group_id()
                 page = groups.get_group_page(db, actor=user, group_id=group_id)
                 cards = (
                     programs.list_group_programs(db, actor=user, group_id=group_id)
                     if page.my_role
                     else []
                 )
-            except NotFound:
-                self.group, self.members, self.not_found = {}, [], True
-                return None
+        except SignedOut:
+            return self._login_redirect()
+        except NotFound:
+            self.group, self.members, self.not_found = {}, [], True
+            return None
         self.group = {
             "id": page.id,
             "name": page.name,
@@ -152,18 +140,17 @@ class GroupPageState(SessionState):
         self.message = ""
         return self._load()
 
+    def _group_id(self) -> int:
+        return self._page_id("groups", "Group not found.")
+
     def _act(
         self, action: Callable[[Session, User, int], object], success: str
     ) -> EventSpec | None:
-        group_id = self._group_id()
         try:
-            with session_scope() as db:
-                user = self._user(db)
-                if user is None:
-                    return self._login_redirect()
-                if group_id is None:
-                    raise NotFound("Group not found.")
-                action(db, user, group_id)
+            with self._as_user() as (db, user):
+                action(db, user, self._group_id())
+        except SignedOut:
+            return self._login_redirect()
         except ServiceError as error:
             self.message = error.message
             return None

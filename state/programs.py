@@ -9,12 +9,11 @@ import reflex as rx
 from reflex.event import EventSpec
 from sqlmodel import Session
 
-from mentor_app.db import session_scope
 from mentor_app.models import Program, User
 from mentor_app.program_templates import TEMPLATES
 from mentor_app.services import enrollments, programs
 from mentor_app.services.errors import NotFound, PermissionDenied, ServiceError
-from state.session import SessionState
+from state.session import SessionState, SignedOut
 
 WIZARD_STEPS = ["Template", "Details", "Questions", "Journey", "Review"]
 TEMPLATE_CHOICES: list[dict[str, Any]] = [
@@ -32,15 +31,6 @@ QUESTION_TYPES = [
     {"value": "short_text", "label": "Short text"},
     {"value": "long_text", "label": "Long text"},
 ]
-
-
-def _id_from_path(path: str, marker: str) -> int | None:
-    parts = [p for p in path.split("/") if p]
-    try:
-        raw = parts[parts.index(marker) + 1]
-    except (ValueError, IndexError):
-        return None
-    return int(raw) if raw.isdigit() else None
 
 
 def _lines(text: str) -> list[str]:
@@ -66,24 +56,19 @@ class NewProgramState(SessionState):
     denied: rx.Field[str] = rx.field("")
     starting: rx.Field[str] = rx.field("")
 
-    def _group_id(self) -> int | None:
-        return _id_from_path(self.router.url.path, "groups")
+    def _group_id(self) -> int:
+        return self._page_id("groups", "Group not found.")
 
     @rx.event
     def load(self) -> EventSpec | None:
         self.denied, self.starting = "", ""
-        with session_scope() as db:
-            user = self._user(db)
-            self._show_user(user)
-            if user is None:
-                return self._login_redirect()
-            group_id = self._group_id()
-            try:
-                if group_id is None:
-                    raise NotFound("Group not found.")
-                programs.check_can_create(db, actor=user, group_id=group_id)
-            except ServiceError as error:
-                self.denied = error.message
+        try:
+            with self._as_user() as (db, user):
+                programs.check_can_create(db, actor=user, group_id=self._group_id())
+        except SignedOut:
+            return self._login_redirect()
+        except ServiceError as error:
+            self.denied = error.message
         return None
 
     @rx.event
@@ -91,23 +76,18 @@ class NewProgramState(SessionState):
         self.starting = template_key
         yield
         try:
-            with session_scope() as db:
-                user = self._user(db)
-                if user is None:
-                    yield self._login_redirect()
-                    return
-                group_id = self._group_id()
-                if group_id is None:
-                    raise NotFound("Group not found.")
+            with self._as_user() as (db, user):
                 program = programs.start_program(
-                    db, actor=user, group_id=group_id, template_key=template_key
+                    db, actor=user, group_id=self._group_id(), template_key=template_key
                 )
-                program_id = program.id
+        except SignedOut:
+            yield self._login_redirect()
+            return
         except ServiceError as error:
             self.denied = error.message
             self.starting = ""
             return
-        yield rx.redirect(f"/programs/{program_id}/wizard")
+        yield rx.redirect(f"/programs/{program.id}/wizard")
 
 
 class WizardState(SessionState):
@@ -124,8 +104,8 @@ class WizardState(SessionState):
     loaded: rx.Field[bool] = rx.field(False)
     saving: rx.Field[bool] = rx.field(False)
 
-    def _program_id(self) -> int | None:
-        return _id_from_path(self.router.url.path, "programs")
+    def _program_id(self) -> int:
+        return self._page_id("programs", "Program not found.")
 
     def _show(self, program: Program) -> None:
         self.step = max(2, program.wizard_step)
@@ -144,44 +124,36 @@ class WizardState(SessionState):
     @rx.event
     def load(self) -> EventSpec | None:
         self.errors, self.denied, self.loaded, self.saving = {}, "", False, False
-        with session_scope() as db:
-            user = self._user(db)
-            self._show_user(user)
-            if user is None:
-                return self._login_redirect()
-            program_id = self._program_id()
-            try:
-                if program_id is None:
-                    raise NotFound("Program not found.")
-                program = programs.get_draft(db, actor=user, program_id=program_id)
-            except (NotFound, PermissionDenied) as error:
-                self.denied = error.message
-                return None
-            except ServiceError as error:  # already published
-                self.denied = error.message
-                return rx.redirect(f"/programs/{program_id}")
-            self._show(program)
+        try:
+            with self._as_user() as (db, user):
+                self._show(programs.get_draft(db, actor=user, program_id=self._program_id()))
+        except SignedOut:
+            return self._login_redirect()
+        except (NotFound, PermissionDenied) as error:
+            self.denied = error.message
+            return None
+        except ServiceError as error:  # already published
+            self.denied = error.message
+            return rx.redirect(f"/programs/{self._program_id()}")
         self.loaded = True
         return None
 
     def _save(self, save: Callable[[Session, User, int], Program], then_step: int) -> Any:
+        """Save this step's changes, then move the draft (and the page) to `then_step`."""
         self.errors = {}
         self.saving = True
-        program_id = self._program_id()
         try:
-            with session_scope() as db:
-                user = self._user(db)
-                if user is None:
-                    self.saving = False
-                    return self._login_redirect()
-                if program_id is None:
-                    raise NotFound("Program not found.")
+            with self._as_user() as (db, user):
+                program_id = self._program_id()
                 save(db, user, program_id)
                 program = programs.set_wizard_step(
                     db, actor=user, program_id=program_id, step=then_step
                 )
                 self._show(program)
                 self.step = then_step
+        except SignedOut:
+            self.saving = False
+            return self._login_redirect()
         except ServiceError as error:
             self.errors = {error.field or "form": error.message}
         self.saving = False
@@ -270,18 +242,11 @@ class WizardState(SessionState):
 
     @rx.event
     def add_step(self) -> None:
-        week = len(self.journey) + 1
-        self.journey = [
-            *self.journey,
-            _step_row({"week": week, "title": f"Week {week}", "focus": "", "prompts": []}),
-        ]
+        self.journey = [_step_row(s) for s in programs.add_step(self.journey)]
 
     @rx.event
     def remove_step(self, index: int) -> None:
-        rows = [dict(s) for i, s in enumerate(self.journey) if i != index]
-        for week, row in enumerate(rows, start=1):
-            row["week"] = week
-        self.journey = rows
+        self.journey = [_step_row(s) for s in programs.remove_step(self.journey, index)]
 
     @rx.event
     def save_journey(self, then_step: int) -> Any:
@@ -304,19 +269,15 @@ class WizardState(SessionState):
     @rx.event
     def publish(self) -> Any:
         self.errors = {}
-        program_id = self._program_id()
         try:
-            with session_scope() as db:
-                user = self._user(db)
-                if user is None:
-                    return self._login_redirect()
-                if program_id is None:
-                    raise NotFound("Program not found.")
-                programs.publish(db, actor=user, program_id=program_id)
+            with self._as_user() as (db, user):
+                program = programs.publish(db, actor=user, program_id=self._program_id())
+        except SignedOut:
+            return self._login_redirect()
         except ServiceError as error:
             self.errors = {error.field or "form": error.message}
             return None
-        return rx.redirect(f"/programs/{program_id}")
+        return rx.redirect(f"/programs/{program.id}")
 
 
 def _answer_rows(questions: list[dict[str, Any]], answers: dict[str, Any]) -> list[dict[str, Any]]:
@@ -357,30 +318,28 @@ class ProgramPageState(SessionState):
     not_found: rx.Field[bool] = rx.field(False)
     message: rx.Field[str] = rx.field("")
 
+    # Backend only: the page's questions by role, and the member's own answers.
     _questions: dict[str, list[dict[str, Any]]] = {}
+    _mine_answers: dict[str, Any] = {}
 
-    def _program_id(self) -> int | None:
-        return _id_from_path(self.router.url.path, "programs")
+    def _program_id(self) -> int:
+        return self._page_id("programs", "Program not found.")
 
     def _load(self) -> EventSpec | None:
-        with session_scope() as db:
-            user = self._user(db)
-            self._show_user(user)
-            if user is None:
-                return self._login_redirect()
-            program_id = self._program_id()
-            try:
-                if program_id is None:
-                    raise NotFound("Program not found.")
+        try:
+            with self._as_user() as (db, user):
+                program_id = self._program_id()
                 page = programs.get_program_page(db, actor=user, program_id=program_id)
                 overview = (
                     programs.get_admin_overview(db, actor=user, program_id=program_id)
                     if page.is_admin
                     else None
                 )
-            except (NotFound, PermissionDenied):
-                self.not_found, self.program = True, {}
-                return None
+        except SignedOut:
+            return self._login_redirect()
+        except (NotFound, PermissionDenied):
+            self.not_found, self.program = True, {}
+            return None
         self.not_found = False
         self.program = {
             "id": page.id,
@@ -413,8 +372,9 @@ class ProgramPageState(SessionState):
                 {"question": q["text"], "answer": _answer_text(mine.answers.get(q["id"]))}
                 for q in questions
             ]
+            self._mine_answers = dict(mine.answers)
         else:
-            self.mine, self.my_answers = {}, []
+            self.mine, self.my_answers, self._mine_answers = {}, [], {}
         self.capacity_choices = [str(n) for n in range(1, page.mentor_capacity_max + 1)]
         if overview is not None:
             self.counts = dict(overview.counts)
@@ -438,14 +398,8 @@ class ProgramPageState(SessionState):
 
     @rx.event
     def open_form(self, role: str) -> None:
-        answers: dict[str, Any] = {}
-        if self.mine and role == self.mine.get("role"):
-            with session_scope() as db:
-                user = self._user(db)
-                program_id = self._program_id()
-                if user is not None and program_id is not None:
-                    existing = enrollments.get_my_application(db, actor=user, program_id=program_id)
-                    answers = dict(existing.answers) if existing else {}
+        editing = bool(self.mine) and role == self.mine.get("role")
+        answers = self._mine_answers if editing else {}
         self.form_role = role
         self.errors = {}
         self.form_questions = _answer_rows(self._questions.get(role, []), answers)
@@ -468,14 +422,8 @@ class ProgramPageState(SessionState):
         self.errors = {}
         answers = self._answers_from(form)
         capacity = form.get("capacity") if self.form_role == "mentor" else None
-        program_id = self._program_id()
         try:
-            with session_scope() as db:
-                user = self._user(db)
-                if user is None:
-                    return self._login_redirect()
-                if program_id is None:
-                    raise NotFound("Program not found.")
+            with self._as_user() as (db, user):
                 if self.mine:
                     enrollments.update_application(
                         db, actor=user, enrollment_id=int(self.mine["id"]),
@@ -483,9 +431,11 @@ class ProgramPageState(SessionState):
                     )  # fmt: skip
                 else:
                     enrollments.apply(
-                        db, actor=user, program_id=program_id, role=self.form_role,
+                        db, actor=user, program_id=self._program_id(), role=self.form_role,
                         answers=answers, capacity=capacity,
                     )  # fmt: skip
+        except SignedOut:
+            return self._login_redirect()
         except ServiceError as error:
             self.errors = {error.field or "form": error.message}
             return None
@@ -494,15 +444,11 @@ class ProgramPageState(SessionState):
         return self._load()
 
     def _act(self, action: Callable[[Session, User, int], object], success: str) -> Any:
-        program_id = self._program_id()
         try:
-            with session_scope() as db:
-                user = self._user(db)
-                if user is None:
-                    return self._login_redirect()
-                if program_id is None:
-                    raise NotFound("Program not found.")
-                action(db, user, program_id)
+            with self._as_user() as (db, user):
+                action(db, user, self._program_id())
+        except SignedOut:
+            return self._login_redirect()
         except ServiceError as error:
             self.message = error.message
             return None

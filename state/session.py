@@ -3,6 +3,8 @@ for every event that needs one, never from an id the browser sends."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import quote
 
 import reflex as rx
@@ -12,9 +14,24 @@ from sqlmodel import Session
 from mentor_app.db import session_scope
 from mentor_app.models import User
 from mentor_app.services import sessions
+from mentor_app.services.errors import NotFound
 from mentor_app.settings import settings
 
 SESSION_COOKIE_MAX_AGE = int(sessions.ABSOLUTE_LIFETIME.total_seconds())
+
+
+class SignedOut(Exception):
+    """The tab has no live session (logged out, expired, suspended): send it to log in."""
+
+
+def route_id(path: str, marker: str) -> int | None:
+    """The numeric id after `marker` in a path: `/programs/7/wizard` -> 7 for "programs"."""
+    parts = [p for p in path.split("/") if p]
+    try:
+        raw = parts[parts.index(marker) + 1]
+    except (ValueError, IndexError):
+        return None
+    return int(raw) if raw.isdigit() else None
 
 
 def safe_next(path: str | None, default: str = "/groups") -> str:
@@ -42,6 +59,25 @@ class SessionState(rx.State):
         self.signed_in = user is not None
         self.display_name = user.display_name if user else ""
 
+    @contextmanager
+    def _as_user(self) -> Iterator[tuple[Session, User]]:
+        """One transaction as the signed-in user, who is shown in the header.
+
+        Raises SignedOut when the cookie no longer names a live session."""
+        with session_scope() as db:
+            user = self._user(db)
+            self._show_user(user)
+            if user is None:
+                raise SignedOut
+            yield db, user
+
+    def _page_id(self, marker: str, missing: str) -> int:
+        """The id of what this page shows, from its URL; NotFound(missing) when absent."""
+        found = route_id(self.router.url.path, marker)
+        if found is None:
+            raise NotFound(missing)
+        return found
+
     def _login_redirect(self) -> EventSpec:
         return rx.redirect(f"/login?next={quote(self.router.url.path)}")
 
@@ -49,13 +85,6 @@ class SessionState(rx.State):
     def load_public_page(self) -> None:
         with session_scope() as db:
             self._show_user(self._user(db))
-
-    @rx.event
-    def require_user(self) -> EventSpec | None:
-        with session_scope() as db:
-            user = self._user(db)
-        self._show_user(user)
-        return None if user else self._login_redirect()
 
     @rx.event
     def log_out(self) -> EventSpec:
