@@ -5,13 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 import reflex as rx
-from reflex.vars import Var
+from reflex.vars import ObjectVar, Var
 
 
 def field_error(field_id: str, error: Var[str]) -> rx.Component:
     return rx.cond(
         error != "",
         rx.text(error, id=f"{field_id}-error", color_scheme="red", size="2", role="alert"),
+    )
+
+
+def error_for(errors: ObjectVar[dict[str, str]], key: Var[str] | str) -> rx.Component:
+    """The message filed under `key` in a dict of field errors, when there is one."""
+    return rx.cond(
+        errors.contains(key),
+        rx.text(errors[key], color_scheme="red", size="2", role="alert"),
     )
 
 

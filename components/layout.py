@@ -64,3 +64,12 @@ def page_shell(
         ),
         min_height="100vh",
     )
+
+
+def not_found_notice(title: str, text: str) -> rx.Component:
+    """What a page shows for something missing or hidden from this user (never which)."""
+    return rx.vstack(
+        rx.heading(title, size="7", as_="h1"),
+        rx.text(text),
+        rx.link("Back to My groups", href="/groups"),
+    )

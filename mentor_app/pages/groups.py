@@ -3,6 +3,7 @@
 import reflex as rx
 
 from components.forms import form_alert, select_field, submit_button, text_area, text_field
+from components.layout import not_found_notice
 from mentor_app.pages.common import shell
 from state.groups import CATEGORY_OPTIONS, GroupPageState, MyGroupsState
 
@@ -128,11 +129,7 @@ def group_page() -> rx.Component:
     return shell(
         rx.cond(
             GroupPageState.not_found,
-            rx.vstack(
-                rx.heading("Group not found", size="7", as_="h1"),
-                rx.text("This group does not exist, or you can't see it."),
-                rx.link("Back to My groups", href="/groups"),
-            ),
+            not_found_notice("Group not found", "This group does not exist, or you can't see it."),
             rx.cond(
                 group.contains("id"),
                 rx.vstack(

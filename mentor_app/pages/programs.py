@@ -4,7 +4,8 @@ from typing import Any
 
 import reflex as rx
 
-from components.forms import form_alert, text_area, text_field
+from components.forms import error_for, form_alert, text_area, text_field
+from components.layout import not_found_notice
 from mentor_app.pages.common import shell
 from state.programs import (
     QUESTION_TYPES,
@@ -226,30 +227,9 @@ def question_editor(q: rx.Var, i: rx.Var) -> rx.Component:
                 ),
                 spacing="4",
             ),
-            rx.cond(
-                errors.contains("questions." + i.to(str)),
-                rx.text(
-                    errors["questions." + i.to(str)], color_scheme="red", size="2", role="alert"
-                ),
-            ),
-            rx.cond(
-                errors.contains("questions." + i.to(str) + ".options"),
-                rx.text(
-                    errors["questions." + i.to(str) + ".options"],
-                    color_scheme="red",
-                    size="2",
-                    role="alert",
-                ),
-            ),
-            rx.cond(
-                errors.contains("questions." + i.to(str) + ".text"),
-                rx.text(
-                    errors["questions." + i.to(str) + ".text"],
-                    color_scheme="red",
-                    size="2",
-                    role="alert",
-                ),
-            ),
+            error_for(errors, "questions." + i.to(str)),
+            error_for(errors, "questions." + i.to(str) + ".options"),
+            error_for(errors, "questions." + i.to(str) + ".text"),
             spacing="2",
             width="100%",
         ),
@@ -343,14 +323,8 @@ def step_editor(s: rx.Var, i: rx.Var) -> rx.Component:
                 on_blur=lambda v: WizardState.set_step(i, "prompts_text", v),
                 width="100%",
             ),
-            rx.cond(
-                errors.contains(key + ".title"),
-                rx.text(errors[key + ".title"], color_scheme="red", size="2", role="alert"),
-            ),
-            rx.cond(
-                errors.contains(key + ".prompts"),
-                rx.text(errors[key + ".prompts"], color_scheme="red", size="2", role="alert"),
-            ),
+            error_for(errors, key + ".title"),
+            error_for(errors, key + ".prompts"),
             spacing="1",
             width="100%",
         ),
@@ -526,15 +500,7 @@ def application_form() -> rx.Component:
                                 "1",
                             ),
                         ),
-                        rx.cond(
-                            ProgramPageState.errors.contains("capacity"),
-                            rx.text(
-                                ProgramPageState.errors["capacity"],
-                                color_scheme="red",
-                                size="2",
-                                role="alert",
-                            ),
-                        ),
+                        error_for(ProgramPageState.errors, "capacity"),
                         spacing="1",
                     ),
                 ),
@@ -689,10 +655,8 @@ def program_page() -> rx.Component:
     return shell(
         rx.cond(
             ProgramPageState.not_found,
-            rx.vstack(
-                rx.heading("Program not found", size="7", as_="h1"),
-                rx.text("This program does not exist, or you can't see it."),
-                rx.link("Back to My groups", href="/groups"),
+            not_found_notice(
+                "Program not found", "This program does not exist, or you can't see it."
             ),
             rx.cond(
                 p.contains("id"),
