@@ -37,6 +37,17 @@ def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
+def _error_key(field: str | None) -> str:
+    """Where the wizard shows an error: field errors by name, and anything about one
+    question or one week (its text, options, focus...) on that question's or week's card."""
+    if not field:
+        return "form"
+    parts = field.split(".")
+    if parts[0] in ("questions", "journey") and len(parts) > 2:
+        return ".".join(parts[:2])
+    return field
+
+
 def _question_row(q: dict[str, Any]) -> dict[str, Any]:
     row = dict(q)
     row["options_text"] = "\n".join(q.get("options") or [])
@@ -155,7 +166,7 @@ class WizardState(SessionState):
             self.saving = False
             return self._login_redirect()
         except ServiceError as error:
-            self.errors = {error.field or "form": error.message}
+            self.errors = {_error_key(error.field): error.message}
         self.saving = False
         return None
 
@@ -275,7 +286,9 @@ class WizardState(SessionState):
         except SignedOut:
             return self._login_redirect()
         except ServiceError as error:
-            self.errors = {error.field or "form": error.message}
+            # Publishing re-checks every step: show the problem on the step that holds it.
+            self.errors = {_error_key(error.field): error.message}
+            self.step = programs.wizard_step_for(error.field)
             return None
         return rx.redirect(f"/programs/{program.id}")
 

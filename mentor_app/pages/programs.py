@@ -228,8 +228,6 @@ def question_editor(q: rx.Var, i: rx.Var) -> rx.Component:
                 spacing="4",
             ),
             error_for(errors, "questions." + i.to(str)),
-            error_for(errors, "questions." + i.to(str) + ".options"),
-            error_for(errors, "questions." + i.to(str) + ".text"),
             spacing="2",
             width="100%",
         ),
@@ -323,8 +321,7 @@ def step_editor(s: rx.Var, i: rx.Var) -> rx.Component:
                 on_blur=lambda v: WizardState.set_step(i, "prompts_text", v),
                 width="100%",
             ),
-            error_for(errors, key + ".title"),
-            error_for(errors, key + ".prompts"),
+            error_for(errors, key),
             spacing="1",
             width="100%",
         ),
@@ -357,7 +354,6 @@ def review_step() -> rx.Component:
     d = WizardState.details
     return rx.vstack(
         rx.heading("Review and publish", size="5", as_="h2"),
-        form_alert(WizardState.errors.get("form", "")),
         rx.data_list.root(
             rx.data_list.item(rx.data_list.label("Title"), rx.data_list.value(d["title"])),
             rx.data_list.item(

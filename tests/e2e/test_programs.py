@@ -120,3 +120,29 @@ def test_ineligible_group_offers_no_program_and_non_admin_is_refused(
     expect(member.get_by_role("link", name="Create a program")).to_have_count(0)
     member.goto(group_url.rstrip("/") + "/programs/new")
     expect(member.get_by_role("alert")).to_contain_text("Only group admins")
+
+
+def test_a_week_added_by_lengthening_asks_for_its_focus_on_its_own_card(
+    new_page: Callable[..., Page],
+) -> None:
+    admin = new_page()
+    demo_log_in(admin, "ada.admin@example.org")
+    open_group(admin, "Grow Every Day")
+    admin.get_by_role("link", name="Create a program").click()
+    admin.get_by_role("button", name="Use Skills development").click()
+    weeks = admin.get_by_label("Length in weeks")
+    expect(weeks).to_have_value("6")
+    weeks.fill("7")
+    start = (dt.date.today() + dt.timedelta(days=3)).isoformat()
+    admin.get_by_label("Start date").fill(start)
+    admin.get_by_role("button", name="Next").click()
+    expect(admin.get_by_role("heading", name="Sign-up questions")).to_be_visible()
+    admin.get_by_role("button", name="Next").click()
+    expect(admin.get_by_role("heading", name="Journey")).to_be_visible()
+    admin.get_by_role("button", name="Next").click()
+
+    week_7 = admin.locator(".rt-Card").filter(has=admin.get_by_label("Week 7 focus"))
+    expect(week_7.get_by_role("alert")).to_have_text("Say what pairs should talk about in week 7.")
+    admin.get_by_label("Week 7 focus").fill("Look back on the program and plan what comes next.")
+    admin.get_by_role("button", name="Next").click()
+    expect(admin.get_by_role("heading", name="Review and publish")).to_be_visible()
