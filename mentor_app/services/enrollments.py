@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from mentor_app.models import Enrollment, Program, User, utcnow
-from mentor_app.services import accounts, programs
+from mentor_app.services import accounts, groups, programs
 from mentor_app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
 
 ANSWER_MAX = 2000
@@ -21,12 +21,6 @@ SIGNUPS_CLOSED = "Sign-ups are closed for this program."
 JOIN_FIRST = "Join the group first to sign up."
 UNDERAGE = "You must be 18 or older to sign up for a mentorship program."
 ALREADY_APPLIED = "You have already applied to this program."
-
-
-def _actor_id(actor: User) -> int:
-    if actor.id is None:
-        raise ValueError("actor must be a saved user")
-    return actor.id
 
 
 # --- answers ---------------------------------------------------------------------------
@@ -119,7 +113,9 @@ def _check_can_sign_up(
     if mine is None:
         raise PermissionDenied(JOIN_FIRST)
     # The age gate of sign-up is checked again against what is stored, not trusted.
-    dob = db.exec(select(col(User.date_of_birth)).where(User.id == _actor_id(actor))).one()
+    dob = db.exec(
+        select(col(User.date_of_birth)).where(User.id == groups.acting_user_id(actor))
+    ).one()
     if not accounts.is_adult(dob, today=today or utcnow().date()):
         raise PermissionDenied(UNDERAGE)
     return program
@@ -134,7 +130,7 @@ def _existing_application(db: Session, *, program_id: int, user_id: int) -> Enro
 def _own_application(db: Session, *, actor: User, enrollment_id: int) -> Enrollment:
     enrollment = db.get(Enrollment, enrollment_id)
     # Someone else's application answers like a missing one.
-    if enrollment is None or enrollment.user_id != _actor_id(actor):
+    if enrollment is None or enrollment.user_id != groups.acting_user_id(actor):
         raise NotFound(APPLICATION_NOT_FOUND)
     return enrollment
 
@@ -154,7 +150,7 @@ def apply(
 ) -> Enrollment:
     """Sign up as mentor or mentee. Applying again after withdrawing re-activates the
     same application, in either role."""
-    actor_id = _actor_id(actor)
+    actor_id = groups.acting_user_id(actor)
     program = _check_can_sign_up(db, actor=actor, program_id=program_id, today=today)
     if role not in ROLES:
         raise ValidationError("Choose to sign up as a mentor or as a mentee.", field="role")
@@ -233,4 +229,4 @@ def withdraw(db: Session, *, actor: User, enrollment_id: int) -> Enrollment:
 
 def get_my_application(db: Session, *, actor: User, program_id: int) -> Enrollment | None:
     programs.viewable_program(db, actor=actor, program_id=program_id)
-    return _existing_application(db, program_id=program_id, user_id=_actor_id(actor))
+    return _existing_application(db, program_id=program_id, user_id=groups.acting_user_id(actor))

@@ -72,13 +72,15 @@ def program_eligibility(category: str) -> tuple[bool, str]:
     )
 
 
-def _actor_id(actor: User) -> int:
+def acting_user_id(actor: User) -> int:
+    """The acting user's id (services act for saved users only)."""
     if actor.id is None:
         raise ValueError("actor must be a saved user")
     return actor.id
 
 
-def _membership(db: Session, *, group_id: int, user_id: int) -> Membership | None:
+def membership_of(db: Session, *, group_id: int, user_id: int) -> Membership | None:
+    """This user's membership of the group, if any."""
     return db.exec(
         select(Membership).where(Membership.group_id == group_id, Membership.user_id == user_id)
     ).first()
@@ -100,14 +102,14 @@ def _member_counts() -> Subquery:
 
 def require_admin(db: Session, *, actor: User, group_id: int) -> Membership:
     """The actor's admin membership of the group, or PermissionDenied (also for non-members)."""
-    membership = _membership(db, group_id=group_id, user_id=_actor_id(actor))
+    membership = membership_of(db, group_id=group_id, user_id=acting_user_id(actor))
     if membership is None or membership.role != "admin":
         raise PermissionDenied(ONLY_ADMINS)
     return membership
 
 
 def create_group(db: Session, *, actor: User, name: str, description: str, category: str) -> Group:
-    actor_id = _actor_id(actor)
+    actor_id = acting_user_id(actor)
     name = (name or "").strip()
     description = (description or "").strip()
     if len(name) < NAME_MIN:
@@ -136,7 +138,7 @@ def list_my_groups(db: Session, *, actor: User) -> list[GroupCard]:
         select(Group, Membership.role, counts.c.n)
         .join(Membership, col(Membership.group_id) == col(Group.id))
         .join(counts, counts.c.group_id == col(Group.id))
-        .where(Membership.user_id == _actor_id(actor))
+        .where(Membership.user_id == acting_user_id(actor))
         .order_by(func.lower(Group.name), col(Group.id))
     ).all()
     return [_card(group, role, n) for group, role, n in rows]
@@ -144,7 +146,7 @@ def list_my_groups(db: Session, *, actor: User) -> list[GroupCard]:
 
 def list_joinable_groups(db: Session, *, actor: User, limit: int = 50) -> list[GroupCard]:
     counts = _member_counts()
-    mine = select(Membership.group_id).where(Membership.user_id == _actor_id(actor))
+    mine = select(Membership.group_id).where(Membership.user_id == acting_user_id(actor))
     rows = db.exec(
         select(Group, counts.c.n)
         .join(counts, counts.c.group_id == col(Group.id))
@@ -168,7 +170,7 @@ def _card(group: Group, role: str, member_count: int) -> GroupCard:
 
 def get_group_page(db: Session, *, actor: User, group_id: int) -> GroupPage:
     group = db.get(Group, group_id)
-    mine = _membership(db, group_id=group_id, user_id=_actor_id(actor))
+    mine = membership_of(db, group_id=group_id, user_id=acting_user_id(actor))
     # A closed group is invisible to outsiders: same answer as a missing one.
     if group is None or (not group.is_open and mine is None):
         raise NotFound("Group not found.")
@@ -207,11 +209,11 @@ def get_group_page(db: Session, *, actor: User, group_id: int) -> GroupPage:
 
 
 def join_group(db: Session, *, actor: User, group_id: int) -> Membership:
-    actor_id = _actor_id(actor)
+    actor_id = acting_user_id(actor)
     group = db.get(Group, group_id)
     if group is None:
         raise NotFound("Group not found.")
-    member = _membership(db, group_id=group_id, user_id=actor_id)
+    member = membership_of(db, group_id=group_id, user_id=actor_id)
     if not group.is_open and member is None:
         # Same answer as the group page: an outsider can't tell a closed group exists.
         raise NotFound("Group not found.")
@@ -225,7 +227,7 @@ def join_group(db: Session, *, actor: User, group_id: int) -> Membership:
 
 def promote_to_admin(db: Session, *, actor: User, group_id: int, user_id: int) -> Membership:
     require_admin(db, actor=actor, group_id=group_id)
-    target = _membership(db, group_id=group_id, user_id=user_id)
+    target = membership_of(db, group_id=group_id, user_id=user_id)
     if target is None:
         raise NotFound("That person isn't a member of this group.")
     if target.role == "admin":

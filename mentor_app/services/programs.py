@@ -468,18 +468,6 @@ def _resize_journey(journey: Sequence[Mapping[str, Any]], weeks: int) -> list[di
 # --- access --------------------------------------------------------------------------
 
 
-def _actor_id(actor: User) -> int:
-    if actor.id is None:
-        raise ValueError("actor must be a saved user")
-    return actor.id
-
-
-def _membership(db: Session, *, group_id: int, user_id: int) -> Membership | None:
-    return db.exec(
-        select(Membership).where(Membership.group_id == group_id, Membership.user_id == user_id)
-    ).first()
-
-
 def viewable_program(
     db: Session, *, actor: User, program_id: int
 ) -> tuple[Program, Group, Membership | None]:
@@ -491,7 +479,7 @@ def viewable_program(
     group = db.get(Group, program.group_id) if program is not None else None
     if program is None or group is None:
         raise NotFound(PROGRAM_NOT_FOUND)
-    mine = _membership(db, group_id=group.id or 0, user_id=_actor_id(actor))
+    mine = groups.membership_of(db, group_id=group.id or 0, user_id=groups.acting_user_id(actor))
     if mine is None and not group.is_open:
         raise NotFound(PROGRAM_NOT_FOUND)
     if program.status == "draft" and (mine is None or mine.role != "admin"):
@@ -527,7 +515,7 @@ def check_can_create(db: Session, *, actor: User, group_id: int) -> Group:
 
 
 def start_program(db: Session, *, actor: User, group_id: int, template_key: str) -> Program:
-    actor_id = _actor_id(actor)
+    actor_id = groups.acting_user_id(actor)
     check_can_create(db, actor=actor, group_id=group_id)
     template = TEMPLATES.get(template_key)
     if template is None:
@@ -670,7 +658,7 @@ def publish(db: Session, *, actor: User, program_id: int, today: dt.date | None 
     db.flush()
     audit.record(
         db,
-        actor_id=_actor_id(actor),
+        actor_id=groups.acting_user_id(actor),
         action="program_published",
         target_type="program",
         target_id=program.id,
@@ -696,7 +684,7 @@ def advance_status(
     db.flush()
     audit.record(
         db,
-        actor_id=_actor_id(actor),
+        actor_id=groups.acting_user_id(actor),
         action="program_status_changed",
         target_type="program",
         target_id=program.id,
@@ -716,7 +704,7 @@ def _template_title(key: str) -> str:
 def list_group_programs(db: Session, *, actor: User, group_id: int) -> list[ProgramCard]:
     """The group's programs, newest first; drafts for its admins only."""
     group = db.get(Group, group_id)
-    mine = _membership(db, group_id=group_id, user_id=_actor_id(actor))
+    mine = groups.membership_of(db, group_id=group_id, user_id=groups.acting_user_id(actor))
     if group is None or (mine is None and not group.is_open):
         raise NotFound("Group not found.")
     query = select(Program).where(Program.group_id == group_id)
@@ -754,7 +742,7 @@ def get_program_page(db: Session, *, actor: User, program_id: int) -> ProgramPag
     program, group, mine = viewable_program(db, actor=actor, program_id=program_id)
     enrollment = db.exec(
         select(Enrollment).where(
-            Enrollment.program_id == program_id, Enrollment.user_id == _actor_id(actor)
+            Enrollment.program_id == program_id, Enrollment.user_id == groups.acting_user_id(actor)
         )
     ).first()
     my_enrollment = None
