@@ -146,3 +146,179 @@ def test_a_week_added_by_lengthening_asks_for_its_focus_on_its_own_card(
     admin.get_by_label("Week 7 focus").fill("Look back on the program and plan what comes next.")
     admin.get_by_role("button", name="Next").click()
     expect(admin.get_by_role("heading", name="Review and publish")).to_be_visible()
+
+
+def publish_program(admin: Page, group: str, template: str, title: str) -> str:
+    """Walks an admin through the wizard with the template's defaults; returns the page URL."""
+    open_group(admin, group)
+    admin.get_by_role("link", name="Create a program").click()
+    admin.get_by_role("button", name=f"Use {template}").click()
+    admin.get_by_label("Title").fill(title)
+    start = (dt.date.today() + dt.timedelta(days=7)).isoformat()
+    admin.get_by_label("Start date").fill(start)
+    admin.get_by_role("button", name="Next").click()
+    expect(admin.get_by_role("heading", name="Sign-up questions")).to_be_visible()
+    admin.get_by_role("button", name="Next").click()
+    expect(admin.get_by_role("heading", name="Journey")).to_be_visible()
+    admin.get_by_role("button", name="Next").click()
+    admin.get_by_role("button", name="Publish").click()
+    expect(admin.get_by_role("heading", name=title)).to_be_visible()
+    return admin.url
+
+
+def fill_application(page: Page, text: str) -> None:
+    for group in page.locator("fieldset").all():
+        boxes = group.locator("input[type=checkbox], input[type=radio]")
+        if boxes.count():
+            boxes.first.check()
+        else:
+            group.locator("input, textarea").first.fill(text)
+
+
+def test_admin_reorders_edits_and_removes_questions_and_the_draft_keeps_them(
+    new_page: Callable[..., Page],
+) -> None:
+    admin = new_page()
+    demo_log_in(admin, "ada.admin@example.org")
+    open_group(admin, "Grow Every Day")
+    admin.get_by_role("link", name="Create a program").click()
+    admin.get_by_role("button", name="Use Encouragement and support").click()
+    admin.get_by_label("Title").fill("Question editing")
+    admin.get_by_label("Start date").fill((dt.date.today() + dt.timedelta(days=5)).isoformat())
+    admin.get_by_role("button", name="Next").click()
+    expect(admin.get_by_role("heading", name="Sign-up questions")).to_be_visible()
+
+    first, second = admin.get_by_label("Question 1 text"), admin.get_by_label("Question 2 text")
+    text_1, text_2 = first.input_value(), second.input_value()
+    assert text_1 and text_2 and text_1 != text_2
+    cards = admin.locator(".rt-Card").filter(has=admin.get_by_text("Used for matching"))
+    count = cards.count()
+
+    # Reorder: question 1 moves down, so the old second question now comes first.
+    admin.get_by_role("button", name="Move Question 1 down").click()
+    expect(admin.get_by_label("Question 1 text")).to_have_value(text_2)
+    expect(admin.get_by_label("Question 2 text")).to_have_value(text_1)
+
+    # Edit: a new wording for the (new) first question.
+    admin.get_by_label("Question 1 text").fill("What kind of encouragement helps you most?")
+    admin.get_by_label("Question 1 text").press("Tab")
+
+    # Remove the third question.
+    text_3 = admin.get_by_label("Question 3 text").input_value()
+    admin.get_by_role("button", name="Remove Question 3").click()
+    expect(cards).to_have_count(count - 1)
+    expect(admin.get_by_label("Question 3 text")).not_to_have_value(text_3)
+
+    # An added question with no text is refused on its own card.
+    admin.get_by_role("button", name="Add mentee question").click()
+    expect(cards).to_have_count(count)
+    admin.get_by_role("button", name="Next").click()
+    new_card = cards.filter(has=admin.get_by_label(f"Question {count} text"))
+    expect(new_card.get_by_role("alert")).to_have_text("Write the question.")
+    admin.get_by_label(f"Question {count} text").fill("Anything else we should know?")
+    admin.get_by_label(f"Question {count} text").press("Tab")
+    admin.get_by_role("button", name="Next").click()
+    expect(admin.get_by_role("heading", name="Journey")).to_be_visible()
+
+    # The saved draft holds every change: reload, go back to the questions.
+    admin.reload()
+    expect(admin.get_by_role("heading", name="Journey")).to_be_visible()
+    admin.get_by_role("button", name="Back").click()
+    expect(admin.get_by_label("Question 1 text")).to_have_value(
+        "What kind of encouragement helps you most?"
+    )
+    expect(admin.get_by_label("Question 2 text")).to_have_value(text_1)
+    expect(cards).to_have_count(count)
+    expect(admin.get_by_label(f"Question {count} text")).to_have_value(
+        "Anything else we should know?"
+    )
+
+
+def test_member_edits_then_withdraws_an_application(new_page: Callable[..., Page]) -> None:
+    admin = new_page()
+    demo_log_in(admin, "ada.admin@example.org")
+    url = publish_program(admin, "Product Professionals Network", "Career advancement", "Edits")
+
+    member = new_page()
+    demo_log_in(member, "lina.mentor@example.org")
+    member.goto(url)
+    member.get_by_role("button", name="Sign up as mentor").click()
+    fill_application(member, "I have coached designers into product roles.")
+    member.get_by_label("How many mentees can you take?").select_option("1")
+    member.get_by_role("button", name="Send application").click()
+    expect(member.get_by_role("heading", name="Your application")).to_be_visible()
+    expect(member.get_by_text("for up to 1 mentees")).to_be_visible()
+
+    member.get_by_role("button", name="Edit application").click()
+    why = (
+        member.locator("fieldset").filter(has_text="Why do you want to mentor").locator("textarea")
+    )
+    expect(why).to_have_value("I have coached designers into product roles.")
+    why.fill("Ten years of product work, happy to share it.")
+    member.get_by_label("How many mentees can you take?").select_option("3")
+    member.get_by_role("button", name="Send application").click()
+    expect(member.get_by_text("Application saved.")).to_be_visible()
+    expect(member.get_by_text("Ten years of product work, happy to share it.")).to_be_visible()
+    expect(member.get_by_text("for up to 3 mentees")).to_be_visible()
+
+    # Withdrawing asks first; Cancel keeps the application.
+    member.get_by_role("button", name="Withdraw").click()
+    dialog = member.get_by_role("alertdialog")
+    expect(dialog).to_contain_text("Withdraw your application?")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(member.get_by_role("heading", name="Your application")).to_be_visible()
+    member.get_by_role("button", name="Withdraw").click()
+    member.get_by_role("alertdialog").get_by_role("button", name="Withdraw").click()
+    expect(member.get_by_text("You withdrew your application.")).to_be_visible()
+    expect(member.get_by_role("heading", name="Your application")).to_have_count(0)
+    expect(member.get_by_role("button", name="Sign up as mentor")).to_be_visible()
+
+    admin.reload()
+    row = admin.get_by_role("row").filter(has_text="Lina Park")
+    expect(row).to_contain_text("withdrawn")
+
+
+def test_admin_starts_then_closes_a_program_after_confirming(
+    new_page: Callable[..., Page],
+) -> None:
+    admin = new_page()
+    demo_log_in(admin, "ada.admin@example.org")
+    publish_program(admin, "Product Professionals Network", "Skills development", "Lifecycle")
+    expect(admin.get_by_text("open", exact=True)).to_be_visible()
+
+    admin.get_by_role("button", name="Start the program").click()
+    admin.get_by_role("alertdialog").get_by_role("button", name="Cancel").click()
+    expect(admin.get_by_text("open", exact=True)).to_be_visible()
+
+    admin.get_by_role("button", name="Start the program").click()
+    expect(admin.get_by_role("alertdialog")).to_contain_text("Sign-ups close")
+    admin.get_by_role("alertdialog").get_by_role("button", name="Confirm").click()
+    expect(admin.get_by_text("active", exact=True)).to_be_visible()
+
+    admin.get_by_role("button", name="Close the program").click()
+    expect(admin.get_by_role("alertdialog")).to_contain_text("can't be undone")
+    admin.get_by_role("alertdialog").get_by_role("button", name="Confirm").click()
+    expect(admin.get_by_text("closed", exact=True)).to_be_visible()
+    expect(admin.get_by_role("button", name="Close the program")).to_have_count(0)
+
+
+def test_wizard_fits_a_phone_screen(new_page: Callable[..., Page]) -> None:
+    admin = new_page(viewport={"width": 390, "height": 844})
+    demo_log_in(admin, "ada.admin@example.org")
+    open_group(admin, "Grow Every Day")
+    admin.get_by_role("link", name="Create a program").click()
+    admin.get_by_role("button", name="Use Career advancement").click()
+    for heading in ("Details", "Sign-up questions", "Journey", "Review and publish"):
+        if heading == "Details":
+            expect(admin.get_by_label("Title")).to_be_visible()
+            admin.get_by_label("Start date").fill(
+                (dt.date.today() + dt.timedelta(days=5)).isoformat()
+            )
+        else:
+            expect(admin.get_by_role("heading", name=heading)).to_be_visible()
+        width = admin.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"wizard step {heading!r} scrolls sideways on a phone ({width}px)"
+        if heading == "Sign-up questions":
+            screenshot(admin, "wizard-phone")
+        if heading != "Review and publish":
+            admin.get_by_role("button", name="Next").click()
