@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -131,3 +131,73 @@ class Enrollment(SQLModel, table=True):
     status: str = Field(default="active", max_length=16)  # active | withdrawn
     created_at: dt.datetime = Field(default_factory=utcnow)
     updated_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class Pair(SQLModel, table=True):
+    """One mentor and one mentee in a program. Drafts are the admin's proposal, seen by
+    admins only; publishing makes them active.
+
+    Capacity is held in the database: a live pair (draft or active) takes one of the
+    mentor's numbered seats, unique per mentor, and the mentee's enrollment id is copied
+    into a unique column. Once a pair is over both are set to NULL, which frees them.
+    """
+
+    __tablename__ = "mentor_pair"
+    __table_args__ = (
+        UniqueConstraint("mentor_enrollment_id", "mentor_seat", name="uq_pair_mentor_seat"),
+        UniqueConstraint("live_mentee_enrollment_id", name="uq_pair_live_mentee"),
+        CheckConstraint("mentor_seat IS NULL OR mentor_seat >= 1", name="ck_pair_seat_positive"),
+        CheckConstraint("mentor_id <> mentee_id", name="ck_pair_two_people"),
+        CheckConstraint(
+            "live_mentee_enrollment_id IS NULL OR live_mentee_enrollment_id = mentee_enrollment_id",
+            name="ck_pair_live_mentee",
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    program_id: int = Field(foreign_key="program.id", index=True, ondelete="CASCADE")
+    mentor_enrollment_id: int = Field(foreign_key="enrollment.id", index=True, ondelete="CASCADE")
+    mentee_enrollment_id: int = Field(foreign_key="enrollment.id", index=True, ondelete="CASCADE")
+    mentor_id: int = Field(foreign_key="app_user.id", index=True, ondelete="CASCADE")
+    mentee_id: int = Field(foreign_key="app_user.id", index=True, ondelete="CASCADE")
+    status: str = Field(default="draft", max_length=16)  # draft | active | completed | ended
+    mentor_seat: int | None = None
+    live_mentee_enrollment_id: int | None = None
+    score: int = 0
+    factors: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    created_by: int | None = Field(default=None, foreign_key="app_user.id", ondelete="SET NULL")
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    published_at: dt.datetime | None = None
+    start_date: dt.date | None = None
+    ended_at: dt.datetime | None = None
+    end_reason: str | None = Field(default=None, max_length=32)
+
+
+class Block(SQLModel, table=True):
+    """A member blocked another: they are never paired or suggested to each other."""
+
+    __tablename__ = "member_block"
+    __table_args__ = (
+        UniqueConstraint("blocker_id", "blocked_id", name="uq_block_blocker_blocked"),
+        CheckConstraint("blocker_id <> blocked_id", name="ck_block_not_self"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    blocker_id: int = Field(foreign_key="app_user.id", index=True, ondelete="CASCADE")
+    blocked_id: int = Field(foreign_key="app_user.id", index=True, ondelete="CASCADE")
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class Notification(SQLModel, table=True):
+    """An in-app notification for one member."""
+
+    __tablename__ = "notification"
+    __table_args__ = (Index("ix_notification_user_created", "user_id", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", ondelete="CASCADE")
+    kind: str = Field(max_length=32)
+    text: str = Field(max_length=500)
+    link: str = Field(default="", max_length=200)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    read_at: dt.datetime | None = None

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from mentor_app.models import Enrollment, Program, User, utcnow
+from mentor_app.models import Enrollment, Pair, Program, User, utcnow
 from mentor_app.services import accounts, groups, programs
 from mentor_app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
 
@@ -135,6 +135,19 @@ def _own_application(db: Session, *, actor: User, enrollment_id: int) -> Enrollm
     return enrollment
 
 
+def _live_pairs(db: Session, enrollment_id: int) -> list[Pair]:
+    """Draft or active pairs this application is part of, on either side."""
+    return list(
+        db.exec(
+            select(Pair).where(
+                (col(Pair.mentor_enrollment_id) == enrollment_id)
+                | (col(Pair.mentee_enrollment_id) == enrollment_id),
+                col(Pair.status).in_(("draft", "active")),
+            )
+        ).all()
+    )
+
+
 # --- services ----------------------------------------------------------------------------
 
 
@@ -203,7 +216,14 @@ def update_application(
     if enrollment.status == "withdrawn":
         raise Conflict("You withdrew this application. Sign up again to take part.")
     enrollment.answers = clean_answers(programs.questions_for(program, enrollment.role), answers)
-    enrollment.capacity = clean_capacity(program, enrollment.role, capacity)
+    seats = clean_capacity(program, enrollment.role, capacity)
+    taken = len(_live_pairs(db, enrollment.id or 0))
+    if seats is not None and seats < taken:
+        raise ValidationError(
+            f"You already have {taken} mentees paired with you: choose {taken} or more.",
+            field="capacity",
+        )
+    enrollment.capacity = seats
     enrollment.updated_at = utcnow()
     db.add(enrollment)
     db.flush()
@@ -220,6 +240,14 @@ def withdraw(db: Session, *, actor: User, enrollment_id: int) -> Enrollment:
             "Ask the program's admins if you need to step back."
         )
     if enrollment.status != "withdrawn":
+        pairs = _live_pairs(db, enrollment.id or 0)
+        if any(pair.status == "active" for pair in pairs):
+            raise Conflict(
+                "You are already paired in this program. To step back, end the pair from "
+                "its page or ask the program's admins."
+            )
+        for pair in pairs:  # drafts the admins proposed: the seat and the mentee are freed
+            db.delete(pair)
         enrollment.status = "withdrawn"
         enrollment.updated_at = utcnow()
         db.add(enrollment)

@@ -487,7 +487,7 @@ def viewable_program(
     return program, group, mine
 
 
-def _admin_program(db: Session, *, actor: User, program_id: int) -> Program:
+def admin_program(db: Session, *, actor: User, program_id: int) -> Program:
     program = db.get(Program, program_id)
     if program is None:
         raise NotFound(PROGRAM_NOT_FOUND)
@@ -548,7 +548,7 @@ def start_program(db: Session, *, actor: User, group_id: int, template_key: str)
 
 
 def get_draft(db: Session, *, actor: User, program_id: int) -> Program:
-    program = _admin_program(db, actor=actor, program_id=program_id)
+    program = admin_program(db, actor=actor, program_id=program_id)
     if program.status != "draft":
         raise Conflict(PUBLISHED)
     return program
@@ -671,7 +671,7 @@ def advance_status(
 ) -> Program:
     """open → active → closed. `from_status` is what the admin confirmed, so a repeated
     click can't skip a stage."""
-    program = _admin_program(db, actor=actor, program_id=program_id)
+    program = admin_program(db, actor=actor, program_id=program_id)
     if from_status is not None and program.status != from_status:
         raise Conflict("This program has already moved on. Reload the page to see its status.")
     if program.status == "draft":
@@ -789,7 +789,7 @@ def answer_summary(
 
 def get_admin_overview(db: Session, *, actor: User, program_id: int) -> AdminOverview:
     """Applications by role, active ones first, with counts of the active ones."""
-    program = _admin_program(db, actor=actor, program_id=program_id)
+    program = admin_program(db, actor=actor, program_id=program_id)
     rows = db.exec(
         select(Enrollment, User.display_name)
         .join(User, col(User.id) == col(Enrollment.user_id))

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
-import uuid
-from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from mentor_app import migrations
-from mentor_app.db import make_engine
-
-PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 def test_empty_sqlite_upgraded_to_head_matches_the_models(engine: Engine) -> None:
@@ -43,22 +38,6 @@ def test_sqlite_transactions_take_the_write_lock_at_begin(engine: Engine) -> Non
         with pytest.raises(sqlite3.OperationalError, match="locked"):
             second.execute("BEGIN IMMEDIATE")
         second.close()
-
-
-@pytest.fixture
-def pg_engine() -> Iterator[Engine]:
-    name = f"mc_mig_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(PG_SERVER.rsplit("/", 1)[0] + f"/{name}")
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def test_same_migrations_apply_on_postgresql(pg_engine: Engine) -> None:

@@ -1,0 +1,711 @@
+"""The pairing workspace: explained suggestions, pairing by hand, whole-cohort
+auto-match, and publishing draft pairs. Admins of the program's group only.
+
+Capacity is enforced by the database, not only here: every live pair (draft or active)
+holds one numbered seat of its mentor (unique per mentor) and its mentee's enrollment
+(unique), and the two enrollments are locked while a pair is made (`FOR UPDATE` on
+PostgreSQL; SQLite transactions already begin with `BEGIN IMMEDIATE`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, func, select
+
+from mentor_app.models import Enrollment, Pair, Program, User, utcnow
+from mentor_app.services import accounts, audit, blocks, groups, matching, notifications, programs
+from mentor_app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
+
+LIVE = ("draft", "active")
+PAIRABLE_PROGRAM = ("open", "active")
+SUGGESTIONS = 5
+LIST_LIMIT = 100
+MIN_SCORE_MAX = 500
+SEARCH_MAX = 80
+SCORE_BUCKETS: tuple[tuple[str, int, int], ...] = (
+    ("0-19", 0, 19),
+    ("20-39", 20, 39),
+    ("40-59", 40, 59),
+    ("60-79", 60, 79),
+    ("80+", 80, 10_000),
+)
+
+PAIR_NOT_FOUND = "Pair not found."
+NOT_PAIRABLE = "Pairs can be made while the program is open or active."
+RACED = "Someone else just paired one of these people. Reload the workspace and try again."
+
+
+# --- what the workspace shows ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MenteeRow:
+    enrollment_id: int
+    user_id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class MentorRow:
+    enrollment_id: int
+    user_id: int
+    name: str
+    used: int
+    capacity: int
+
+    @property
+    def free(self) -> int:
+        return max(0, self.capacity - self.used)
+
+
+@dataclass(frozen=True)
+class PairRow:
+    id: int
+    status: str
+    mentor_enrollment_id: int
+    mentee_enrollment_id: int
+    mentor_name: str
+    mentee_name: str
+    score: int
+    reasons: list[str]
+
+
+@dataclass(frozen=True)
+class SuggestionRow:
+    mentor_enrollment_id: int
+    name: str
+    score: int
+    used: int
+    capacity: int
+    reasons: list[str]
+
+
+@dataclass(frozen=True)
+class Fairness:
+    unmatched: int
+    unmatched_names: list[str]
+    full_mentors: list[str]  # at or over capacity
+    score_buckets: list[tuple[str, int]]  # published pairs' scores
+    published: int
+    median_score: int | None
+
+
+@dataclass(frozen=True)
+class Workspace:
+    program_id: int
+    group_id: int
+    title: str
+    status: str
+    can_pair: bool
+    mentees_waiting: list[MenteeRow]
+    mentees_waiting_total: int
+    mentors: list[MentorRow]
+    mentors_total: int
+    drafts: list[PairRow]
+    published: list[PairRow]
+    fairness: Fairness
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    published: int
+    dropped: list[str] = field(default_factory=list)  # why a draft could not be published
+
+
+@dataclass(frozen=True)
+class MyPair:
+    pair_id: int
+    program_id: int
+    program_title: str
+    partner_name: str
+    my_role: str
+    status: str
+    start_date: dt.date | None
+
+
+@dataclass(frozen=True)
+class PairPage:
+    pair_id: int
+    program_id: int
+    program_title: str
+    status: str
+    my_role: str
+    partner_name: str
+    partner_role: str
+    start_date: dt.date | None
+    journey: list[dict[str, Any]]
+
+
+# --- the cohort ------------------------------------------------------------------------
+
+
+@dataclass
+class _Person:
+    enrollment: Enrollment
+    user: User
+
+    @property
+    def enrollment_id(self) -> int:
+        return self.enrollment.id or 0
+
+    @property
+    def user_id(self) -> int:
+        return self.user.id or 0
+
+
+def _eligible(person: _Person, today: dt.date) -> bool:
+    return (
+        person.enrollment.status == "active"
+        and person.user.status == "active"
+        and accounts.is_adult(person.user.date_of_birth, today=today)
+    )
+
+
+def _cohort(db: Session, program_id: int) -> list[_Person]:
+    rows = db.exec(
+        select(Enrollment, User)
+        .join(User, col(User.id) == col(Enrollment.user_id))
+        .where(Enrollment.program_id == program_id)
+        .order_by(col(User.display_name), col(Enrollment.id))
+    ).all()
+    return [_Person(enrollment, user) for enrollment, user in rows]
+
+
+def _live_pairs(db: Session, program_id: int) -> list[Pair]:
+    return list(
+        db.exec(
+            select(Pair)
+            .where(Pair.program_id == program_id, col(Pair.status).in_(LIVE))
+            .order_by(col(Pair.created_at), col(Pair.id))
+        ).all()
+    )
+
+
+def _seats_used(pairs: Sequence[Pair]) -> dict[int, int]:
+    used: dict[int, int] = {}
+    for pair in pairs:
+        used[pair.mentor_enrollment_id] = used.get(pair.mentor_enrollment_id, 0) + 1
+    return used
+
+
+def _workspace_program(db: Session, *, actor: User, program_id: int) -> Program:
+    return programs.admin_program(db, actor=actor, program_id=program_id)
+
+
+def _pairable_program(db: Session, *, actor: User, program_id: int) -> Program:
+    program = _workspace_program(db, actor=actor, program_id=program_id)
+    if program.status not in PAIRABLE_PROGRAM:
+        raise Conflict(NOT_PAIRABLE)
+    return program
+
+
+def _candidate(person: _Person, free: int = 0) -> matching.Candidate:
+    return matching.Candidate(
+        id=person.enrollment_id, answers=dict(person.enrollment.answers), free_capacity=free
+    )
+
+
+def _reasons(factors: Sequence[dict[str, Any]]) -> list[str]:
+    return [str(f.get("explain", "")) for f in factors]
+
+
+def _factor_docs(factors: Sequence[matching.Factor]) -> list[dict[str, Any]]:
+    return [
+        {
+            "key": f.key,
+            "label": f.label,
+            "detail": f.detail,
+            "points": f.points,
+            "explain": f.explain,
+        }
+        for f in factors
+    ]
+
+
+def _matches(needle: str, name: str) -> bool:
+    return not needle or needle in name.casefold()
+
+
+def _clean_search(search: str) -> str:
+    return (search or "").strip().casefold()[:SEARCH_MAX]
+
+
+def get_workspace(
+    db: Session, *, actor: User, program_id: int, search: str = "", today: dt.date | None = None
+) -> Workspace:
+    """Everything the workspace shows; the two columns are filtered by name and bounded."""
+    program = _workspace_program(db, actor=actor, program_id=program_id)
+    today = today or utcnow().date()
+    needle = _clean_search(search)
+    cohort = _cohort(db, program_id)
+    by_enrollment = {p.enrollment_id: p for p in cohort}
+    live = _live_pairs(db, program_id)
+    used = _seats_used(live)
+    paired_mentees = {pair.mentee_enrollment_id for pair in live}
+
+    waiting = [
+        p
+        for p in cohort
+        if p.enrollment.role == "mentee"
+        and _eligible(p, today)
+        and p.enrollment_id not in paired_mentees
+    ]
+    mentors = [
+        MentorRow(
+            enrollment_id=p.enrollment_id,
+            user_id=p.user_id,
+            name=p.user.display_name,
+            used=used.get(p.enrollment_id, 0),
+            capacity=p.enrollment.capacity or 0,
+        )
+        for p in cohort
+        if p.enrollment.role == "mentor" and _eligible(p, today)
+    ]
+
+    def row(pair: Pair) -> PairRow:
+        mentor, mentee = (
+            by_enrollment[pair.mentor_enrollment_id],
+            by_enrollment[pair.mentee_enrollment_id],
+        )
+        return PairRow(
+            id=pair.id or 0,
+            status=pair.status,
+            mentor_enrollment_id=pair.mentor_enrollment_id,
+            mentee_enrollment_id=pair.mentee_enrollment_id,
+            mentor_name=mentor.user.display_name,
+            mentee_name=mentee.user.display_name,
+            score=pair.score,
+            reasons=_reasons(pair.factors),
+        )
+
+    drafts = [row(p) for p in live if p.status == "draft"]
+    published = [row(p) for p in live if p.status == "active"]
+    scores = sorted(p.score for p in published)
+    fairness = Fairness(
+        unmatched=len(waiting),
+        unmatched_names=[p.user.display_name for p in waiting[:LIST_LIMIT]],
+        full_mentors=[m.name for m in mentors if m.capacity and m.used >= m.capacity],
+        score_buckets=[
+            (label, sum(1 for s in scores if low <= s <= high))
+            for label, low, high in SCORE_BUCKETS
+        ],
+        published=len(published),
+        median_score=scores[len(scores) // 2] if scores else None,
+    )
+    shown_waiting = [p for p in waiting if _matches(needle, p.user.display_name.casefold())]
+    shown_mentors = [m for m in mentors if _matches(needle, m.name.casefold())]
+    return Workspace(
+        program_id=program_id,
+        group_id=program.group_id,
+        title=program.title,
+        status=program.status,
+        can_pair=program.status in PAIRABLE_PROGRAM,
+        mentees_waiting=[
+            MenteeRow(enrollment_id=p.enrollment_id, user_id=p.user_id, name=p.user.display_name)
+            for p in shown_waiting[:LIST_LIMIT]
+        ],
+        mentees_waiting_total=len(shown_waiting),
+        mentors=shown_mentors[:LIST_LIMIT],
+        mentors_total=len(shown_mentors),
+        drafts=drafts,
+        published=published,
+        fairness=fairness,
+    )
+
+
+def suggest_mentors(
+    db: Session,
+    *,
+    actor: User,
+    program_id: int,
+    mentee_enrollment_id: int,
+    k: int = SUGGESTIONS,
+    today: dt.date | None = None,
+) -> list[SuggestionRow]:
+    """The best mentors with free capacity for one waiting mentee, each with its reasons.
+    Blocked pairs and mentors without a free seat are left out."""
+    program = _workspace_program(db, actor=actor, program_id=program_id)
+    today = today or utcnow().date()
+    cohort = _cohort(db, program_id)
+    mentee = next((p for p in cohort if p.enrollment_id == mentee_enrollment_id), None)
+    if mentee is None or mentee.enrollment.role != "mentee":
+        raise NotFound("This mentee has not applied to this program.")
+    live = _live_pairs(db, program_id)
+    if any(pair.mentee_enrollment_id == mentee_enrollment_id for pair in live):
+        raise Conflict(f"{mentee.user.display_name} is already paired in this program.")
+    if not _eligible(mentee, today):
+        return []
+    used = _seats_used(live)
+    mentors = [p for p in cohort if p.enrollment.role == "mentor" and _eligible(p, today)]
+    blocked = blocks.blocked_pairs(db, [mentee.user_id, *(m.user_id for m in mentors)])
+    excluded = {m.enrollment_id for m in mentors if (mentee.user_id, m.user_id) in blocked}
+    candidates = [
+        _candidate(m, (m.enrollment.capacity or 0) - used.get(m.enrollment_id, 0)) for m in mentors
+    ]
+    specs = matching.match_specs(program.questions)
+    found = matching.suggest(
+        specs, dict(mentee.enrollment.answers), candidates, k=k, excluded=excluded
+    )
+    by_id = {m.enrollment_id: m for m in mentors}
+    return [
+        SuggestionRow(
+            mentor_enrollment_id=s.mentor_id,
+            name=by_id[s.mentor_id].user.display_name,
+            score=s.score,
+            used=used.get(s.mentor_id, 0),
+            capacity=by_id[s.mentor_id].enrollment.capacity or 0,
+            reasons=[f.explain for f in s.factors],
+        )
+        for s in found
+    ]
+
+
+# --- making pairs ---------------------------------------------------------------------
+
+
+def _lock_enrollments(db: Session, ids: Sequence[int]) -> dict[int, Enrollment]:
+    """The enrollments, re-read and row-locked in id order (no deadlock between two admins)."""
+    rows = db.exec(
+        select(Enrollment)
+        .where(col(Enrollment.id).in_(sorted(set(ids))))
+        .order_by(col(Enrollment.id))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    return {e.id or 0: e for e in rows}
+
+
+def _check_person(db: Session, enrollment: Enrollment, today: dt.date) -> User:
+    user = db.get(User, enrollment.user_id)
+    assert user is not None
+    if enrollment.status != "active":
+        raise Conflict(f"{user.display_name} has withdrawn from this program.")
+    if user.status != "active":
+        raise Conflict(f"{user.display_name}'s account is suspended.")
+    if not accounts.is_adult(user.date_of_birth, today=today):
+        raise PermissionDenied("Only adults (18 and over) can take part in mentorship programs.")
+    return user
+
+
+def _draft_pair(
+    db: Session,
+    *,
+    actor_id: int,
+    program: Program,
+    mentee_enrollment_id: int,
+    mentor_enrollment_id: int,
+    today: dt.date,
+) -> Pair:
+    """Every never-pair rule, then the insert; the caller has checked the admin."""
+    program_id = program.id or 0
+    locked = _lock_enrollments(db, [mentor_enrollment_id, mentee_enrollment_id])
+    mentor_e, mentee_e = locked.get(mentor_enrollment_id), locked.get(mentee_enrollment_id)
+    if mentor_e is None or mentee_e is None:
+        raise NotFound("Application not found.")
+    if mentor_e.program_id != program_id or mentee_e.program_id != program_id:
+        raise ValidationError("Both people must have applied to this program.", field="pair")
+    if mentor_e.user_id == mentee_e.user_id:
+        raise ValidationError("A member can't be paired with themselves.", field="pair")
+    if mentor_e.role != "mentor" or mentee_e.role != "mentee":
+        raise ValidationError("A pair is one mentor and one mentee.", field="pair")
+    mentor = _check_person(db, mentor_e, today)
+    mentee = _check_person(db, mentee_e, today)
+    if blocks.is_blocked(db, mentor_e.user_id, mentee_e.user_id):
+        raise Conflict(f"{mentor.display_name} and {mentee.display_name} can't be paired.")
+    already = db.exec(
+        select(Pair.id).where(Pair.live_mentee_enrollment_id == mentee_enrollment_id)
+    ).first()
+    if already is not None:
+        raise Conflict(f"{mentee.display_name} is already paired in this program.")
+    taken = set(
+        db.exec(
+            select(Pair.mentor_seat).where(
+                Pair.mentor_enrollment_id == mentor_enrollment_id,
+                col(Pair.mentor_seat).is_not(None),
+            )
+        ).all()
+    )
+    capacity = mentor_e.capacity or 0
+    free = [seat for seat in range(1, capacity + 1) if seat not in taken]
+    if not free:
+        raise Conflict(
+            f"{mentor.display_name} has no free capacity ({len(taken)} of {capacity} taken)."
+        )
+    score, factors = matching.score_pair(
+        matching.match_specs(program.questions), dict(mentor_e.answers), dict(mentee_e.answers)
+    )
+    pair = Pair(
+        program_id=program_id,
+        mentor_enrollment_id=mentor_enrollment_id,
+        mentee_enrollment_id=mentee_enrollment_id,
+        mentor_id=mentor_e.user_id,
+        mentee_id=mentee_e.user_id,
+        status="draft",
+        mentor_seat=free[0],
+        live_mentee_enrollment_id=mentee_enrollment_id,
+        score=score,
+        factors=_factor_docs(factors),
+        created_by=actor_id,
+    )
+    try:
+        with db.begin_nested():
+            db.add(pair)
+    except IntegrityError:
+        raise Conflict(RACED) from None
+    return pair
+
+
+def pair_by_hand(
+    db: Session,
+    *,
+    actor: User,
+    program_id: int,
+    mentee_enrollment_id: int,
+    mentor_enrollment_id: int,
+    today: dt.date | None = None,
+) -> Pair:
+    """A draft pair the admin chose (from a suggestion or any mentor with a free seat)."""
+    program = _pairable_program(db, actor=actor, program_id=program_id)
+    actor_id = groups.acting_user_id(actor)
+    pair = _draft_pair(
+        db,
+        actor_id=actor_id,
+        program=program,
+        mentee_enrollment_id=mentee_enrollment_id,
+        mentor_enrollment_id=mentor_enrollment_id,
+        today=today or utcnow().date(),
+    )
+    audit.record(
+        db, actor_id=actor_id, action="pair_drafted", target_type="pair", target_id=pair.id
+    )
+    return pair
+
+
+def unpair(db: Session, *, actor: User, pair_id: int) -> None:
+    """Remove a draft pair; published pairs end from their own page instead."""
+    pair = db.get(Pair, pair_id)
+    if pair is None:
+        raise NotFound(PAIR_NOT_FOUND)
+    _workspace_program(db, actor=actor, program_id=pair.program_id)
+    if pair.status != "draft":
+        raise Conflict("This pair has been published, so it can't be unpaired here.")
+    db.delete(pair)
+    db.flush()
+    audit.record(
+        db,
+        actor_id=groups.acting_user_id(actor),
+        action="pair_removed",
+        target_type="pair",
+        target_id=pair_id,
+    )
+
+
+def parse_min_score(value: str | int | None) -> int:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return 0
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise ValidationError("Enter a whole number.", field="min_score") from None
+    if not 0 <= number <= MIN_SCORE_MAX:
+        raise ValidationError(f"Choose between 0 and {MIN_SCORE_MAX}.", field="min_score")
+    return number
+
+
+def suggest_all(
+    db: Session,
+    *,
+    actor: User,
+    program_id: int,
+    min_score: str | int | None = 0,
+    today: dt.date | None = None,
+) -> list[Pair]:
+    """Draft pairs for the whole waiting cohort at once: the assignment with the highest
+    total score within every mentor's free seats, leaving out pairs below `min_score`."""
+    program = _pairable_program(db, actor=actor, program_id=program_id)
+    threshold = parse_min_score(min_score)
+    today = today or utcnow().date()
+    actor_id = groups.acting_user_id(actor)
+    cohort = [p for p in _cohort(db, program_id) if _eligible(p, today)]
+    live = _live_pairs(db, program_id)
+    used = _seats_used(live)
+    paired = {pair.mentee_enrollment_id for pair in live}
+    mentees = [p for p in cohort if p.enrollment.role == "mentee" and p.enrollment_id not in paired]
+    mentors = [p for p in cohort if p.enrollment.role == "mentor"]
+    blocked = blocks.blocked_pairs(db, [p.user_id for p in cohort])
+    forbidden = {
+        (mentee.enrollment_id, mentor.enrollment_id)
+        for mentee in mentees
+        for mentor in mentors
+        if (mentee.user_id, mentor.user_id) in blocked or mentee.user_id == mentor.user_id
+    }
+    assignment = matching.auto_match_cohort(
+        matching.match_specs(program.questions),
+        [_candidate(m) for m in mentees],
+        [
+            _candidate(m, (m.enrollment.capacity or 0) - used.get(m.enrollment_id, 0))
+            for m in mentors
+        ],
+        min_score=threshold,
+        forbidden=forbidden,
+    )
+    made: list[Pair] = []
+    for mentee_id, mentor_id, _score in assignment:
+        made.append(
+            _draft_pair(
+                db,
+                actor_id=actor_id,
+                program=program,
+                mentee_enrollment_id=mentee_id,
+                mentor_enrollment_id=mentor_id,
+                today=today,
+            )
+        )
+    audit.record(
+        db,
+        actor_id=actor_id,
+        action="pairs_suggested",
+        target_type="program",
+        target_id=program_id,
+        detail=f"{len(made)} draft pairs, minimum score {threshold}",
+    )
+    return made
+
+
+def publish_pairs(
+    db: Session, *, actor: User, program_id: int, today: dt.date | None = None
+) -> PublishResult:
+    """Make the draft pairs real and tell both members. A draft that breaks a rule by
+    now (someone withdrew, blocked, or was suspended) is removed and reported instead."""
+    program = _pairable_program(db, actor=actor, program_id=program_id)
+    today = today or utcnow().date()
+    actor_id = groups.acting_user_id(actor)
+    # Locked, and re-read once the lock is ours: a second admin publishing at the same
+    # moment waits here, then finds no drafts left instead of publishing them twice.
+    drafts = list(
+        db.exec(
+            select(Pair)
+            .where(Pair.program_id == program_id, Pair.status == "draft")
+            .order_by(col(Pair.id))
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).all()
+    )
+    locked = _lock_enrollments(
+        db, [e for p in drafts for e in (p.mentor_enrollment_id, p.mentee_enrollment_id)]
+    )
+    start = max(program.start_date or today, today)
+    published, dropped = 0, []
+    for pair in drafts:
+        try:
+            mentor = _check_person(db, locked[pair.mentor_enrollment_id], today)
+            mentee = _check_person(db, locked[pair.mentee_enrollment_id], today)
+            if blocks.is_blocked(db, pair.mentor_id, pair.mentee_id):
+                raise Conflict(f"{mentor.display_name} and {mentee.display_name} can't be paired.")
+        except (Conflict, PermissionDenied) as error:
+            dropped.append(error.message)
+            db.delete(pair)
+            continue
+        pair.status, pair.published_at, pair.start_date = "active", utcnow(), start
+        db.add(pair)
+        link = f"/pairs/{pair.id}"
+        notifications.notify(
+            db,
+            user_id=pair.mentor_id,
+            kind="paired",
+            text=f"You are now mentoring {mentee.display_name} in “{program.title}”.",
+            link=link,
+        )
+        notifications.notify(
+            db,
+            user_id=pair.mentee_id,
+            kind="paired",
+            text=f"{mentor.display_name} is your mentor in “{program.title}”.",
+            link=link,
+        )
+        published += 1
+    db.flush()
+    audit.record(
+        db,
+        actor_id=actor_id,
+        action="pairs_published",
+        target_type="program",
+        target_id=program_id,
+        detail=f"{published} published, {len(dropped)} dropped",
+    )
+    return PublishResult(published=published, dropped=dropped)
+
+
+# --- the members' side -----------------------------------------------------------------
+
+
+def list_my_pairs(db: Session, *, actor: User) -> list[MyPair]:
+    """The actor's published pairs, newest first (drafts are the admins' business)."""
+    me = groups.acting_user_id(actor)
+    rows = db.exec(
+        select(Pair, Program.title)
+        .join(Program, col(Program.id) == col(Pair.program_id))
+        .where(
+            (col(Pair.mentor_id) == me) | (col(Pair.mentee_id) == me),
+            col(Pair.status) != "draft",
+        )
+        .order_by(col(Pair.published_at).desc(), col(Pair.id).desc())
+        .limit(LIST_LIMIT)
+    ).all()
+    partner_ids = {p.mentee_id if p.mentor_id == me else p.mentor_id for p, _ in rows}
+    names = dict(
+        db.exec(
+            select(User.id, User.display_name).where(col(User.id).in_(partner_ids or {0}))
+        ).all()
+    )
+    return [
+        MyPair(
+            pair_id=pair.id or 0,
+            program_id=pair.program_id,
+            program_title=title,
+            partner_name=names.get(pair.mentee_id if pair.mentor_id == me else pair.mentor_id, ""),
+            my_role="mentor" if pair.mentor_id == me else "mentee",
+            status=pair.status,
+            start_date=pair.start_date,
+        )
+        for pair, title in rows
+    ]
+
+
+def get_pair_page(db: Session, *, actor: User, pair_id: int) -> PairPage:
+    """A published pair, for its two members only: to anyone else it does not exist."""
+    me = groups.acting_user_id(actor)
+    pair = db.get(Pair, pair_id)
+    if pair is None or pair.status == "draft" or me not in (pair.mentor_id, pair.mentee_id):
+        raise NotFound(PAIR_NOT_FOUND)
+    program = db.get(Program, pair.program_id)
+    assert program is not None
+    my_role = "mentor" if pair.mentor_id == me else "mentee"
+    partner = db.get(User, pair.mentee_id if my_role == "mentor" else pair.mentor_id)
+    assert partner is not None
+    return PairPage(
+        pair_id=pair_id,
+        program_id=program.id or 0,
+        program_title=program.title,
+        status=pair.status,
+        my_role=my_role,
+        partner_name=partner.display_name,
+        partner_role="mentee" if my_role == "mentor" else "mentor",
+        start_date=pair.start_date,
+        journey=[dict(step) for step in program.journey],
+    )
+
+
+def live_pair_count(db: Session, *, mentor_enrollment_id: int) -> int:
+    return db.exec(
+        select(func.count())
+        .select_from(Pair)
+        .where(
+            Pair.mentor_enrollment_id == mentor_enrollment_id, col(Pair.mentor_seat).is_not(None)
+        )
+    ).one()

@@ -1,0 +1,557 @@
+"""The pairing workspace's rules: who may be paired, by whom, and capacity held by the
+database even when two admins act at the same moment."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from mentor_app.models import Enrollment, Notification, Pair, Program, User
+from mentor_app.services import blocks, enrollments, notifications, pairing, programs
+from mentor_app.services.errors import (
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+)
+from tests.factories import (
+    TODAY,
+    add_member,
+    make_application,
+    make_group,
+    make_minor,
+    make_program,
+    make_user,
+)
+
+
+class Cohort:
+    """An open Career advancement program with an admin and a few applications."""
+
+    def __init__(self, db: Session) -> None:
+        self.db = db
+        self.admin = make_user(db, display_name="Ada")
+        self.group = make_group(db, admin=self.admin)
+        self.program = make_program(db, admin=self.admin, group=self.group)
+        self.pid = self.program.id or 0
+
+    def person(self, name: str, role: str, capacity: int = 2, **answers: Any) -> Enrollment:
+        user = make_user(self.db, display_name=name)
+        add_member(self.db, self.group, user)
+        enrollment = make_application(
+            self.db, program=self.program, user=user, role=role, capacity=capacity
+        )
+        if answers:
+            enrollment.answers = {**enrollment.answers, **self._answers(role, answers)}
+            self.db.add(enrollment)
+            self.db.commit()
+        return enrollment
+
+    def _answers(self, role: str, answers: dict[str, Any]) -> dict[str, Any]:
+        return {f"{role}_{key}": value for key, value in answers.items()}
+
+    def user(self, enrollment: Enrollment) -> User:
+        user = self.db.get(User, enrollment.user_id)
+        assert user is not None
+        return user
+
+    def pair(self, mentee: Enrollment, mentor: Enrollment, actor: User | None = None) -> Pair:
+        pair = pairing.pair_by_hand(
+            self.db,
+            actor=actor or self.admin,
+            program_id=self.pid,
+            mentee_enrollment_id=mentee.id or 0,
+            mentor_enrollment_id=mentor.id or 0,
+            today=TODAY,
+        )
+        self.db.commit()
+        return pair
+
+
+@pytest.fixture
+def cohort(db: Session) -> Cohort:
+    return Cohort(db)
+
+
+AREAS = ["Getting promoted", "Changing careers", "Job search and interviews"]
+
+
+# --- suggestions ---------------------------------------------------------------------------
+
+
+def test_suggestions_rank_mentors_by_score_and_say_why(cohort: Cohort) -> None:
+    mentee = cohort.person("Theo", "mentee", areas=AREAS[:2], timezone="Europe/Africa")
+    best = cohort.person("Maya", "mentor", areas=AREAS[:2], timezone="Europe/Africa")
+    weaker = cohort.person("Omar", "mentor", areas=AREAS[2:], timezone="Americas")
+
+    found = pairing.suggest_mentors(
+        cohort.db, actor=cohort.admin, program_id=cohort.pid, mentee_enrollment_id=mentee.id or 0
+    )
+
+    assert [s.mentor_enrollment_id for s in found] == [best.id, weaker.id]
+    assert found[0].score > found[1].score
+    assert "areas of help ∩ areas wanted: 2 of 2 (+40)" in found[0].reasons
+    assert any("same time zone band" in r and r.endswith("(+15)") for r in found[0].reasons)
+    assert found[0].used == 0 and found[0].capacity == 2
+
+
+def test_suggestions_leave_out_blocked_full_and_withdrawn_mentors(cohort: Cohort) -> None:
+    mentee = cohort.person("Theo", "mentee")
+    blocked = cohort.person("Blocked", "mentor")
+    full = cohort.person("Full", "mentor", capacity=1)
+    gone = cohort.person("Gone", "mentor")
+    cohort.person("Fine", "mentor")
+    blocks.block_member(cohort.db, actor=cohort.user(blocked), blocked_id=mentee.user_id)
+    cohort.pair(cohort.person("Other", "mentee"), full)
+    enrollments.withdraw(cohort.db, actor=cohort.user(gone), enrollment_id=gone.id or 0)
+    cohort.db.commit()
+
+    found = pairing.suggest_mentors(
+        cohort.db, actor=cohort.admin, program_id=cohort.pid, mentee_enrollment_id=mentee.id or 0
+    )
+
+    assert [s.name for s in found] == ["Fine"]
+
+
+def test_suggestions_are_for_admins_of_the_programs_group_only(cohort: Cohort) -> None:
+    mentee = cohort.person("Theo", "mentee")
+    member = cohort.user(cohort.person("Maya", "mentor"))
+    other_admin = make_user(cohort.db)
+    make_group(cohort.db, admin=other_admin)
+    for actor in (member, other_admin):
+        with pytest.raises(PermissionDenied):
+            pairing.suggest_mentors(
+                cohort.db, actor=actor, program_id=cohort.pid, mentee_enrollment_id=mentee.id or 0
+            )
+
+
+# --- every workspace action checks the admin ------------------------------------------------
+
+
+def test_every_workspace_action_refuses_a_member_and_another_groups_admin(cohort: Cohort) -> None:
+    mentee = cohort.person("Theo", "mentee")
+    mentor = cohort.person("Maya", "mentor")
+    draft = cohort.pair(mentee, mentor)
+    other_admin = make_user(cohort.db)
+    make_group(cohort.db, admin=other_admin)
+    actions: list[Callable[[User], object]] = [
+        lambda u: pairing.get_workspace(cohort.db, actor=u, program_id=cohort.pid),
+        lambda u: pairing.pair_by_hand(
+            cohort.db,
+            actor=u,
+            program_id=cohort.pid,
+            mentee_enrollment_id=mentee.id or 0,
+            mentor_enrollment_id=mentor.id or 0,
+        ),
+        lambda u: pairing.unpair(cohort.db, actor=u, pair_id=draft.id or 0),
+        lambda u: pairing.suggest_all(cohort.db, actor=u, program_id=cohort.pid),
+        lambda u: pairing.publish_pairs(cohort.db, actor=u, program_id=cohort.pid),
+    ]
+    for actor in (cohort.user(mentee), other_admin):
+        for action in actions:
+            with pytest.raises(PermissionDenied):
+                action(actor)
+    assert cohort.db.get(Pair, draft.id).status == "draft"  # type: ignore[union-attr]
+
+
+# --- never pair ------------------------------------------------------------------------------
+
+
+def test_pair_by_hand_makes_a_draft_with_its_score_and_reasons(cohort: Cohort) -> None:
+    mentee = cohort.person("Theo", "mentee", areas=AREAS[:1])
+    mentor = cohort.person("Maya", "mentor", areas=AREAS[:1])
+
+    pair = cohort.pair(mentee, mentor)
+
+    assert pair.status == "draft" and pair.mentor_seat == 1
+    assert pair.score > 0
+    assert "areas of help ∩ areas wanted: 1 of 1 (+40)" in [f["explain"] for f in pair.factors]
+
+
+def test_a_member_is_never_paired_with_themselves(cohort: Cohort) -> None:
+    mentor = cohort.person("Maya", "mentor")
+    with pytest.raises(ValidationError, match="themselves"):
+        cohort.pair(mentor, mentor)
+
+
+def test_two_mentors_or_two_mentees_are_never_paired(cohort: Cohort) -> None:
+    mentors = cohort.person("Maya", "mentor"), cohort.person("Omar", "mentor")
+    mentees = cohort.person("Theo", "mentee"), cohort.person("Priya", "mentee")
+    with pytest.raises(ValidationError, match="one mentor and one mentee"):
+        cohort.pair(mentors[0], mentors[1])
+    with pytest.raises(ValidationError, match="one mentor and one mentee"):
+        cohort.pair(mentees[0], mentees[1])
+    with pytest.raises(ValidationError, match="one mentor and one mentee"):
+        cohort.pair(mentors[0], mentees[0])  # roles swapped
+
+
+def test_people_of_two_programs_are_never_paired(cohort: Cohort) -> None:
+    mentee = cohort.person("Theo", "mentee")
+    other_program = make_program(cohort.db, admin=cohort.admin, group=cohort.group)
+    stranger = make_user(cohort.db)
+    add_member(cohort.db, cohort.group, stranger)
+    mentor = make_application(cohort.db, program=other_program, user=stranger, role="mentor")
+    with pytest.raises(ValidationError, match="applied to this program"):
+        cohort.pair(mentee, mentor)
+
+
+def test_a_withdrawn_member_is_never_paired(cohort: Cohort) -> None:
+    mentee = cohort.person("Theo", "mentee")
+    mentor = cohort.person("Maya", "mentor")
+    enrollments.withdraw(cohort.db, actor=cohort.user(mentee), enrollment_id=mentee.id or 0)
+    cohort.db.commit()
+    with pytest.raises(Conflict, match="withdrawn"):
+        cohort.pair(mentee, mentor)
+
+
+def test_nobody_under_18_is_ever_paired(cohort: Cohort) -> None:
+    mentor = cohort.person("Maya", "mentor")
+    minor = make_minor(cohort.db)
+    add_member(cohort.db, cohort.group, minor)
+    # Sign-up refuses minors; this row stands for data that got in some other way.
+    enrollment = Enrollment(program_id=cohort.pid, user_id=minor.id or 0, role="mentee")
+    cohort.db.add(enrollment)
+    cohort.db.commit()
+    with pytest.raises(PermissionDenied, match="18"):
+        cohort.pair(enrollment, mentor)
+    workspace = pairing.get_workspace(cohort.db, actor=cohort.admin, program_id=cohort.pid)
+    assert minor.id not in [m.user_id for m in workspace.mentees_waiting]
+
+
+@pytest.mark.parametrize("who_blocks", ["mentor", "mentee"])
+def test_two_people_with_a_block_between_them_are_never_paired(
+    cohort: Cohort, who_blocks: str
+) -> None:
+    mentee = cohort.person("Theo", "mentee")
+    mentor = cohort.person("Maya", "mentor")
+    blocker, blocked = (mentor, mentee) if who_blocks == "mentor" else (mentee, mentor)
+    blocks.block_member(cohort.db, actor=cohort.user(blocker), blocked_id=blocked.user_id)
+    cohort.db.commit()
+    with pytest.raises(Conflict, match="can't be paired"):
+        cohort.pair(mentee, mentor)
+    assert pairing.suggest_all(cohort.db, actor=cohort.admin, program_id=cohort.pid) == []
+
+
+def test_a_mentor_is_never_paired_beyond_capacity(cohort: Cohort) -> None:
+    mentor = cohort.person("Maya", "mentor", capacity=1)
+    cohort.pair(cohort.person("Theo", "mentee"), mentor)
+    with pytest.raises(Conflict, match="no free capacity"):
+        cohort.pair(cohort.person("Priya", "mentee"), mentor)
+
+
+def test_a_mentee_already_paired_is_not_paired_again(cohort: Cohort) -> None:
+    mentee = cohort.person("Theo", "mentee")
+    cohort.pair(mentee, cohort.person("Maya", "mentor"))
+    with pytest.raises(Conflict, match="already paired"):
+        cohort.pair(mentee, cohort.person("Omar", "mentor"))
+    with pytest.raises(Conflict, match="already paired"):
+        pairing.suggest_mentors(
+            cohort.db,
+            actor=cohort.admin,
+            program_id=cohort.pid,
+            mentee_enrollment_id=mentee.id or 0,
+        )
+
+
+def test_pairs_are_made_only_while_the_program_is_open_or_active(cohort: Cohort) -> None:
+    mentee, mentor = cohort.person("Theo", "mentee"), cohort.person("Maya", "mentor")
+    late = cohort.person("Priya", "mentee")
+    draft_program = make_program(cohort.db, admin=cohort.admin, group=cohort.group, status="draft")
+    with pytest.raises(Conflict, match="open or active"):
+        pairing.suggest_all(cohort.db, actor=cohort.admin, program_id=draft_program.id or 0)
+    programs.advance_status(cohort.db, actor=cohort.admin, program_id=cohort.pid)  # active
+    cohort.pair(mentee, mentor)
+    programs.advance_status(cohort.db, actor=cohort.admin, program_id=cohort.pid)  # closed
+    cohort.db.commit()
+    with pytest.raises(Conflict, match="open or active"):
+        cohort.pair(late, mentor)
+
+
+# --- the database holds the rules too ----------------------------------------------------------
+
+
+def _raw_pair(mentee: Enrollment, mentor: Enrollment, seat: int) -> Pair:
+    return Pair(
+        program_id=mentor.program_id,
+        mentor_enrollment_id=mentor.id or 0,
+        mentee_enrollment_id=mentee.id or 0,
+        mentor_id=mentor.user_id,
+        mentee_id=mentee.user_id,
+        mentor_seat=seat,
+        live_mentee_enrollment_id=mentee.id,
+    )
+
+
+def test_the_database_refuses_a_second_live_pair_on_one_seat_or_one_mentee(
+    cohort: Cohort,
+) -> None:
+    mentor = cohort.person("Maya", "mentor", capacity=1)
+    mentee, other = cohort.person("Theo", "mentee"), cohort.person("Priya", "mentee")
+    cohort.pair(mentee, mentor)
+    cohort.db.add(_raw_pair(other, mentor, seat=1))
+    with pytest.raises(IntegrityError):
+        cohort.db.commit()
+    cohort.db.rollback()
+    cohort.db.add(_raw_pair(mentee, cohort.person("Omar", "mentor"), seat=1))
+    with pytest.raises(IntegrityError):
+        cohort.db.commit()
+
+
+def _race(engine: Engine, *calls: Callable[[Session], object]) -> list[object]:
+    """Runs each call in its own thread and session, released at the same moment."""
+    barrier = threading.Barrier(len(calls))
+    results: list[object] = [None] * len(calls)
+
+    def run(i: int, call: Callable[[Session], object]) -> None:
+        with Session(engine, expire_on_commit=False) as session:
+            barrier.wait()
+            try:
+                results[i] = call(session)
+                session.commit()
+            except Exception as error:  # the loser's refusal is the result under test
+                session.rollback()
+                results[i] = error
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return results
+
+
+def test_two_admins_pairing_one_mentor_at_once_never_over_fill_them(any_engine: Engine) -> None:
+    with Session(any_engine, expire_on_commit=False) as db:
+        cohort = Cohort(db)
+        second_admin = make_user(db, display_name="Bea")
+        add_member(db, cohort.group, second_admin, role="admin")
+        mentor = cohort.person("Maya", "mentor", capacity=1)
+        mentees = [cohort.person(f"Mentee {i}", "mentee") for i in range(2)]
+
+    def pair_with(admin: User, mentee: Enrollment) -> Callable[[Session], object]:
+        return lambda session: pairing.pair_by_hand(
+            session, actor=admin, program_id=cohort.pid,
+            mentee_enrollment_id=mentee.id or 0, mentor_enrollment_id=mentor.id or 0,
+            today=TODAY,
+        )  # fmt: skip
+
+    results = _race(
+        any_engine, pair_with(cohort.admin, mentees[0]), pair_with(second_admin, mentees[1])
+    )
+
+    assert sorted(type(r).__name__ for r in results) == ["Conflict", "Pair"]
+    with Session(any_engine) as db:
+        live = db.exec(select(Pair).where(Pair.mentor_enrollment_id == mentor.id)).all()
+    assert len(live) == 1
+
+
+def test_two_admins_publishing_at_once_publish_each_pair_once(any_engine: Engine) -> None:
+    with Session(any_engine, expire_on_commit=False) as db:
+        cohort = Cohort(db)
+        second_admin = make_user(db, display_name="Bea")
+        add_member(db, cohort.group, second_admin, role="admin")
+        mentor = cohort.person("Maya", "mentor", capacity=2)
+        for i in range(2):
+            cohort.pair(cohort.person(f"Mentee {i}", "mentee"), mentor)
+
+    def publish(admin: User) -> Callable[[Session], object]:
+        return lambda session: pairing.publish_pairs(
+            session, actor=admin, program_id=cohort.pid, today=TODAY
+        )
+
+    results = _race(any_engine, publish(cohort.admin), publish(second_admin))
+
+    assert sorted(r.published for r in results) == [0, 2]  # type: ignore[attr-defined]
+    with Session(any_engine) as db:
+        statuses = db.exec(select(Pair.status).where(Pair.program_id == cohort.pid)).all()
+        told = db.exec(select(Notification).where(Notification.kind == "paired")).all()
+    assert statuses == ["active", "active"]
+    assert len(told) == 4  # each member of each pair, once
+
+
+# --- drafts, publishing and what members see -------------------------------------------------
+
+
+def test_drafts_are_invisible_to_members_until_published(cohort: Cohort) -> None:
+    mentee, mentor = cohort.person("Theo", "mentee"), cohort.person("Maya", "mentor")
+    draft = cohort.pair(mentee, mentor)
+    assert pairing.list_my_pairs(cohort.db, actor=cohort.user(mentee)) == []
+    with pytest.raises(NotFound):
+        pairing.get_pair_page(cohort.db, actor=cohort.user(mentee), pair_id=draft.id or 0)
+    assert notifications.list_recent(cohort.db, actor=cohort.user(mentee)) == []
+
+
+def test_publishing_tells_both_members_and_opens_the_pair_to_them_only(cohort: Cohort) -> None:
+    mentee, mentor = cohort.person("Theo", "mentee"), cohort.person("Maya", "mentor")
+    pair = cohort.pair(mentee, mentor)
+
+    result = pairing.publish_pairs(
+        cohort.db, actor=cohort.admin, program_id=cohort.pid, today=TODAY
+    )
+    cohort.db.commit()
+
+    assert result.published == 1 and result.dropped == []
+    assert pair.status == "active" and pair.start_date == cohort.program.start_date
+    told = notifications.list_recent(cohort.db, actor=cohort.user(mentee))
+    assert [n.text for n in told] == [f"Maya is your mentor in “{cohort.program.title}”."]
+    assert told[0].link == f"/pairs/{pair.id}"
+    mine = pairing.list_my_pairs(cohort.db, actor=cohort.user(mentee))
+    assert [(p.partner_name, p.my_role) for p in mine] == [("Maya", "mentee")]
+    page = pairing.get_pair_page(cohort.db, actor=cohort.user(mentor), pair_id=pair.id or 0)
+    assert (page.partner_name, page.partner_role) == ("Theo", "mentee")
+    assert len(page.journey) == cohort.program.length_weeks
+    for outsider in (cohort.admin, cohort.user(cohort.person("Nosy", "mentee"))):
+        with pytest.raises(NotFound):
+            pairing.get_pair_page(cohort.db, actor=outsider, pair_id=pair.id or 0)
+
+
+def test_a_draft_that_breaks_a_rule_by_publishing_time_is_dropped(cohort: Cohort) -> None:
+    mentee, mentor = cohort.person("Theo", "mentee"), cohort.person("Maya", "mentor")
+    cohort.pair(mentee, mentor)
+    blocks.block_member(cohort.db, actor=cohort.user(mentee), blocked_id=mentor.user_id)
+    cohort.db.commit()
+
+    result = pairing.publish_pairs(
+        cohort.db, actor=cohort.admin, program_id=cohort.pid, today=TODAY
+    )
+
+    assert result.published == 0 and result.dropped == ["Maya and Theo can't be paired."]
+    assert cohort.db.exec(select(Pair)).all() == []
+
+
+def test_unpair_removes_a_draft_but_not_a_published_pair(cohort: Cohort) -> None:
+    mentor = cohort.person("Maya", "mentor")
+    draft = cohort.pair(cohort.person("Theo", "mentee"), mentor)
+    pairing.unpair(cohort.db, actor=cohort.admin, pair_id=draft.id or 0)
+    cohort.db.commit()
+    assert cohort.db.exec(select(Pair)).all() == []
+
+    pair = cohort.pair(cohort.person("Priya", "mentee"), mentor)
+    pairing.publish_pairs(cohort.db, actor=cohort.admin, program_id=cohort.pid, today=TODAY)
+    with pytest.raises(Conflict, match="published"):
+        pairing.unpair(cohort.db, actor=cohort.admin, pair_id=pair.id or 0)
+
+
+# --- suggest all -------------------------------------------------------------------------------
+
+
+def test_suggest_all_drafts_the_best_whole_cohort_assignment(cohort: Cohort) -> None:
+    # Greedy would give Maya to Theo (his best, 40 vs 27) and leave Priya with nobody good;
+    # the optimum gives Theo to Omar and Priya to Maya.
+    maya = cohort.person("Maya", "mentor", capacity=1, areas=AREAS[:2])
+    omar = cohort.person("Omar", "mentor", capacity=1, areas=AREAS[:1])
+    theo = cohort.person("Theo", "mentee", areas=AREAS[:1])
+    priya = cohort.person("Priya", "mentee", areas=AREAS[1:2])
+
+    made = pairing.suggest_all(cohort.db, actor=cohort.admin, program_id=cohort.pid)
+
+    got = {(p.mentee_enrollment_id, p.mentor_enrollment_id) for p in made}
+    assert got == {(theo.id, omar.id), (priya.id, maya.id)}
+    assert all(p.status == "draft" for p in made)
+
+
+def test_suggest_all_leaves_out_pairs_below_the_minimum_score(cohort: Cohort) -> None:
+    cohort.person("Maya", "mentor", capacity=1, areas=AREAS[:1])
+    cohort.person("Theo", "mentee", areas=AREAS[1:2])
+    loose = pairing.suggest_all(cohort.db, actor=cohort.admin, program_id=cohort.pid, min_score=0)
+    assert len(loose) == 1
+    pairing.unpair(cohort.db, actor=cohort.admin, pair_id=loose[0].id or 0)
+    strict = pairing.suggest_all(
+        cohort.db, actor=cohort.admin, program_id=cohort.pid, min_score=loose[0].score + 1
+    )
+    assert strict == []
+
+
+def test_suggest_all_keeps_existing_pairs_and_free_seats_only(cohort: Cohort) -> None:
+    mentor = cohort.person("Maya", "mentor", capacity=2)
+    paired = cohort.person("Theo", "mentee")
+    cohort.pair(paired, mentor)
+    waiting = [cohort.person(f"Mentee {i}", "mentee") for i in range(3)]
+
+    made = pairing.suggest_all(cohort.db, actor=cohort.admin, program_id=cohort.pid)
+
+    assert len(made) == 1  # one seat was left
+    assert made[0].mentee_enrollment_id in {w.id for w in waiting}
+    assert made[0].mentor_seat == 2
+
+
+@pytest.mark.parametrize("value", ["-1", "abc", "501", "2.5"])
+def test_a_bad_minimum_score_is_refused_next_to_its_field(cohort: Cohort, value: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        pairing.suggest_all(cohort.db, actor=cohort.admin, program_id=cohort.pid, min_score=value)
+    assert refused.value.field == "min_score"
+
+
+# --- the workspace and its fairness panel --------------------------------------------------------
+
+
+def test_workspace_lists_waiting_mentees_and_mentor_capacity(cohort: Cohort) -> None:
+    maya = cohort.person("Maya", "mentor", capacity=1)
+    cohort.person("Omar", "mentor", capacity=3)
+    theo, _priya = cohort.person("Theo", "mentee"), cohort.person("Priya", "mentee")
+    cohort.pair(theo, maya)
+    pairing.publish_pairs(cohort.db, actor=cohort.admin, program_id=cohort.pid, today=TODAY)
+    cohort.person("Sam", "mentee")
+
+    ws = pairing.get_workspace(cohort.db, actor=cohort.admin, program_id=cohort.pid)
+
+    assert [m.name for m in ws.mentees_waiting] == ["Priya", "Sam"]
+    assert [(m.name, m.used, m.capacity) for m in ws.mentors] == [("Maya", 1, 1), ("Omar", 0, 3)]
+    assert [(p.mentee_name, p.mentor_name) for p in ws.published] == [("Theo", "Maya")]
+    assert ws.fairness.unmatched == 2 and ws.fairness.full_mentors == ["Maya"]
+    assert sum(n for _label, n in ws.fairness.score_buckets) == 1
+    assert ws.fairness.median_score == ws.published[0].score
+
+
+def test_workspace_search_filters_both_columns_by_name(cohort: Cohort) -> None:
+    cohort.person("Maya Okafor", "mentor")
+    cohort.person("Omar Haddad", "mentor")
+    cohort.person("Theo Martin", "mentee")
+    cohort.person("Mara Lind", "mentee")
+
+    ws = pairing.get_workspace(cohort.db, actor=cohort.admin, program_id=cohort.pid, search=" MA")
+
+    assert [m.name for m in ws.mentors] == ["Maya Okafor", "Omar Haddad"]
+    assert [m.name for m in ws.mentees_waiting] == ["Mara Lind", "Theo Martin"]
+    ws = pairing.get_workspace(cohort.db, actor=cohort.admin, program_id=cohort.pid, search="oka")
+    assert [m.name for m in ws.mentors] == ["Maya Okafor"] and ws.mentees_waiting == []
+
+
+# --- applications once paired ---------------------------------------------------------------------
+
+
+def test_a_mentor_cannot_lower_capacity_below_their_pairs(cohort: Cohort) -> None:
+    mentor = cohort.person("Maya", "mentor", capacity=2)
+    cohort.pair(cohort.person("Theo", "mentee"), mentor)
+    cohort.pair(cohort.person("Priya", "mentee"), mentor)
+    program = cohort.db.get(Program, cohort.pid)
+    assert program is not None
+    with pytest.raises(ValidationError) as refused:
+        enrollments.update_application(
+            cohort.db, actor=cohort.user(mentor), enrollment_id=mentor.id or 0,
+            answers=dict(mentor.answers), capacity=1, today=TODAY,
+        )  # fmt: skip
+    assert refused.value.field == "capacity"
+
+
+def test_withdrawing_frees_draft_pairs_but_not_a_published_one(cohort: Cohort) -> None:
+    mentor = cohort.person("Maya", "mentor")
+    drafted = cohort.person("Theo", "mentee")
+    cohort.pair(drafted, mentor)
+    enrollments.withdraw(cohort.db, actor=cohort.user(drafted), enrollment_id=drafted.id or 0)
+    cohort.db.commit()
+    assert cohort.db.exec(select(Pair)).all() == []
+
+    published = cohort.person("Priya", "mentee")
+    cohort.pair(published, mentor)
+    pairing.publish_pairs(cohort.db, actor=cohort.admin, program_id=cohort.pid, today=TODAY)
+    with pytest.raises(Conflict, match="already paired"):
+        enrollments.withdraw(
+            cohort.db, actor=cohort.user(published), enrollment_id=published.id or 0
+        )
