@@ -5,9 +5,10 @@ import reflex as rx
 # rx.Model shares SQLModel's metadata, so importing the tables is enough for
 # `reflex db makemigrations` to see them.
 from mentor_app import models  # noqa: F401
-from mentor_app.pages import auth, groups, home, programs
+from mentor_app.pages import auth, groups, home, pairing, programs
 from state.auth import LogInState, SignUpState
 from state.groups import GroupPageState, MyGroupsState
+from state.pairing import MyPairsState, PairingWorkspaceState, PairPageState
 from state.programs import NewProgramState, ProgramPageState, WizardState
 from state.session import SessionState
 
@@ -20,7 +21,10 @@ app.add_page(
 )
 app.add_page(auth.login, route="/login", title=f"Log in · {TITLE}", on_load=LogInState.open_form)
 app.add_page(
-    groups.my_groups, route="/groups", title=f"My groups · {TITLE}", on_load=MyGroupsState.load
+    groups.my_groups,
+    route="/groups",
+    title=f"My groups · {TITLE}",
+    on_load=[MyGroupsState.load, MyPairsState.load],
 )
 app.add_page(
     groups.group_page,
@@ -45,4 +49,16 @@ app.add_page(
     route="/programs/[program_id]",
     title=f"Program · {TITLE}",
     on_load=ProgramPageState.load,
+)
+app.add_page(
+    pairing.workspace,
+    route="/programs/[program_id]/pairing",
+    title=f"Pairing · {TITLE}",
+    on_load=PairingWorkspaceState.load,
+)
+app.add_page(
+    pairing.pair_page,
+    route="/pairs/[pair_id]",
+    title=f"Pair · {TITLE}",
+    on_load=PairPageState.load,
 )

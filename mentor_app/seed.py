@@ -89,14 +89,17 @@ DEMO_PROGRAM = "Product career mentoring (demo)"
 
 
 def _demo_answers(program: Program, role: str, pick: int) -> dict[str, str | list[str]]:
-    """Plausible answers: a different choice per person, a sentence for text questions."""
+    """Plausible answers: mentor i and mentee i overlap, and mentors are further along in
+    their careers, so the workspace has something to explain. A sentence for text."""
     answers: dict[str, str | list[str]] = {}
+    base = pick % 3
     for q in programs.questions_for(program, role):
         options = q["options"]
         if q["type"] == "single_choice":
-            answers[q["id"]] = options[pick % len(options)]
+            ordered = q.get("match_key") == "experience" and role == "mentor"
+            answers[q["id"]] = options[-1 - base] if ordered else options[base % len(options)]
         elif q["type"] == "multiple_choice":
-            answers[q["id"]] = [options[pick % len(options)], options[(pick + 1) % len(options)]]
+            answers[q["id"]] = [options[base % len(options)], options[(base + 1) % len(options)]]
         else:
             answers[q["id"]] = "Growing as a product person and helping others do the same."
     return answers
@@ -128,8 +131,10 @@ def _demo_program(db: Session, admin: User, members: list[User]) -> None:
         [
             (mentors[0], "mentor"),
             (mentors[1], "mentor"),
+            (mentors[2], "mentor"),
             (mentees[0], "mentee"),
             (mentees[1], "mentee"),
+            (mentees[2], "mentee"),
         ]
     ):
         enrollments.apply(
@@ -138,7 +143,7 @@ def _demo_program(db: Session, admin: User, members: list[User]) -> None:
             program_id=program.id,
             role=role,
             answers=_demo_answers(program, role, pick),
-            capacity=2 if role == "mentor" else None,
+            capacity=(1 if pick == 2 else 2) if role == "mentor" else None,
         )
 
 

@@ -5,6 +5,7 @@ import reflex as rx
 from components.forms import form_alert, select_field, submit_button, text_area, text_field
 from components.layout import not_found_notice
 from mentor_app.pages.common import shell
+from mentor_app.pages.pairing import my_pairs_section
 from state.groups import CATEGORY_OPTIONS, GroupPageState, MyGroupsState
 
 
@@ -70,6 +71,7 @@ def create_group_form() -> rx.Component:
 def my_groups() -> rx.Component:
     return shell(
         rx.heading("My groups", size="7", as_="h1"),
+        my_pairs_section(),
         rx.cond(
             ~MyGroupsState.loaded,
             rx.flex(rx.spinner(), rx.text("Loading your groups…"), spacing="2", align="center"),

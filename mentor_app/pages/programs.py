@@ -622,6 +622,13 @@ def admin_panel() -> rx.Component:
                 rx.text("No applications yet.", color_scheme="gray"),
             ),
             rx.cond(
+                p["is_open"].to(bool) | (p["status"] == "active"),
+                rx.link(
+                    rx.button("Open the pairing workspace", variant="soft"),
+                    href="/programs/" + p["id"].to(str) + "/pairing",
+                ),
+            ),
+            rx.cond(
                 p["next_status"] != "",
                 confirm(
                     rx.button(

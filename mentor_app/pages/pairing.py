@@ -1,0 +1,586 @@
+"""The pairing workspace, a member's pairs and notifications, and a pair's page."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from components.forms import error_for, form_alert
+from components.layout import not_found_notice
+from mentor_app.pages.common import shell
+from mentor_app.pages.programs import confirm
+from state.pairing import MyPairsState, PairingWorkspaceState, PairPageState
+
+WS = PairingWorkspaceState
+
+
+def _status(message: rx.Var) -> rx.Component:
+    return rx.cond(message != "", rx.callout(message, icon="info", role="status"))
+
+
+def reasons_list(reasons: rx.Var) -> rx.Component:
+    return rx.el.ul(
+        rx.foreach(reasons.to(list[str]), lambda r: rx.el.li(rx.text(r, size="2"))),
+        padding_left="1.2em",
+        margin="0",
+    )
+
+
+# --- workspace --------------------------------------------------------------------------
+
+
+def mentee_item(m: rx.Var) -> rx.Component:
+    chosen = WS.selected.get("id", 0) == m["id"]
+    return rx.el.li(
+        rx.button(
+            m["name"],
+            variant=rx.cond(chosen, "solid", "soft"),
+            aria_pressed=rx.cond(chosen, "true", "false"),
+            on_click=WS.select_mentee(m["id"], m["name"]),
+            width="100%",
+            justify="start",
+        ),
+        list_style="none",
+    )
+
+
+def mentor_item(m: rx.Var) -> rx.Component:
+    return rx.el.li(
+        rx.flex(
+            rx.text(m["name"]),
+            rx.spacer(),
+            rx.badge(
+                m["load"].to(str) + " taken",
+                color_scheme=rx.cond(m["free"].to(int) > 0, "teal", "gray"),
+                aria_label="Capacity used " + m["load"].to(str),
+            ),
+            align="center",
+            width="100%",
+        ),
+        list_style="none",
+        padding_y="0.25em",
+    )
+
+
+def column(title: rx.Var | str, shown: rx.Var, items: rx.Component, empty: str) -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading(title, size="4", as_="h2"),
+            rx.cond(
+                shown.to(int) > 0,
+                items,
+                rx.text(empty, color_scheme="gray", size="2"),
+            ),
+            spacing="2",
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
+def suggestion_card(s: rx.Var) -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.flex(
+                rx.text.strong(s["name"]),
+                rx.badge("Score " + s["score"].to(str), size="2"),
+                rx.badge(s["load"].to(str) + " taken", variant="outline"),
+                rx.spacer(),
+                rx.button(
+                    "Pair",
+                    size="2",
+                    on_click=WS.pair_with(s["id"]),
+                    aria_label="Pair with " + s["name"].to(str),
+                    disabled=~WS.program["can_pair"].to(bool),
+                ),
+                spacing="2",
+                align="center",
+                wrap="wrap",
+                width="100%",
+            ),
+            rx.text("Why:", size="2", color_scheme="gray"),
+            reasons_list(s["reasons"]),
+            spacing="1",
+            width="100%",
+        ),
+        width="100%",
+        role="listitem",
+    )
+
+
+def selected_panel() -> rx.Component:
+    name = WS.selected.get("name", "").to(str)
+    return rx.card(
+        rx.vstack(
+            rx.flex(
+                rx.heading("Suggested mentors for " + name, size="4", as_="h2"),
+                rx.spacer(),
+                rx.button("Close", variant="ghost", size="1", on_click=WS.clear_selection),
+                width="100%",
+                align="center",
+            ),
+            error_for(WS.errors, "pair"),
+            rx.cond(
+                WS.suggestions.length() > 0,
+                rx.vstack(
+                    rx.foreach(WS.suggestions, suggestion_card),
+                    role="list",
+                    aria_label="Suggested mentors",
+                    width="100%",
+                ),
+                rx.text(
+                    "No mentor with a free seat can be suggested (blocks and full mentors "
+                    "are left out).",
+                    color_scheme="gray",
+                    size="2",
+                ),
+            ),
+            rx.form(
+                rx.flex(
+                    rx.el.label("Or pair with any mentor with capacity", html_for="any-mentor"),
+                    rx.el.select(
+                        rx.el.option("Choose a mentor…", value=""),
+                        rx.foreach(
+                            WS.mentors_free,
+                            lambda m: rx.el.option(
+                                m["name"].to(str) + " (" + m["load"].to(str) + ")", value=m["id"]
+                            ),
+                        ),
+                        id="any-mentor",
+                        name="mentor",
+                    ),
+                    rx.button("Pair", type="submit", variant="outline"),
+                    spacing="2",
+                    align="center",
+                    wrap="wrap",
+                ),
+                on_submit=WS.pair_manually,
+                reset_on_submit=True,
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
+def suggest_all_form() -> rx.Component:
+    return rx.form(
+        rx.flex(
+            rx.vstack(
+                rx.el.label("Minimum score", html_for="min-score"),
+                rx.input(
+                    id="min-score",
+                    name="min_score",
+                    default_value="0",
+                    input_mode="numeric",
+                    width="8em",
+                ),
+                spacing="1",
+            ),
+            rx.button("Suggest all", type="submit", disabled=~WS.program["can_pair"].to(bool)),
+            rx.text(
+                "Finds the pairs with the highest total score for everyone waiting, within "
+                "each mentor's free seats. Pairs below the minimum are left out.",
+                size="2",
+                color_scheme="gray",
+                max_width="32em",
+            ),
+            spacing="3",
+            align="end",
+            wrap="wrap",
+        ),
+        error_for(WS.errors, "min_score"),
+        on_submit=WS.suggest_all,
+        reset_on_submit=False,
+    )
+
+
+def pairs_table(rows: rx.Var, with_unpair: bool) -> rx.Component:
+    return rx.table.root(
+        rx.table.header(
+            rx.table.row(
+                rx.table.column_header_cell("Mentee"),
+                rx.table.column_header_cell("Mentor"),
+                rx.table.column_header_cell("Score"),
+                rx.table.column_header_cell("Why"),
+                *([rx.table.column_header_cell(rx.text("Actions"))] if with_unpair else []),
+            )
+        ),
+        rx.table.body(
+            rx.foreach(
+                rows,
+                lambda p: rx.table.row(
+                    rx.table.cell(p["mentee"]),
+                    rx.table.cell(p["mentor"]),
+                    rx.table.cell(p["score"]),
+                    rx.table.cell(reasons_list(p["reasons"])),
+                    *(
+                        [
+                            rx.table.cell(
+                                rx.button(
+                                    "Unpair",
+                                    size="1",
+                                    variant="soft",
+                                    color_scheme="red",
+                                    on_click=WS.unpair(p["id"]),
+                                    aria_label="Unpair "
+                                    + p["mentee"].to(str)
+                                    + " and "
+                                    + p["mentor"].to(str),
+                                )
+                            )
+                        ]
+                        if with_unpair
+                        else []
+                    ),
+                ),
+            )
+        ),
+        width="100%",
+        variant="surface",
+    )
+
+
+def drafts_card() -> rx.Component:
+    count = WS.drafts.length().to(str)
+    return rx.card(
+        rx.vstack(
+            rx.flex(
+                rx.heading("Draft pairs (" + count + ")", size="4", as_="h2"),
+                rx.spacer(),
+                rx.cond(
+                    WS.drafts.length() > 0,
+                    confirm(
+                        rx.button("Publish pairs"),
+                        "Publish " + count + " pairs?",
+                        "Each mentor and mentee is told who they are paired with, and their "
+                        "journey opens. Published pairs can't be unpaired here.",
+                        "Publish",
+                        WS.publish,
+                    ),
+                ),
+                width="100%",
+                align="center",
+                wrap="wrap",
+                spacing="2",
+            ),
+            rx.text("Only admins see draft pairs.", size="2", color_scheme="gray"),
+            error_for(WS.errors, "drafts"),
+            rx.cond(
+                WS.drafts.length() > 0,
+                rx.box(pairs_table(WS.drafts, True), overflow_x="auto", width="100%"),
+                rx.text(
+                    "No draft pairs yet. Select a mentee to pair by hand, or use Suggest all.",
+                    color_scheme="gray",
+                    size="2",
+                ),
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
+def fairness_card() -> rx.Component:
+    f = WS.fairness
+    return rx.card(
+        rx.vstack(
+            rx.heading("Fairness", size="4", as_="h2"),
+            rx.data_list.root(
+                rx.data_list.item(
+                    rx.data_list.label("Unmatched mentees"),
+                    rx.data_list.value(
+                        f["unmatched"].to(str) + ": " + f["unmatched_names"].to(str)
+                    ),
+                ),
+                rx.data_list.item(
+                    rx.data_list.label("Mentors at capacity"),
+                    rx.data_list.value(f["full_mentors"].to(str)),
+                ),
+                rx.data_list.item(
+                    rx.data_list.label("Published pairs"),
+                    rx.data_list.value(
+                        f["published"].to(str) + " · median score " + f["median"].to(str)
+                    ),
+                ),
+                orientation="vertical",
+            ),
+            rx.text("Scores of published pairs", size="2", weight="medium"),
+            rx.flex(
+                rx.foreach(
+                    WS.chart,
+                    lambda b: rx.vstack(
+                        rx.text(b["count"], size="1"),
+                        rx.box(
+                            height=b["height"],
+                            width="28px",
+                            background_color="var(--accent-9)",
+                            border_radius="3px 3px 0 0",
+                        ),
+                        rx.text(b["label"], size="1", color_scheme="gray"),
+                        align="center",
+                        spacing="1",
+                        aria_label=b["name"],
+                        role="img",
+                    ),
+                ),
+                spacing="3",
+                align="end",
+                aria_label="Spread of published pair scores",
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
+def workspace() -> rx.Component:
+    p = WS.program
+    return shell(
+        rx.cond(
+            WS.denied != "",
+            rx.vstack(
+                rx.heading("Pairing", size="7", as_="h1"),
+                rx.callout(WS.denied, icon="triangle_alert", color_scheme="red", role="alert"),
+                rx.link("Back to My groups", href="/groups"),
+            ),
+            rx.cond(
+                p.contains("id"),
+                rx.vstack(
+                    rx.heading("Pairing", size="7", as_="h1"),
+                    rx.flex(
+                        rx.link(p["title"], href=p["href"]),
+                        rx.badge(p["status"]),
+                        spacing="3",
+                        align="center",
+                        wrap="wrap",
+                    ),
+                    rx.cond(
+                        ~p["can_pair"].to(bool),
+                        rx.callout(
+                            "Pairs can be made while the program is open or active.", icon="info"
+                        ),
+                    ),
+                    _status(WS.message),
+                    form_alert(WS.errors.get("form", "")),
+                    suggest_all_form(),
+                    rx.vstack(
+                        rx.el.label("Search by name", html_for="pairing-search"),
+                        rx.input(
+                            id="pairing-search",
+                            value=WS.search,
+                            on_change=WS.set_search.debounce(300),
+                            placeholder="Type a name",
+                            max_length=80,
+                            width="100%",
+                            max_width="24em",
+                        ),
+                        spacing="1",
+                        width="100%",
+                    ),
+                    rx.grid(
+                        column(
+                            "Mentees waiting (" + WS.totals.get("mentees", 0).to(str) + ")",
+                            WS.mentees.length(),
+                            rx.el.ul(
+                                rx.foreach(WS.mentees, mentee_item),
+                                aria_label="Mentees waiting",
+                                width="100%",
+                                padding="0",
+                                margin="0",
+                                display="grid",
+                                gap="6px",
+                            ),
+                            "Nobody is waiting.",
+                        ),
+                        column(
+                            "Mentors (" + WS.totals.get("mentors", 0).to(str) + ")",
+                            WS.mentors.length(),
+                            rx.el.ul(
+                                rx.foreach(WS.mentors, mentor_item),
+                                aria_label="Mentors",
+                                padding="0",
+                                margin="0",
+                                width="100%",
+                            ),
+                            "No mentors match.",
+                        ),
+                        columns=rx.breakpoints(initial="1", md="2"),
+                        spacing="4",
+                        width="100%",
+                    ),
+                    rx.cond(WS.selected.contains("id"), selected_panel()),
+                    drafts_card(),
+                    rx.card(
+                        rx.vstack(
+                            rx.heading(
+                                "Published pairs (" + WS.published.length().to(str) + ")",
+                                size="4",
+                                as_="h2",
+                            ),
+                            rx.cond(
+                                WS.published.length() > 0,
+                                rx.box(
+                                    pairs_table(WS.published, False),
+                                    overflow_x="auto",
+                                    width="100%",
+                                ),
+                                rx.text("No published pairs yet.", color_scheme="gray", size="2"),
+                            ),
+                            width="100%",
+                        ),
+                        width="100%",
+                    ),
+                    fairness_card(),
+                    spacing="4",
+                    width="100%",
+                ),
+                rx.flex(rx.spinner(), rx.text("Loading the workspace…"), spacing="2"),
+            ),
+        )
+    )
+
+
+# --- a member's pairs and notifications (on My groups) -------------------------------------
+
+
+def my_pairs_section() -> rx.Component:
+    return rx.vstack(
+        rx.cond(
+            MyPairsState.pairs.length() > 0,
+            rx.vstack(
+                rx.heading("My pairs", size="5", as_="h2"),
+                rx.foreach(
+                    MyPairsState.pairs,
+                    lambda p: rx.card(
+                        rx.flex(
+                            rx.vstack(
+                                rx.link(
+                                    rx.text.strong(
+                                        p["partner"].to(str)
+                                        + " · your "
+                                        + p["partner_role"].to(str)
+                                    ),
+                                    href=p["href"],
+                                ),
+                                rx.text(p["program"], size="2", color_scheme="gray"),
+                                spacing="1",
+                            ),
+                            rx.spacer(),
+                            rx.badge(p["status"]),
+                            align="center",
+                            width="100%",
+                        ),
+                        width="100%",
+                    ),
+                ),
+                role="list",
+                aria_label="My pairs",
+                width="100%",
+            ),
+        ),
+        rx.cond(
+            MyPairsState.notices.length() > 0,
+            rx.vstack(
+                rx.flex(
+                    rx.heading("Notifications", size="5", as_="h2"),
+                    rx.cond(
+                        MyPairsState.unread > 0,
+                        rx.badge(MyPairsState.unread.to(str) + " new", color_scheme="tomato"),
+                    ),
+                    rx.spacer(),
+                    rx.cond(
+                        MyPairsState.unread > 0,
+                        rx.button(
+                            "Mark all read",
+                            size="1",
+                            variant="soft",
+                            on_click=MyPairsState.mark_all_read,
+                        ),
+                    ),
+                    align="center",
+                    spacing="2",
+                    width="100%",
+                ),
+                rx.el.ul(
+                    rx.foreach(
+                        MyPairsState.notices,
+                        lambda n: rx.el.li(
+                            rx.cond(
+                                n["href"] != "",
+                                rx.link(n["text"], href=n["href"]),
+                                rx.text(n["text"]),
+                            ),
+                            rx.text(
+                                n["when"],
+                                size="1",
+                                color_scheme="gray",
+                                weight=rx.cond(n["read"].to(bool), "regular", "bold"),
+                            ),
+                        ),
+                    ),
+                    aria_label="Notifications",
+                    padding_left="1.2em",
+                ),
+                width="100%",
+            ),
+        ),
+        width="100%",
+        spacing="4",
+    )
+
+
+# --- a pair's page ---------------------------------------------------------------------------
+
+
+def pair_page() -> rx.Component:
+    p = PairPageState.pair
+    return shell(
+        rx.cond(
+            PairPageState.not_found,
+            not_found_notice("Pair not found", "This pair does not exist, or you are not in it."),
+            rx.cond(
+                p.contains("id"),
+                rx.vstack(
+                    rx.heading(
+                        "Your " + p["partner_role"].to(str) + ": " + p["partner"].to(str),
+                        size="7",
+                        as_="h1",
+                    ),
+                    rx.flex(
+                        rx.link(p["program"], href=p["program_href"]),
+                        rx.badge(p["status"]),
+                        rx.text("Starts " + p["start_date"].to(str), size="2"),
+                        spacing="3",
+                        wrap="wrap",
+                        align="center",
+                    ),
+                    rx.heading("Your journey", size="5", as_="h2"),
+                    rx.el.ol(
+                        rx.foreach(
+                            PairPageState.journey,
+                            lambda s: rx.el.li(
+                                rx.text.strong(
+                                    "Week " + s["week"].to(str) + ": " + s["title"].to(str)
+                                ),
+                                rx.text(s["focus"], size="2"),
+                                rx.el.ul(
+                                    rx.foreach(
+                                        s["prompts"].to(list[str]),
+                                        lambda q: rx.el.li(rx.text(q, size="2")),
+                                    ),
+                                ),
+                                margin_bottom="0.75em",
+                            ),
+                        ),
+                        padding_left="1.4em",
+                    ),
+                    spacing="4",
+                    width="100%",
+                ),
+                rx.flex(rx.spinner(), rx.text("Loading…"), spacing="2"),
+            ),
+        )
+    )

@@ -1,0 +1,108 @@
+"""The admin pairs the seeded demo cohort in the workspace; the mentee then finds their pair."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from playwright.sync_api import Page, expect
+
+from mentor_app.seed import DEMO_PROGRAM
+from tests.e2e.conftest import screenshot
+from tests.e2e.test_programs import demo_log_in, open_group
+
+
+def open_demo_program(page: Page) -> str:
+    open_group(page, "Product Professionals Network")
+    page.get_by_role("link", name=DEMO_PROGRAM).click()
+    expect(page.get_by_role("heading", name=DEMO_PROGRAM)).to_be_visible()
+    return page.url
+
+
+def test_admin_pairs_by_hand_suggests_all_publishes_and_the_mentee_sees_the_pair(
+    new_page: Callable[..., Page],
+) -> None:
+    admin = new_page()
+    demo_log_in(admin, "ada.admin@example.org")
+    open_demo_program(admin)
+    admin.get_by_role("link", name="Open the pairing workspace").click()
+    expect(admin.get_by_role("heading", name="Pairing", exact=True)).to_be_visible()
+    waiting = admin.get_by_role("list", name="Mentees waiting")
+    for name in ("Priya Nair", "Sam Rivera", "Theo Martin"):
+        expect(waiting.get_by_role("button", name=name)).to_be_visible()
+
+    # Explained suggestions for one mentee.
+    waiting.get_by_role("button", name="Theo Martin").click()
+    suggested = admin.get_by_role("list", name="Suggested mentors")
+    first = suggested.get_by_role("listitem").first
+    expect(first).to_contain_text("Score")
+    expect(first).to_contain_text(re.compile(r"areas of help ∩ areas wanted: \d of \d \(\+\d+\)"))
+    expect(first).to_contain_text("time zone")
+    mentor_name = first.locator("strong").inner_text()
+
+    # Pair by hand from the suggestion.
+    first.get_by_role("button", name=f"Pair with {mentor_name}").click()
+    expect(admin.get_by_role("status")).to_contain_text("Draft pair made for Theo Martin")
+    drafts = admin.get_by_role("heading", name=re.compile(r"Draft pairs"))
+    expect(drafts).to_have_text("Draft pairs (1)")
+    expect(waiting.get_by_role("button", name="Theo Martin")).to_have_count(0)
+
+    # Search filters by name.
+    admin.get_by_label("Search by name").fill("pri")
+    expect(waiting.get_by_role("button")).to_have_count(1)
+    expect(waiting.get_by_role("button", name="Priya Nair")).to_be_visible()
+    admin.get_by_label("Search by name").fill("")
+    expect(waiting.get_by_role("button")).to_have_count(2)
+
+    # A nonsense minimum score is refused next to its field; then Suggest all.
+    admin.get_by_label("Minimum score").fill("lots")
+    admin.get_by_role("button", name="Suggest all").click()
+    expect(admin.get_by_text("Enter a whole number.")).to_be_visible()
+    admin.get_by_label("Minimum score").fill("0")
+    admin.get_by_role("button", name="Suggest all").click()
+    expect(admin.get_by_role("status")).to_contain_text("Suggested 2 draft pairs")
+    expect(drafts).to_have_text("Draft pairs (3)")
+    expect(admin.get_by_text("Nobody is waiting.")).to_be_visible()
+
+    # Unpair one draft before publishing.
+    admin.get_by_role("button", name=re.compile(r"^Unpair Sam Rivera and ")).click()
+    expect(drafts).to_have_text("Draft pairs (2)")
+    expect(waiting.get_by_role("button", name="Sam Rivera")).to_be_visible()
+
+    admin.get_by_role("button", name="Publish pairs").click()
+    dialog = admin.get_by_role("alertdialog")
+    expect(dialog).to_contain_text("Publish 2 pairs?")
+    dialog.get_by_role("button", name="Publish").click()
+    expect(admin.get_by_role("status")).to_contain_text("Published 2 pairs")
+    expect(drafts).to_have_text("Draft pairs (0)")
+    expect(admin.get_by_role("heading", name="Published pairs (2)")).to_be_visible()
+    expect(admin.get_by_text("1: Sam Rivera")).to_be_visible()
+    bars = admin.get_by_role("img", name=re.compile(r"^\d+ pairs? scored "))
+    expect(bars).to_have_count(5)
+    counts = [int(str(b.get_attribute("aria-label")).split()[0]) for b in bars.all()]
+    assert sum(counts) == 2, counts
+    screenshot(admin, "pairing-workspace")
+
+    mentee = new_page()
+    demo_log_in(mentee, "theo.mentee@example.org")
+    pairs = mentee.get_by_role("list", name="My pairs")
+    expect(pairs).to_contain_text(f"{mentor_name} · your mentor")
+    expect(mentee.get_by_role("list", name="Notifications")).to_contain_text(
+        f"{mentor_name} is your mentor in “{DEMO_PROGRAM}”."
+    )
+    pairs.get_by_role("link", name=f"{mentor_name} · your mentor").click()
+    expect(mentee.get_by_role("heading", name=f"Your mentor: {mentor_name}")).to_be_visible()
+    expect(mentee.get_by_text(re.compile(r"^Week 1: "))).to_be_visible()
+    screenshot(mentee, "pair-page")
+
+
+def test_a_plain_member_opening_the_workspace_url_is_refused(
+    new_page: Callable[..., Page],
+) -> None:
+    member = new_page()
+    demo_log_in(member, "priya.mentee@example.org")
+    url = open_demo_program(member)
+    expect(member.get_by_role("link", name="Open the pairing workspace")).to_have_count(0)
+    member.goto(url.rstrip("/") + "/pairing")
+    expect(member.get_by_role("alert")).to_contain_text("Only group admins")
+    expect(member.get_by_role("list", name="Mentees waiting")).to_have_count(0)
