@@ -204,8 +204,16 @@ class PairingWorkspaceState(SessionState):
         )
 
     @rx.event
-    def suggest_all(self, form: dict[str, Any]) -> EventSpec | None:
-        min_score = str(form.get("min_score", ""))
+    def suggest_all(self, form: dict[str, Any]):  # type: ignore[no-untyped-def]
+        # A whole cohort takes a moment: show the button busy first.
+        self.working = True
+        yield
+        follow_up = self._suggest_all(str(form.get("min_score", "")))
+        self.working = False
+        if follow_up is not None:
+            yield follow_up
+
+    def _suggest_all(self, min_score: str) -> EventSpec | None:
         return self._act(
             lambda db, user, pid: pairing.suggest_all(
                 db, actor=user, program_id=pid, min_score=min_score

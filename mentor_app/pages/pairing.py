@@ -177,7 +177,12 @@ def suggest_all_form() -> rx.Component:
                 ),
                 spacing="1",
             ),
-            rx.button("Suggest all", type="submit", disabled=~WS.program["can_pair"].to(bool)),
+            rx.button(
+                "Suggest all",
+                type="submit",
+                loading=WS.working,
+                disabled=~WS.program["can_pair"].to(bool),
+            ),
             rx.text(
                 "Finds the pairs with the highest total score for everyone waiting, within "
                 "each mentor's free seats. Pairs below the minimum are left out.",

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
@@ -144,36 +145,50 @@ class PairPage:
 # --- the cohort ------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Person:
-    enrollment: Enrollment
-    user: User
+    """One application and its member, read as plain columns (cohorts can be thousands)."""
 
-    @property
-    def enrollment_id(self) -> int:
-        return self.enrollment.id or 0
-
-    @property
-    def user_id(self) -> int:
-        return self.user.id or 0
+    enrollment_id: int
+    user_id: int
+    name: str
+    role: str
+    status: str  # the application's
+    user_status: str
+    date_of_birth: dt.date
+    capacity: int
+    answers: dict[str, Any]
 
 
 def _eligible(person: _Person, today: dt.date) -> bool:
     return (
-        person.enrollment.status == "active"
-        and person.user.status == "active"
-        and accounts.is_adult(person.user.date_of_birth, today=today)
+        person.status == "active"
+        and person.user_status == "active"
+        and accounts.is_adult(person.date_of_birth, today=today)
     )
 
 
 def _cohort(db: Session, program_id: int) -> list[_Person]:
-    rows = db.exec(
-        select(Enrollment, User)
+    rows: Sequence[Any] = db.execute(
+        sa_select(  # nine columns: more than sqlmodel's typed select() takes
+            col(Enrollment.id),
+            col(Enrollment.user_id),
+            col(User.display_name),
+            col(Enrollment.role),
+            col(Enrollment.status),
+            col(User.status),
+            col(User.date_of_birth),
+            col(Enrollment.capacity),
+            col(Enrollment.answers),
+        )
         .join(User, col(User.id) == col(Enrollment.user_id))
-        .where(Enrollment.program_id == program_id)
+        .where(col(Enrollment.program_id) == program_id)
         .order_by(col(User.display_name), col(Enrollment.id))
     ).all()
-    return [_Person(enrollment, user) for enrollment, user in rows]
+    return [
+        _Person(eid or 0, uid, name, role, status, ustatus, dob, capacity or 0, dict(answers or {}))
+        for eid, uid, name, role, status, ustatus, dob, capacity, answers in rows
+    ]
 
 
 def _live_pairs(db: Session, program_id: int) -> list[Pair]:
@@ -205,9 +220,7 @@ def _pairable_program(db: Session, *, actor: User, program_id: int) -> Program:
 
 
 def _candidate(person: _Person, free: int = 0) -> matching.Candidate:
-    return matching.Candidate(
-        id=person.enrollment_id, answers=dict(person.enrollment.answers), free_capacity=free
-    )
+    return matching.Candidate(id=person.enrollment_id, answers=person.answers, free_capacity=free)
 
 
 def _reasons(factors: Sequence[dict[str, Any]]) -> list[str]:
@@ -251,20 +264,18 @@ def get_workspace(
     waiting = [
         p
         for p in cohort
-        if p.enrollment.role == "mentee"
-        and _eligible(p, today)
-        and p.enrollment_id not in paired_mentees
+        if p.role == "mentee" and _eligible(p, today) and p.enrollment_id not in paired_mentees
     ]
     mentors = [
         MentorRow(
             enrollment_id=p.enrollment_id,
             user_id=p.user_id,
-            name=p.user.display_name,
+            name=p.name,
             used=used.get(p.enrollment_id, 0),
-            capacity=p.enrollment.capacity or 0,
+            capacity=p.capacity,
         )
         for p in cohort
-        if p.enrollment.role == "mentor" and _eligible(p, today)
+        if p.role == "mentor" and _eligible(p, today)
     ]
 
     def row(pair: Pair) -> PairRow:
@@ -277,8 +288,8 @@ def get_workspace(
             status=pair.status,
             mentor_enrollment_id=pair.mentor_enrollment_id,
             mentee_enrollment_id=pair.mentee_enrollment_id,
-            mentor_name=mentor.user.display_name,
-            mentee_name=mentee.user.display_name,
+            mentor_name=mentor.name,
+            mentee_name=mentee.name,
             score=pair.score,
             reasons=_reasons(pair.factors),
         )
@@ -288,7 +299,7 @@ def get_workspace(
     scores = sorted(p.score for p in published)
     fairness = Fairness(
         unmatched=len(waiting),
-        unmatched_names=[p.user.display_name for p in waiting[:LIST_LIMIT]],
+        unmatched_names=[p.name for p in waiting[:LIST_LIMIT]],
         full_mentors=[m.name for m in mentors if m.capacity and m.used >= m.capacity],
         score_buckets=[
             (label, sum(1 for s in scores if low <= s <= high))
@@ -297,7 +308,7 @@ def get_workspace(
         published=len(published),
         median_score=scores[len(scores) // 2] if scores else None,
     )
-    shown_waiting = [p for p in waiting if _matches(needle, p.user.display_name.casefold())]
+    shown_waiting = [p for p in waiting if _matches(needle, p.name.casefold())]
     shown_mentors = [m for m in mentors if _matches(needle, m.name.casefold())]
     return Workspace(
         program_id=program_id,
@@ -306,7 +317,7 @@ def get_workspace(
         status=program.status,
         can_pair=program.status in PAIRABLE_PROGRAM,
         mentees_waiting=[
-            MenteeRow(enrollment_id=p.enrollment_id, user_id=p.user_id, name=p.user.display_name)
+            MenteeRow(enrollment_id=p.enrollment_id, user_id=p.user_id, name=p.name)
             for p in shown_waiting[:LIST_LIMIT]
         ],
         mentees_waiting_total=len(shown_waiting),
@@ -333,32 +344,28 @@ def suggest_mentors(
     today = today or utcnow().date()
     cohort = _cohort(db, program_id)
     mentee = next((p for p in cohort if p.enrollment_id == mentee_enrollment_id), None)
-    if mentee is None or mentee.enrollment.role != "mentee":
+    if mentee is None or mentee.role != "mentee":
         raise NotFound("This mentee has not applied to this program.")
     live = _live_pairs(db, program_id)
     if any(pair.mentee_enrollment_id == mentee_enrollment_id for pair in live):
-        raise Conflict(f"{mentee.user.display_name} is already paired in this program.")
+        raise Conflict(f"{mentee.name} is already paired in this program.")
     if not _eligible(mentee, today):
         return []
     used = _seats_used(live)
-    mentors = [p for p in cohort if p.enrollment.role == "mentor" and _eligible(p, today)]
+    mentors = [p for p in cohort if p.role == "mentor" and _eligible(p, today)]
     blocked = blocks.blocked_pairs(db, [mentee.user_id, *(m.user_id for m in mentors)])
     excluded = {m.enrollment_id for m in mentors if (mentee.user_id, m.user_id) in blocked}
-    candidates = [
-        _candidate(m, (m.enrollment.capacity or 0) - used.get(m.enrollment_id, 0)) for m in mentors
-    ]
+    candidates = [_candidate(m, m.capacity - used.get(m.enrollment_id, 0)) for m in mentors]
     specs = matching.match_specs(program.questions)
-    found = matching.suggest(
-        specs, dict(mentee.enrollment.answers), candidates, k=k, excluded=excluded
-    )
+    found = matching.suggest(specs, mentee.answers, candidates, k=k, excluded=excluded)
     by_id = {m.enrollment_id: m for m in mentors}
     return [
         SuggestionRow(
             mentor_enrollment_id=s.mentor_id,
-            name=by_id[s.mentor_id].user.display_name,
+            name=by_id[s.mentor_id].name,
             score=s.score,
             used=used.get(s.mentor_id, 0),
-            capacity=by_id[s.mentor_id].enrollment.capacity or 0,
+            capacity=by_id[s.mentor_id].capacity,
             reasons=[f.explain for f in s.factors],
         )
         for s in found
@@ -392,6 +399,11 @@ def _check_person(db: Session, enrollment: Enrollment, today: dt.date) -> User:
     return user
 
 
+def _free_seat(taken: set[int], capacity: int) -> int | None:
+    """The mentor's lowest seat number not held by a live pair, if any is left."""
+    return next((n for n in range(1, capacity + 1) if n not in taken), None)
+
+
 def _draft_pair(
     db: Session,
     *,
@@ -422,17 +434,16 @@ def _draft_pair(
     ).first()
     if already is not None:
         raise Conflict(f"{mentee.display_name} is already paired in this program.")
-    taken = set(
-        db.exec(
-            select(Pair.mentor_seat).where(
-                Pair.mentor_enrollment_id == mentor_enrollment_id,
-                col(Pair.mentor_seat).is_not(None),
-            )
+    taken = {
+        seat
+        for seat in db.exec(
+            select(Pair.mentor_seat).where(Pair.mentor_enrollment_id == mentor_enrollment_id)
         ).all()
-    )
+        if seat is not None
+    }
     capacity = mentor_e.capacity or 0
-    free = [seat for seat in range(1, capacity + 1) if seat not in taken]
-    if not free:
+    seat = _free_seat(taken, capacity)
+    if seat is None:
         raise Conflict(
             f"{mentor.display_name} has no free capacity ({len(taken)} of {capacity} taken)."
         )
@@ -446,7 +457,7 @@ def _draft_pair(
         mentor_id=mentor_e.user_id,
         mentee_id=mentee_e.user_id,
         status="draft",
-        mentor_seat=free[0],
+        mentor_seat=seat,
         live_mentee_enrollment_id=mentee_enrollment_id,
         score=score,
         factors=_factor_docs(factors),
@@ -531,41 +542,68 @@ def suggest_all(
     threshold = parse_min_score(min_score)
     today = today or utcnow().date()
     actor_id = groups.acting_user_id(actor)
+    # Every application of the program is locked before anything live is read (in id
+    # order, like pairing by hand): a second admin doing the same waits, then sees these.
+    db.exec(
+        select(Enrollment.id)
+        .where(Enrollment.program_id == program_id)
+        .order_by(col(Enrollment.id))
+        .with_for_update()
+    ).all()
     cohort = [p for p in _cohort(db, program_id) if _eligible(p, today)]
     live = _live_pairs(db, program_id)
-    used = _seats_used(live)
+    taken: dict[int, set[int]] = {}
+    for pair in live:
+        if pair.mentor_seat is not None:
+            taken.setdefault(pair.mentor_enrollment_id, set()).add(pair.mentor_seat)
     paired = {pair.mentee_enrollment_id for pair in live}
-    mentees = [p for p in cohort if p.enrollment.role == "mentee" and p.enrollment_id not in paired]
-    mentors = [p for p in cohort if p.enrollment.role == "mentor"]
-    blocked = blocks.blocked_pairs(db, [p.user_id for p in cohort])
+    mentees = [p for p in cohort if p.role == "mentee" and p.enrollment_id not in paired]
+    mentors = [p for p in cohort if p.role == "mentor"]
+    mentee_of = {p.user_id: p.enrollment_id for p in mentees}
+    mentor_of = {p.user_id: p.enrollment_id for p in mentors}
     forbidden = {
-        (mentee.enrollment_id, mentor.enrollment_id)
-        for mentee in mentees
-        for mentor in mentors
-        if (mentee.user_id, mentor.user_id) in blocked or mentee.user_id == mentor.user_id
+        (mentee_of[a], mentor_of[b])
+        for a, b in blocks.blocked_pairs(db, [p.user_id for p in cohort])
+        if a in mentee_of and b in mentor_of
     }
+    specs = matching.match_specs(program.questions)
     assignment = matching.auto_match_cohort(
-        matching.match_specs(program.questions),
+        specs,
         [_candidate(m) for m in mentees],
-        [
-            _candidate(m, (m.enrollment.capacity or 0) - used.get(m.enrollment_id, 0))
-            for m in mentors
-        ],
+        [_candidate(m, m.capacity - len(taken.get(m.enrollment_id, ()))) for m in mentors],
         min_score=threshold,
         forbidden=forbidden,
     )
+    by_id = {p.enrollment_id: p for p in cohort}
     made: list[Pair] = []
     for mentee_id, mentor_id, _score in assignment:
+        mentor, mentee = by_id[mentor_id], by_id[mentee_id]
+        seats = taken.setdefault(mentor_id, set())
+        seat = _free_seat(seats, mentor.capacity)
+        if seat is None:  # the assignment keeps to free seats; this would be a bug
+            raise Conflict(f"{mentor.name} has no free capacity.")
+        seats.add(seat)
+        score, factors = matching.score_pair(specs, mentor.answers, mentee.answers)
         made.append(
-            _draft_pair(
-                db,
-                actor_id=actor_id,
-                program=program,
-                mentee_enrollment_id=mentee_id,
+            Pair(
+                program_id=program_id,
                 mentor_enrollment_id=mentor_id,
-                today=today,
+                mentee_enrollment_id=mentee_id,
+                mentor_id=mentor.user_id,
+                mentee_id=mentee.user_id,
+                status="draft",
+                mentor_seat=seat,
+                live_mentee_enrollment_id=mentee_id,
+                score=score,
+                factors=_factor_docs(factors),
+                created_by=actor_id,
             )
         )
+    try:
+        with db.begin_nested():
+            db.add_all(made)
+    except IntegrityError:
+        raise Conflict(RACED) from None
     audit.record(
         db,
         actor_id=actor_id,

@@ -106,3 +106,20 @@ def test_a_plain_member_opening_the_workspace_url_is_refused(
     member.goto(url.rstrip("/") + "/pairing")
     expect(member.get_by_role("alert")).to_contain_text("Only group admins")
     expect(member.get_by_role("list", name="Mentees waiting")).to_have_count(0)
+
+
+def test_workspace_fits_a_phone_screen(new_page: Callable[..., Page]) -> None:
+    admin = new_page(viewport={"width": 390, "height": 844})
+    demo_log_in(admin, "ada.admin@example.org")
+    url = open_demo_program(admin)
+    admin.goto(url.rstrip("/") + "/pairing")
+    expect(admin.get_by_role("heading", name="Pairing", exact=True)).to_be_visible()
+    expect(admin.get_by_role("heading", name="Fairness")).to_be_visible()
+    waiting = admin.get_by_role("list", name="Mentees waiting").get_by_role("button")
+    if waiting.count():
+        waiting.first.click()
+        expect(
+            admin.get_by_role("heading", name=re.compile("Suggested mentors for"))
+        ).to_be_visible()
+    width = admin.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the workspace scrolls sideways on a phone ({width}px)"

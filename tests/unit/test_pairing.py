@@ -375,6 +375,34 @@ def test_two_admins_publishing_at_once_publish_each_pair_once(any_engine: Engine
     assert len(told) == 4  # each member of each pair, once
 
 
+def test_two_admins_suggesting_all_at_once_never_over_fill_or_double_pair(
+    any_engine: Engine,
+) -> None:
+    with Session(any_engine, expire_on_commit=False) as db:
+        cohort = Cohort(db)
+        second_admin = make_user(db, display_name="Bea")
+        add_member(db, cohort.group, second_admin, role="admin")
+        mentors = [cohort.person(f"Mentor {i}", "mentor", capacity=2) for i in range(2)]
+        for i in range(6):
+            cohort.person(f"Mentee {i}", "mentee")
+
+    def suggest(admin: User) -> Callable[[Session], object]:
+        return lambda session: pairing.suggest_all(
+            session, actor=admin, program_id=cohort.pid, today=TODAY
+        )
+
+    results = _race(any_engine, suggest(cohort.admin), suggest(second_admin))
+
+    made = sorted(len(r) if isinstance(r, list) else -1 for r in results)
+    assert made in ([0, 4], [-1, 4]), results  # the loser finds nobody left, or is refused
+    with Session(any_engine) as db:
+        live = db.exec(select(Pair).where(Pair.program_id == cohort.pid)).all()
+    assert len(live) == 4
+    assert len({p.mentee_enrollment_id for p in live}) == 4
+    for mentor in mentors:
+        assert sum(p.mentor_enrollment_id == mentor.id for p in live) == 2
+
+
 # --- drafts, publishing and what members see -------------------------------------------------
 
 
