@@ -33,6 +33,7 @@ class PairingWorkspaceState(SessionState):
     program: rx.Field[dict[str, Any]] = rx.field(default_factory=dict)
     denied: rx.Field[str] = rx.field("")
     search: rx.Field[str] = rx.field("")
+    free_only: rx.Field[bool] = rx.field(False)
     mentees: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
     mentors: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
     mentors_free: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
@@ -55,7 +56,11 @@ class PairingWorkspaceState(SessionState):
         try:
             with self._as_user() as (db, user):
                 ws = pairing.get_workspace(
-                    db, actor=user, program_id=self._program_id(), search=self.search
+                    db,
+                    actor=user,
+                    program_id=self._program_id(),
+                    search=self.search,
+                    free_only=self.free_only,
                 )
                 chosen = self.selected.get("id")
                 waiting = {m.enrollment_id for m in ws.mentees_waiting}
@@ -134,12 +139,17 @@ class PairingWorkspaceState(SessionState):
     @rx.event
     def load(self) -> EventSpec | None:
         self.errors, self.message, self.selected, self.suggestions = {}, "", {}, []
-        self.search = ""
+        self.search, self.free_only = "", False
         return self._refresh()
 
     @rx.event
     def set_search(self, value: str) -> EventSpec | None:
         self.search = value[: pairing.SEARCH_MAX]
+        return self._refresh()
+
+    @rx.event
+    def set_free_only(self, value: bool) -> EventSpec | None:
+        self.free_only = bool(value)
         return self._refresh()
 
     @rx.event

@@ -382,6 +382,12 @@ def workspace() -> rx.Component:
                             width="100%",
                             max_width="24em",
                         ),
+                        rx.checkbox(
+                            "Only mentors with a free seat",
+                            default_checked=False,
+                            on_change=WS.set_free_only,
+                            size="2",
+                        ),
                         spacing="1",
                         width="100%",
                     ),

@@ -249,9 +249,16 @@ def _clean_search(search: str) -> str:
 
 
 def get_workspace(
-    db: Session, *, actor: User, program_id: int, search: str = "", today: dt.date | None = None
+    db: Session,
+    *,
+    actor: User,
+    program_id: int,
+    search: str = "",
+    free_only: bool = False,
+    today: dt.date | None = None,
 ) -> Workspace:
-    """Everything the workspace shows; the two columns are filtered by name and bounded."""
+    """Everything the workspace shows; the two columns are filtered by name (and mentors,
+    if asked, to those with a free seat) and bounded."""
     program = _workspace_program(db, actor=actor, program_id=program_id)
     today = today or utcnow().date()
     needle = _clean_search(search)
@@ -309,7 +316,9 @@ def get_workspace(
         median_score=scores[len(scores) // 2] if scores else None,
     )
     shown_waiting = [p for p in waiting if _matches(needle, p.name.casefold())]
-    shown_mentors = [m for m in mentors if _matches(needle, m.name.casefold())]
+    shown_mentors = [
+        m for m in mentors if _matches(needle, m.name.casefold()) and (m.free > 0 or not free_only)
+    ]
     return Workspace(
         program_id=program_id,
         group_id=program.group_id,

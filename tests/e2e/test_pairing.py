@@ -77,6 +77,14 @@ def test_admin_pairs_by_hand_suggests_all_publishes_and_the_mentee_sees_the_pair
     expect(drafts).to_have_text("Draft pairs (0)")
     expect(admin.get_by_role("heading", name="Published pairs (2)")).to_be_visible()
     expect(admin.get_by_text("1: Sam Rivera")).to_be_visible()
+    mentors = admin.get_by_role("list", name="Mentors").get_by_role("listitem")
+    expect(mentors).to_have_count(3)
+    loads = [re.search(r"(\d+)/(\d+) taken", t) for t in mentors.all_inner_texts()]
+    full = sum(1 for m in loads if m and m.group(1) == m.group(2))
+    admin.get_by_label("Only mentors with a free seat").check()
+    expect(mentors).to_have_count(3 - full)
+    admin.get_by_label("Only mentors with a free seat").uncheck()
+    expect(mentors).to_have_count(3)
     bars = admin.get_by_role("img", name=re.compile(r"^\d+ pairs? scored "))
     expect(bars).to_have_count(5)
     counts = [int(str(b.get_attribute("aria-label")).split()[0]) for b in bars.all()]

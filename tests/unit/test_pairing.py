@@ -583,3 +583,17 @@ def test_withdrawing_frees_draft_pairs_but_not_a_published_one(cohort: Cohort) -
         enrollments.withdraw(
             cohort.db, actor=cohort.user(published), enrollment_id=published.id or 0
         )
+
+
+def test_workspace_can_show_only_mentors_with_a_free_seat(cohort: Cohort) -> None:
+    full = cohort.person("Maya", "mentor", capacity=1)
+    cohort.person("Omar", "mentor", capacity=1)
+    cohort.pair(cohort.person("Theo", "mentee"), full)
+
+    everyone = pairing.get_workspace(cohort.db, actor=cohort.admin, program_id=cohort.pid)
+    free = pairing.get_workspace(
+        cohort.db, actor=cohort.admin, program_id=cohort.pid, free_only=True
+    )
+
+    assert [m.name for m in everyone.mentors] == ["Maya", "Omar"]
+    assert [m.name for m in free.mentors] == ["Omar"]
