@@ -71,12 +71,7 @@ def test_admin_builds_a_program_resumes_and_members_sign_up(
     mentor.get_by_role("button", name="Sign up as mentor").click()
     mentor.get_by_role("button", name="Send application").click()
     expect(mentor.get_by_role("alert").first).to_be_visible()  # required answers missing
-    for group in mentor.locator("fieldset").all():
-        boxes = group.locator("input[type=checkbox], input[type=radio]")
-        if boxes.count():
-            boxes.first.check()
-        else:
-            group.locator("input, textarea").first.fill("I have led product teams for ten years.")
+    fill_application(mentor, "I have led product teams for ten years.")
     mentor.get_by_label("How many mentees can you take?").select_option("2")
     mentor.get_by_role("button", name="Send application").click()
     expect(mentor.get_by_role("heading", name="Your application")).to_be_visible()
@@ -85,12 +80,7 @@ def test_admin_builds_a_program_resumes_and_members_sign_up(
     demo_log_in(mentee, "theo.mentee@example.org")
     mentee.goto(program_url)
     mentee.get_by_role("button", name="Sign up as mentee").click()
-    for group in mentee.locator("fieldset").all():
-        boxes = group.locator("input[type=checkbox], input[type=radio]")
-        if boxes.count():
-            boxes.first.check()
-        else:
-            group.locator("input, textarea").first.fill("I want to move into product management.")
+    fill_application(mentee, "I want to move into product management.")
     mentee.get_by_role("button", name="Send application").click()
     expect(mentee.get_by_role("heading", name="Your application")).to_be_visible()
 
@@ -167,6 +157,9 @@ def publish_program(admin: Page, group: str, template: str, title: str) -> str:
 
 
 def fill_application(page: Page, text: str) -> None:
+    """Answers every question: the first choice, or `text`. Waits for the form first, since
+    `.all()` itself does not wait and would find no question yet."""
+    expect(page.locator("fieldset").first).to_be_visible()
     for group in page.locator("fieldset").all():
         boxes = group.locator("input[type=checkbox], input[type=radio]")
         if boxes.count():
