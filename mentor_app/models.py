@@ -27,6 +27,7 @@ class User(SQLModel, table=True):
     date_of_birth: dt.date
     status: str = Field(default="active", max_length=16)  # active | suspended
     is_site_moderator: bool = Field(default=False)
+    timezone: str = Field(default="UTC", max_length=64)  # IANA name, from the browser
     created_at: dt.datetime = Field(default_factory=utcnow)
 
 
@@ -128,7 +129,10 @@ class Enrollment(SQLModel, table=True):
     role: str = Field(max_length=8)  # mentor | mentee
     capacity: int | None = None  # mentors only: how many mentees they take
     answers: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
-    status: str = Field(default="active", max_length=16)  # active | withdrawn
+    # active (waiting or paired) | withdrawn | done (pair completed, or left the program)
+    status: str = Field(default="active", max_length=16)
+    share_answers: bool = Field(default=True)  # the partner may read these answers
+    rematch_priority: bool = Field(default=False)  # a mentee whose pair ended, not by them
     created_at: dt.datetime = Field(default_factory=utcnow)
     updated_at: dt.datetime = Field(default_factory=utcnow)
 
@@ -171,6 +175,9 @@ class Pair(SQLModel, table=True):
     start_date: dt.date | None = None
     ended_at: dt.datetime | None = None
     end_reason: str | None = Field(default=None, max_length=32)
+    ended_by: int | None = Field(default=None, foreign_key="app_user.id", ondelete="SET NULL")
+    end_rating: int | None = None  # 1..5, how good the match was; admins only
+    end_detail: str = Field(default="", max_length=500)
 
 
 class Block(SQLModel, table=True):
@@ -201,3 +208,68 @@ class Notification(SQLModel, table=True):
     link: str = Field(default="", max_length=200)
     created_at: dt.datetime = Field(default_factory=utcnow)
     read_at: dt.datetime | None = None
+
+
+class StepCompletion(SQLModel, table=True):
+    """A member marked a week's step of their pair's journey done."""
+
+    __tablename__ = "step_completion"
+    __table_args__ = (
+        UniqueConstraint("pair_id", "week", "user_id", name="uq_step_completion_member"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    pair_id: int = Field(foreign_key="mentor_pair.id", index=True, ondelete="CASCADE")
+    week: int
+    user_id: int = Field(foreign_key="app_user.id", ondelete="CASCADE")
+    done_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class CheckIn(SQLModel, table=True):
+    """One member's weekly check-in: at most one per member per journey week."""
+
+    __tablename__ = "check_in"
+    __table_args__ = (
+        UniqueConstraint("pair_id", "user_id", "week", name="uq_check_in_member_week"),
+        CheckConstraint("mood BETWEEN 1 AND 5", name="ck_check_in_mood"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    pair_id: int = Field(foreign_key="mentor_pair.id", index=True, ondelete="CASCADE")
+    user_id: int = Field(foreign_key="app_user.id", ondelete="CASCADE")
+    week: int
+    mood: int
+    met: bool
+    note: str = Field(default="", max_length=1000)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class FitCheck(SQLModel, table=True):
+    """A member's answer, once, to "is this a good fit?" after the first week."""
+
+    __tablename__ = "fit_check"
+    __table_args__ = (UniqueConstraint("pair_id", "user_id", name="uq_fit_check_member"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    pair_id: int = Field(foreign_key="mentor_pair.id", index=True, ondelete="CASCADE")
+    user_id: int = Field(foreign_key="app_user.id", ondelete="CASCADE")
+    answer: str = Field(max_length=16)  # good | deciding | not_good
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class PairSurvey(SQLModel, table=True):
+    """A member's closing survey when the pair completes the program."""
+
+    __tablename__ = "pair_survey"
+    __table_args__ = (
+        UniqueConstraint("pair_id", "user_id", name="uq_pair_survey_member"),
+        CheckConstraint("rating BETWEEN 1 AND 5", name="ck_pair_survey_rating"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    pair_id: int = Field(foreign_key="mentor_pair.id", index=True, ondelete="CASCADE")
+    user_id: int = Field(foreign_key="app_user.id", ondelete="CASCADE")
+    rating: int
+    takeaway: str = Field(default="", max_length=1000)
+    created_at: dt.datetime = Field(default_factory=utcnow)

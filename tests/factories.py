@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from mentor_app.models import Enrollment, Group, Membership, Program, User
-from mentor_app.services import accounts, enrollments, groups, programs
+from mentor_app.models import Enrollment, Group, Membership, Pair, Program, User
+from mentor_app.services import accounts, enrollments, groups, pairing, programs
 
 TODAY = dt.date(2026, 1, 15)
 PASSWORD = "correct horse battery"
@@ -148,3 +149,52 @@ def make_application(
     )
     db.commit()
     return enrollment
+
+
+# --- pairs (issues 4 and 5) -------------------------------------------------------------
+
+
+@dataclass
+class PairSetup:
+    admin: User
+    group: Group
+    program: Program
+    mentor: User
+    mentee: User
+    mentor_enrollment: Enrollment
+    mentee_enrollment: Enrollment
+    pair: Pair
+
+    def at_week(self, week: int, *, hour: int = 12) -> dt.datetime:
+        """A moment (UTC) inside the given journey week, counted from the pair's start."""
+        assert self.pair.start_date is not None
+        day = self.pair.start_date + dt.timedelta(days=7 * (week - 1) + 1)
+        return dt.datetime(day.year, day.month, day.day, hour, tzinfo=dt.UTC)
+
+
+def make_pair(db: Session, *, capacity: int = 2) -> PairSetup:
+    """A published pair in an open Career advancement program; it starts on START."""
+    admin = make_user(db, display_name="Ada")
+    group = make_group(db, admin=admin)
+    program = make_program(db, admin=admin, group=group)
+    mentor = make_user(db, display_name="Maya")
+    mentee = make_user(db, display_name="Theo")
+    for person in (mentor, mentee):
+        add_member(db, group, person)
+    mentor_enrollment = make_application(
+        db, program=program, user=mentor, role="mentor", capacity=capacity
+    )
+    mentee_enrollment = make_application(db, program=program, user=mentee, role="mentee")
+    pair = pairing.pair_by_hand(
+        db,
+        actor=admin,
+        program_id=program.id or 0,
+        mentee_enrollment_id=mentee_enrollment.id or 0,
+        mentor_enrollment_id=mentor_enrollment.id or 0,
+        today=TODAY,
+    )
+    pairing.publish_pairs(db, actor=admin, program_id=program.id or 0, today=TODAY)
+    db.commit()
+    return PairSetup(
+        admin, group, program, mentor, mentee, mentor_enrollment, mentee_enrollment, pair
+    )

@@ -159,6 +159,7 @@ def apply(
     role: str,
     answers: dict[str, str | list[str]],
     capacity: int | str | None = None,
+    share_answers: bool = True,
     today: dt.date | None = None,
 ) -> Enrollment:
     """Sign up as mentor or mentee. Applying again after withdrawing re-activates the
@@ -182,6 +183,7 @@ def apply(
 
     if existing is not None:
         existing.role, existing.answers, existing.capacity = role, clean, seats
+        existing.share_answers = bool(share_answers)
         existing.status = "active"
         existing.updated_at = utcnow()
         db.add(existing)
@@ -189,7 +191,12 @@ def apply(
         return existing
 
     enrollment = Enrollment(
-        program_id=program_id, user_id=actor_id, role=role, capacity=seats, answers=clean
+        program_id=program_id,
+        user_id=actor_id,
+        role=role,
+        capacity=seats,
+        answers=clean,
+        share_answers=bool(share_answers),
     )
     try:
         # A savepoint, so a double submit racing this one becomes a Conflict the page can
@@ -208,6 +215,7 @@ def update_application(
     enrollment_id: int,
     answers: dict[str, str | list[str]],
     capacity: int | str | None = None,
+    share_answers: bool | None = None,
     today: dt.date | None = None,
 ) -> Enrollment:
     """Change the answers (and a mentor's capacity) while sign-ups are open."""
@@ -224,6 +232,8 @@ def update_application(
             field="capacity",
         )
     enrollment.capacity = seats
+    if share_answers is not None:
+        enrollment.share_answers = bool(share_answers)
     enrollment.updated_at = utcnow()
     db.add(enrollment)
     db.flush()

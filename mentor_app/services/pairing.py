@@ -18,7 +18,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from mentor_app.models import Enrollment, Pair, Program, User, utcnow
+from mentor_app.models import CheckIn, Enrollment, Pair, Program, StepCompletion, User, utcnow
 from mentor_app.services import accounts, audit, blocks, groups, matching, notifications, programs
 from mentor_app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
 
@@ -49,6 +49,7 @@ class MenteeRow:
     enrollment_id: int
     user_id: int
     name: str
+    rematch: bool = False  # their last pair ended through no fault of theirs
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,23 @@ class PairRow:
     mentee_name: str
     score: int
     reasons: list[str]
+    steps_done: int = 0
+    steps_total: int = 0
+    check_ins: int = 0
+
+
+@dataclass(frozen=True)
+class EndedRow:
+    """A pair that is over; reasons and ratings are for admins' eyes only."""
+
+    id: int
+    mentor_name: str
+    mentee_name: str
+    status: str  # completed | ended
+    reason: str
+    detail: str
+    rating: int | None
+    ended_at: dt.datetime | None
 
 
 @dataclass(frozen=True)
@@ -110,6 +128,7 @@ class Workspace:
     drafts: list[PairRow]
     published: list[PairRow]
     fairness: Fairness
+    ended: list[EndedRow] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -158,6 +177,7 @@ class _Person:
     date_of_birth: dt.date
     capacity: int
     answers: dict[str, Any]
+    rematch: bool = False
 
 
 def _eligible(person: _Person, today: dt.date) -> bool:
@@ -180,14 +200,26 @@ def _cohort(db: Session, program_id: int) -> list[_Person]:
             col(User.date_of_birth),
             col(Enrollment.capacity),
             col(Enrollment.answers),
+            col(Enrollment.rematch_priority),
         )
         .join(User, col(User.id) == col(Enrollment.user_id))
         .where(col(Enrollment.program_id) == program_id)
         .order_by(col(User.display_name), col(Enrollment.id))
     ).all()
     return [
-        _Person(eid or 0, uid, name, role, status, ustatus, dob, capacity or 0, dict(answers or {}))
-        for eid, uid, name, role, status, ustatus, dob, capacity, answers in rows
+        _Person(
+            eid or 0,
+            uid,
+            name,
+            role,
+            status,
+            ustatus,
+            dob,
+            capacity or 0,
+            dict(answers or {}),
+            bool(rematch),
+        )
+        for eid, uid, name, role, status, ustatus, dob, capacity, answers, rematch in rows
     ]
 
 
@@ -273,6 +305,7 @@ def get_workspace(
         for p in cohort
         if p.role == "mentee" and _eligible(p, today) and p.enrollment_id not in paired_mentees
     ]
+    waiting.sort(key=lambda p: not p.rematch)  # rematch priority first, then by name
     mentors = [
         MentorRow(
             enrollment_id=p.enrollment_id,
@@ -284,6 +317,25 @@ def get_workspace(
         for p in cohort
         if p.role == "mentor" and _eligible(p, today)
     ]
+
+    active_ids = [p.id or 0 for p in live if p.status == "active"]
+    steps_done: dict[int, int] = {}
+    check_ins: dict[int, int] = {}
+    if active_ids:
+        steps_done = dict(
+            db.exec(
+                select(StepCompletion.pair_id, func.count(func.distinct(StepCompletion.week)))
+                .where(col(StepCompletion.pair_id).in_(active_ids))
+                .group_by(col(StepCompletion.pair_id))
+            ).all()
+        )
+        check_ins = dict(
+            db.exec(
+                select(CheckIn.pair_id, func.count())
+                .where(col(CheckIn.pair_id).in_(active_ids))
+                .group_by(col(CheckIn.pair_id))
+            ).all()
+        )
 
     def row(pair: Pair) -> PairRow:
         mentor, mentee = (
@@ -299,7 +351,29 @@ def get_workspace(
             mentee_name=mentee.name,
             score=pair.score,
             reasons=_reasons(pair.factors),
+            steps_done=steps_done.get(pair.id or 0, 0),
+            steps_total=len(program.journey),
+            check_ins=check_ins.get(pair.id or 0, 0),
         )
+
+    ended = [
+        EndedRow(
+            id=pair.id or 0,
+            mentor_name=by_enrollment[pair.mentor_enrollment_id].name,
+            mentee_name=by_enrollment[pair.mentee_enrollment_id].name,
+            status=pair.status,
+            reason=pair.end_reason or "",
+            detail=pair.end_detail,
+            rating=pair.end_rating,
+            ended_at=pair.ended_at,
+        )
+        for pair in db.exec(
+            select(Pair)
+            .where(Pair.program_id == program_id, col(Pair.status).in_(("completed", "ended")))
+            .order_by(col(Pair.ended_at).desc(), col(Pair.id).desc())
+            .limit(LIST_LIMIT)
+        ).all()
+    ]
 
     drafts = [row(p) for p in live if p.status == "draft"]
     published = [row(p) for p in live if p.status == "active"]
@@ -326,7 +400,9 @@ def get_workspace(
         status=program.status,
         can_pair=program.status in PAIRABLE_PROGRAM,
         mentees_waiting=[
-            MenteeRow(enrollment_id=p.enrollment_id, user_id=p.user_id, name=p.name)
+            MenteeRow(
+                enrollment_id=p.enrollment_id, user_id=p.user_id, name=p.name, rematch=p.rematch
+            )
             for p in shown_waiting[:LIST_LIMIT]
         ],
         mentees_waiting_total=len(shown_waiting),
@@ -335,6 +411,7 @@ def get_workspace(
         drafts=drafts,
         published=published,
         fairness=fairness,
+        ended=ended,
     )
 
 
@@ -660,6 +737,10 @@ def publish_pairs(
             continue
         pair.status, pair.published_at, pair.start_date = "active", utcnow(), start
         db.add(pair)
+        mentee_enrollment = locked[pair.mentee_enrollment_id]
+        if mentee_enrollment.rematch_priority:  # matched again: the flag has done its job
+            mentee_enrollment.rematch_priority = False
+            db.add(mentee_enrollment)
         link = f"/pairs/{pair.id}"
         notifications.notify(
             db,

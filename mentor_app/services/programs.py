@@ -86,6 +86,7 @@ class EnrollmentView:
     capacity: int | None
     answers: dict[str, Any]
     status: str
+    share_answers: bool = True
 
 
 @dataclass(frozen=True)
@@ -753,6 +754,7 @@ def get_program_page(db: Session, *, actor: User, program_id: int) -> ProgramPag
             capacity=enrollment.capacity,
             answers=copy.deepcopy(enrollment.answers),
             status=enrollment.status,
+            share_answers=enrollment.share_answers,
         )
     return ProgramPage(
         id=program_id,

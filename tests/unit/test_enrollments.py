@@ -348,3 +348,20 @@ def test_my_application_is_found_for_the_program(
     enrollment = make_application(db, program=program, user=member)
     found = enrollments.get_my_application(db, actor=member, program_id=program.id or 0)
     assert found is not None and found.id == enrollment.id
+
+
+def test_a_member_chooses_whether_their_partner_may_read_their_answers(db: Session) -> None:
+    admin = make_user(db)
+    program = make_program(db, admin=admin)
+    member = make_user(db)
+    add_member(db, db.get(Group, program.group_id), member)  # type: ignore[arg-type]
+    enrollment = enrollments.apply(
+        db, actor=member, program_id=program.id or 0, role="mentee",
+        answers=answers_for(program, "mentee"), share_answers=False, today=TODAY,
+    )  # fmt: skip
+    assert enrollment.share_answers is False
+    enrollments.update_application(
+        db, actor=member, enrollment_id=enrollment.id or 0,
+        answers=answers_for(program, "mentee"), share_answers=True, today=TODAY,
+    )  # fmt: skip
+    assert enrollment.share_answers is True

@@ -3,7 +3,6 @@ database even when two admins act at the same moment."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +28,7 @@ from tests.factories import (
     make_program,
     make_user,
 )
+from tests.support.race import race
 
 
 class Cohort:
@@ -303,29 +303,6 @@ def test_the_database_refuses_a_second_live_pair_on_one_seat_or_one_mentee(
         cohort.db.commit()
 
 
-def _race(engine: Engine, *calls: Callable[[Session], object]) -> list[object]:
-    """Runs each call in its own thread and session, released at the same moment."""
-    barrier = threading.Barrier(len(calls))
-    results: list[object] = [None] * len(calls)
-
-    def run(i: int, call: Callable[[Session], object]) -> None:
-        with Session(engine, expire_on_commit=False) as session:
-            barrier.wait()
-            try:
-                results[i] = call(session)
-                session.commit()
-            except Exception as error:  # the loser's refusal is the result under test
-                session.rollback()
-                results[i] = error
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    return results
-
-
 def test_two_admins_pairing_one_mentor_at_once_never_over_fill_them(any_engine: Engine) -> None:
     with Session(any_engine, expire_on_commit=False) as db:
         cohort = Cohort(db)
@@ -341,7 +318,7 @@ def test_two_admins_pairing_one_mentor_at_once_never_over_fill_them(any_engine: 
             today=TODAY,
         )  # fmt: skip
 
-    results = _race(
+    results = race(
         any_engine, pair_with(cohort.admin, mentees[0]), pair_with(second_admin, mentees[1])
     )
 
@@ -365,7 +342,7 @@ def test_two_admins_publishing_at_once_publish_each_pair_once(any_engine: Engine
             session, actor=admin, program_id=cohort.pid, today=TODAY
         )
 
-    results = _race(any_engine, publish(cohort.admin), publish(second_admin))
+    results = race(any_engine, publish(cohort.admin), publish(second_admin))
 
     assert sorted(r.published for r in results) == [0, 2]  # type: ignore[attr-defined]
     with Session(any_engine) as db:
@@ -391,7 +368,7 @@ def test_two_admins_suggesting_all_at_once_never_over_fill_or_double_pair(
             session, actor=admin, program_id=cohort.pid, today=TODAY
         )
 
-    results = _race(any_engine, suggest(cohort.admin), suggest(second_admin))
+    results = race(any_engine, suggest(cohort.admin), suggest(second_admin))
 
     made = sorted(len(r) if isinstance(r, list) else -1 for r in results)
     assert made in ([0, 4], [-1, 4]), results  # the loser finds nobody left, or is refused
