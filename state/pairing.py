@@ -12,8 +12,9 @@ from typing import Any
 import reflex as rx
 from reflex.event import EventSpec
 
-from mentor_app.services import notifications, pairing
+from mentor_app.services import journey, notifications, pairing
 from mentor_app.services.errors import NotFound, PermissionDenied, ServiceError
+from state.journey import refresh_pair_page
 from state.session import SessionState, SignedOut
 
 CHART_BAR_MAX_PX = 80
@@ -26,6 +27,8 @@ def _pair_row(row: pairing.PairRow) -> dict[str, Any]:
         "mentee": row.mentee_name,
         "score": str(row.score),
         "reasons": list(row.reasons),
+        "progress": f"{row.steps_done}/{row.steps_total}",
+        "check_ins": str(row.check_ins),
     }
 
 
@@ -40,6 +43,7 @@ class PairingWorkspaceState(SessionState):
     totals: rx.Field[dict[str, int]] = rx.field(default_factory=dict)
     drafts: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
     published: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
+    ended: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
     fairness: rx.Field[dict[str, Any]] = rx.field(default_factory=dict)
     chart: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
     selected: rx.Field[dict[str, Any]] = rx.field(default_factory=dict)
@@ -84,7 +88,10 @@ class PairingWorkspaceState(SessionState):
             "can_pair": ws.can_pair,
             "href": f"/programs/{ws.program_id}",
         }
-        self.mentees = [{"id": m.enrollment_id, "name": m.name} for m in ws.mentees_waiting]
+        self.mentees = [
+            {"id": m.enrollment_id, "name": m.name, "rematch": m.rematch}
+            for m in ws.mentees_waiting
+        ]
         self.mentors = [
             {
                 "id": m.enrollment_id,
@@ -103,6 +110,19 @@ class PairingWorkspaceState(SessionState):
         }
         self.drafts = [_pair_row(p) for p in ws.drafts]
         self.published = [_pair_row(p) for p in ws.published]
+        self.ended = [
+            {
+                "id": e.id,
+                "mentor": e.mentor_name,
+                "mentee": e.mentee_name,
+                "status": e.status,
+                "reason": journey.END_REASONS.get(e.reason, e.reason),
+                "detail": e.detail,
+                "rating": f"{e.rating} of 5" if e.rating else "—",
+                "when": e.ended_at.strftime("%d %b %Y") if e.ended_at else "",
+            }
+            for e in ws.ended
+        ]
         f = ws.fairness
         self.fairness = {
             "unmatched": f.unmatched,
@@ -250,6 +270,26 @@ class PairingWorkspaceState(SessionState):
             "drafts",
         )
 
+    @rx.event
+    async def end_pair(self, form: dict[str, Any]) -> EventSpec | None:
+        raw = str(form.get("pair_id", ""))
+        pair_id = int(raw) if raw.isdigit() else 0
+        follow_up = self._act(
+            lambda db, user, _pid: journey.end_pair(
+                db,
+                actor=user,
+                pair_id=pair_id,
+                reason=str(form.get("reason", "")),
+                rating=form.get("rating", ""),
+                detail=form.get("detail", ""),
+            ),
+            "The pair has ended. The mentee is back in the waiting list with rematch priority.",
+            "end",
+        )
+        if not self.errors:
+            await refresh_pair_page(pair_id)  # the members' open pages turn read-only
+        return follow_up
+
 
 class MyPairsState(SessionState):
     """The member's pairs and latest notifications, on their home page (My groups)."""
@@ -302,45 +342,3 @@ class MyPairsState(SessionState):
         except SignedOut:
             return self._login_redirect()
         return self._load()
-
-
-class PairPageState(SessionState):
-    """A pair's home; the journey page proper (progress, check-ins, chat) builds on it."""
-
-    pair: rx.Field[dict[str, Any]] = rx.field(default_factory=dict)
-    journey: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
-    not_found: rx.Field[bool] = rx.field(False)
-
-    @rx.event
-    def load(self) -> EventSpec | None:
-        try:
-            with self._as_user() as (db, user):
-                page = pairing.get_pair_page(
-                    db, actor=user, pair_id=self._page_id("pairs", pairing.PAIR_NOT_FOUND)
-                )
-        except SignedOut:
-            return self._login_redirect()
-        except NotFound:
-            self.not_found, self.pair, self.journey = True, {}, []
-            return None
-        self.not_found = False
-        self.pair = {
-            "id": page.pair_id,
-            "program": page.program_title,
-            "program_href": f"/programs/{page.program_id}",
-            "partner": page.partner_name,
-            "partner_role": page.partner_role,
-            "my_role": page.my_role,
-            "status": page.status,
-            "start_date": page.start_date.isoformat() if page.start_date else "",
-        }
-        self.journey = [
-            {
-                "week": str(step.get("week", i + 1)),
-                "title": str(step.get("title", "")),
-                "focus": str(step.get("focus", "")),
-                "prompts": [str(p) for p in step.get("prompts", [])],
-            }
-            for i, step in enumerate(page.journey)
-        ]
-        return None

@@ -379,6 +379,7 @@ class ProgramPageState(SessionState):
                 "id": mine.id,
                 "role": mine.role,
                 "capacity": str(mine.capacity or ""),
+                "share": "yes" if mine.share_answers else "no",
             }
             questions = self._questions.get(mine.role, [])
             self.my_answers = [
@@ -435,17 +436,18 @@ class ProgramPageState(SessionState):
         self.errors = {}
         answers = self._answers_from(form)
         capacity = form.get("capacity") if self.form_role == "mentor" else None
+        share = bool(form.get("share_answers"))
         try:
             with self._as_user() as (db, user):
                 if self.mine:
                     enrollments.update_application(
                         db, actor=user, enrollment_id=int(self.mine["id"]),
-                        answers=answers, capacity=capacity,
+                        answers=answers, capacity=capacity, share_answers=share,
                     )  # fmt: skip
                 else:
                     enrollments.apply(
                         db, actor=user, program_id=self._program_id(), role=self.form_role,
-                        answers=answers, capacity=capacity,
+                        answers=answers, capacity=capacity, share_answers=share,
                     )  # fmt: skip
         except SignedOut:
             return self._login_redirect()

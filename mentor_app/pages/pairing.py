@@ -5,10 +5,10 @@ from __future__ import annotations
 import reflex as rx
 
 from components.forms import error_for, form_alert
-from components.layout import not_found_notice
 from mentor_app.pages.common import shell
 from mentor_app.pages.programs import confirm
-from state.pairing import MyPairsState, PairingWorkspaceState, PairPageState
+from mentor_app.services.journey import END_REASONS
+from state.pairing import MyPairsState, PairingWorkspaceState
 
 WS = PairingWorkspaceState
 
@@ -33,6 +33,10 @@ def mentee_item(m: rx.Var) -> rx.Component:
     return rx.el.li(
         rx.button(
             m["name"],
+            rx.cond(
+                m["rematch"].to(bool),
+                rx.badge("Rematch priority", color_scheme="amber", variant="solid"),
+            ),
             variant=rx.cond(chosen, "solid", "soft"),
             aria_pressed=rx.cond(chosen, "true", "false"),
             on_click=WS.select_mentee(m["id"], m["name"]),
@@ -200,49 +204,156 @@ def suggest_all_form() -> rx.Component:
     )
 
 
-def pairs_table(rows: rx.Var, with_unpair: bool) -> rx.Component:
-    return rx.table.root(
-        rx.table.header(
-            rx.table.row(
-                rx.table.column_header_cell("Mentee"),
-                rx.table.column_header_cell("Mentor"),
-                rx.table.column_header_cell("Score"),
-                rx.table.column_header_cell("Why"),
-                *([rx.table.column_header_cell(rx.text("Actions"))] if with_unpair else []),
+def admin_end_dialog(p: rx.Var) -> rx.Component:
+    who = p["mentee"].to(str) + " and " + p["mentor"].to(str)
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(
+            rx.button(
+                "End pair",
+                size="1",
+                variant="soft",
+                color_scheme="red",
+                aria_label="End the pair of " + who,
             )
         ),
-        rx.table.body(
-            rx.foreach(
-                rows,
-                lambda p: rx.table.row(
-                    rx.table.cell(p["mentee"]),
-                    rx.table.cell(p["mentor"]),
-                    rx.table.cell(p["score"]),
-                    rx.table.cell(reasons_list(p["reasons"])),
-                    *(
-                        [
-                            rx.table.cell(
-                                rx.button(
-                                    "Unpair",
-                                    size="1",
-                                    variant="soft",
-                                    color_scheme="red",
-                                    on_click=WS.unpair(p["id"]),
-                                    aria_label="Unpair "
-                                    + p["mentee"].to(str)
-                                    + " and "
-                                    + p["mentor"].to(str),
-                                )
-                            )
-                        ]
-                        if with_unpair
-                        else []
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("End the pair of " + who + "?"),
+            rx.alert_dialog.description(
+                "Their journey becomes read-only. The mentee goes back to the waiting list "
+                "with rematch priority.",
+                size="2",
+            ),
+            rx.form(
+                rx.vstack(
+                    rx.el.input(type="hidden", name="pair_id", value=p["id"].to(str)),
+                    rx.el.label("Reason", html_for="admin-end-reason"),
+                    rx.el.select(
+                        *[rx.el.option(label, value=key) for key, label in END_REASONS.items()],
+                        id="admin-end-reason",
+                        name="reason",
+                        default_value="other",
                     ),
+                    rx.el.label("Rating of the match (optional)", html_for="admin-end-rating"),
+                    rx.el.select(
+                        rx.el.option("No rating", value=""),
+                        *[rx.el.option(f"{n} of 5", value=str(n)) for n in range(5, 0, -1)],
+                        id="admin-end-rating",
+                        name="rating",
+                    ),
+                    rx.el.label("Details (needed for “Other”)", html_for="admin-end-detail"),
+                    rx.text_area(id="admin-end-detail", name="detail", max_length=500, rows="2"),
+                    rx.flex(
+                        rx.alert_dialog.cancel(
+                            rx.button("Cancel", variant="soft", color_scheme="gray")
+                        ),
+                        rx.button("End the pair", type="submit", color_scheme="red"),
+                        spacing="3",
+                        justify="end",
+                        width="100%",
+                    ),
+                    spacing="2",
+                    width="100%",
                 ),
-            )
+                on_submit=WS.end_pair,
+                reset_on_submit=True,
+            ),
         ),
+    )
+
+
+def pairs_table(rows: rx.Var, kind: str) -> rx.Component:
+    """Draft pairs (with Unpair) or published ones (with progress and End pair)."""
+    published = kind == "published"
+    headers = ["Mentee", "Mentor", "Score", "Why"]
+    if published:
+        headers += ["Steps done", "Check-ins"]
+    headers += ["Actions"]
+
+    def row(p: rx.Var) -> rx.Component:
+        cells = [
+            rx.table.cell(p["mentee"]),
+            rx.table.cell(p["mentor"]),
+            rx.table.cell(p["score"]),
+            rx.table.cell(reasons_list(p["reasons"])),
+        ]
+        if published:
+            cells += [rx.table.cell(p["progress"]), rx.table.cell(p["check_ins"])]
+            cells += [rx.table.cell(admin_end_dialog(p))]
+        else:
+            cells += [
+                rx.table.cell(
+                    rx.button(
+                        "Unpair",
+                        size="1",
+                        variant="soft",
+                        color_scheme="red",
+                        on_click=WS.unpair(p["id"]),
+                        aria_label="Unpair " + p["mentee"].to(str) + " and " + p["mentor"].to(str),
+                    )
+                )
+            ]
+        return rx.table.row(*cells)
+
+    return rx.table.root(
+        rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
+        rx.table.body(rx.foreach(rows, row)),
         width="100%",
         variant="surface",
+    )
+
+
+def ended_card() -> rx.Component:
+    return rx.cond(
+        WS.ended.length() > 0,
+        rx.card(
+            rx.vstack(
+                rx.heading("Ended pairs (" + WS.ended.length().to(str) + ")", size="4", as_="h2"),
+                rx.text(
+                    "Reasons and ratings are seen by admins only.", size="2", color_scheme="gray"
+                ),
+                rx.box(
+                    rx.table.root(
+                        rx.table.header(
+                            rx.table.row(
+                                *[
+                                    rx.table.column_header_cell(h)
+                                    for h in (
+                                        "Mentee",
+                                        "Mentor",
+                                        "Outcome",
+                                        "Reason",
+                                        "Rating",
+                                        "Ended",
+                                    )
+                                ]
+                            )
+                        ),
+                        rx.table.body(
+                            rx.foreach(
+                                WS.ended,
+                                lambda e: rx.table.row(
+                                    rx.table.cell(e["mentee"]),
+                                    rx.table.cell(e["mentor"]),
+                                    rx.table.cell(e["status"]),
+                                    rx.table.cell(
+                                        rx.text(e["reason"]),
+                                        rx.text(e["detail"], size="1", color_scheme="gray"),
+                                    ),
+                                    rx.table.cell(e["rating"]),
+                                    rx.table.cell(e["when"]),
+                                ),
+                            )
+                        ),
+                        width="100%",
+                        variant="surface",
+                    ),
+                    overflow_x="auto",
+                    width="100%",
+                ),
+                width="100%",
+            ),
+            width="100%",
+        ),
     )
 
 
@@ -273,7 +384,7 @@ def drafts_card() -> rx.Component:
             error_for(WS.errors, "drafts"),
             rx.cond(
                 WS.drafts.length() > 0,
-                rx.box(pairs_table(WS.drafts, True), overflow_x="auto", width="100%"),
+                rx.box(pairs_table(WS.drafts, "draft"), overflow_x="auto", width="100%"),
                 rx.text(
                     "No draft pairs yet. Select a mentee to pair by hand, or use Suggest all.",
                     color_scheme="gray",
@@ -434,7 +545,7 @@ def workspace() -> rx.Component:
                             rx.cond(
                                 WS.published.length() > 0,
                                 rx.box(
-                                    pairs_table(WS.published, False),
+                                    pairs_table(WS.published, "published"),
                                     overflow_x="auto",
                                     width="100%",
                                 ),
@@ -444,6 +555,7 @@ def workspace() -> rx.Component:
                         ),
                         width="100%",
                     ),
+                    ended_card(),
                     fairness_card(),
                     spacing="4",
                     width="100%",
@@ -540,58 +652,4 @@ def my_pairs_section() -> rx.Component:
         ),
         width="100%",
         spacing="4",
-    )
-
-
-# --- a pair's page ---------------------------------------------------------------------------
-
-
-def pair_page() -> rx.Component:
-    p = PairPageState.pair
-    return shell(
-        rx.cond(
-            PairPageState.not_found,
-            not_found_notice("Pair not found", "This pair does not exist, or you are not in it."),
-            rx.cond(
-                p.contains("id"),
-                rx.vstack(
-                    rx.heading(
-                        "Your " + p["partner_role"].to(str) + ": " + p["partner"].to(str),
-                        size="7",
-                        as_="h1",
-                    ),
-                    rx.flex(
-                        rx.link(p["program"], href=p["program_href"]),
-                        rx.badge(p["status"]),
-                        rx.text("Starts " + p["start_date"].to(str), size="2"),
-                        spacing="3",
-                        wrap="wrap",
-                        align="center",
-                    ),
-                    rx.heading("Your journey", size="5", as_="h2"),
-                    rx.el.ol(
-                        rx.foreach(
-                            PairPageState.journey,
-                            lambda s: rx.el.li(
-                                rx.text.strong(
-                                    "Week " + s["week"].to(str) + ": " + s["title"].to(str)
-                                ),
-                                rx.text(s["focus"], size="2"),
-                                rx.el.ul(
-                                    rx.foreach(
-                                        s["prompts"].to(list[str]),
-                                        lambda q: rx.el.li(rx.text(q, size="2")),
-                                    ),
-                                ),
-                                margin_bottom="0.75em",
-                            ),
-                        ),
-                        padding_left="1.4em",
-                    ),
-                    spacing="4",
-                    width="100%",
-                ),
-                rx.flex(rx.spinner(), rx.text("Loading…"), spacing="2"),
-            ),
-        )
     )

@@ -500,6 +500,14 @@ def application_form() -> rx.Component:
                         spacing="1",
                     ),
                 ),
+                rx.el.label(
+                    rx.el.input(
+                        type="checkbox",
+                        name="share_answers",
+                        default_checked=ProgramPageState.mine.get("share", "yes") != "no",
+                    ),
+                    " Show my answers to the person I'm paired with",
+                ),
                 rx.flex(
                     rx.button(
                         "Cancel",

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+from sqlmodel import Session
 
+from mentor_app.db import make_engine
 from tests.support.appserver import PROJECT_ROOT, AppServer
 
 CHROMIUM = "/usr/bin/chromium"
@@ -38,6 +40,16 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def app_db(app_server: AppServer) -> Iterator[Session]:
+    """A session on the running server's database, to arrange what a test needs (a pair
+    whose journey started two weeks ago) without clicking through every step first."""
+    engine = make_engine(app_server.database_url)
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -48,6 +48,11 @@ class AppServer:
         self.log_path = work_dir / "server.log"
         self.process: subprocess.Popen[bytes] | None = None
 
+    @property
+    def database_url(self) -> str:
+        """The server's own SQLite database, for tests that arrange data directly."""
+        return f"sqlite:///{self.work_dir / 'data' / 'mentor.db'}"
+
     def run_module(self, module: str) -> None:
         subprocess.run(
             [sys.executable, "-m", module],

@@ -1,0 +1,468 @@
+"""A pair's page: the journey week by week, check-ins, the fit check, ending, completing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import reflex as rx
+
+from components.forms import error_for, form_alert
+from components.layout import not_found_notice
+from mentor_app.pages.common import shell
+from mentor_app.services.journey import END_REASONS, MOODS
+from state.journey import PairLiveState, PairPageState
+
+LIVE = PairLiveState
+PAGE = PairPageState
+
+
+def _active() -> rx.Var:
+    return LIVE.status == "active"
+
+
+def _radio(name: str, value: str, label: str, checked: rx.Var) -> rx.Component:
+    return rx.el.label(
+        rx.el.input(type="radio", name=name, value=value, default_checked=checked),
+        " " + label,
+        display="inline-flex",
+        align_items="center",
+        gap="4px",
+        margin_right="14px",
+        white_space="nowrap",
+    )
+
+
+def _rating_select(field_id: str, label: str, optional: bool) -> rx.Component:
+    return rx.vstack(
+        rx.el.label(label, html_for=field_id),
+        rx.el.select(
+            rx.el.option("No rating" if optional else "Choose…", value=""),
+            *[rx.el.option(f"{n} of 5", value=str(n)) for n in range(5, 0, -1)],
+            id=field_id,
+            name="rating",
+        ),
+        error_for(PAGE.errors, "rating"),
+        spacing="1",
+    )
+
+
+# --- header and status ----------------------------------------------------------------------
+
+
+def header() -> rx.Component:
+    p = PAGE.pair
+    return rx.vstack(
+        rx.heading(
+            "Your " + p["partner_role"].to(str) + ": " + p["partner"].to(str), size="7", as_="h1"
+        ),
+        rx.flex(
+            rx.link(p["program"], href=p["program_href"]),
+            rx.badge(LIVE.status),
+            rx.text(PAGE.week["label"].to(str), weight="medium", size="2"),
+            rx.text("(" + PAGE.week["timezone"].to(str) + " time)", size="1", color_scheme="gray"),
+            spacing="3",
+            wrap="wrap",
+            align="center",
+        ),
+        rx.cond(
+            LIVE.status == "ended",
+            rx.callout(
+                "This pair ended on " + p["ended_on"].to(str) + ". Its history stays here, "
+                "read-only, for the two of you.",
+                icon="info",
+                color_scheme="gray",
+            ),
+        ),
+        rx.cond(
+            LIVE.status == "completed",
+            rx.callout(
+                "You completed the program together. Its history stays here for the two of you.",
+                icon="party_popper",
+            ),
+        ),
+        rx.cond(PAGE.message != "", rx.callout(PAGE.message, icon="info", role="status")),
+        form_alert(PAGE.errors.get("form", "")),
+        rx.vstack(
+            rx.text(LIVE.progress_text, size="2"),
+            rx.progress(value=LIVE.progress, max=100, aria_label="Journey progress", width="100%"),
+            width="100%",
+            spacing="1",
+        ),
+        spacing="3",
+        width="100%",
+    )
+
+
+def fit_check() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading("How is the match going?", size="4", as_="h2"),
+            rx.text(
+                "You have had your first week together. Only the program's admins see a "
+                "“not a good fit” answer, and they can find you a new match.",
+                size="2",
+            ),
+            rx.flex(
+                *[
+                    rx.button(
+                        label,
+                        variant="soft" if key != "not_good" else "outline",
+                        on_click=PAGE.answer_fit(key),
+                    )
+                    for key, label in (
+                        ("good", "Good fit"),
+                        ("deciding", "Still deciding"),
+                        ("not_good", "Not a good fit"),
+                    )
+                ],
+                spacing="2",
+                wrap="wrap",
+            ),
+            error_for(PAGE.errors, "fit"),
+            spacing="2",
+        ),
+        width="100%",
+    )
+
+
+# --- this week's check-in -------------------------------------------------------------------
+
+
+def _who_checked_in(role: rx.Var, label: rx.Var) -> rx.Component:
+    done = LIVE.checked_in.get(PAGE.week["number"].to(str), []).to(list[str]).contains(role)
+    return rx.flex(
+        rx.text(label, weight="medium"),
+        rx.cond(
+            done,
+            rx.badge("checked in", color_scheme="teal"),
+            rx.badge("not yet", color_scheme="gray"),
+        ),
+        spacing="2",
+        align="center",
+    )
+
+
+def check_in_card() -> rx.Component:
+    mine = PAGE.my_check_in
+    return rx.card(
+        rx.vstack(
+            rx.heading("This week's check-in", size="4", as_="h2"),
+            rx.flex(
+                _who_checked_in(PAGE.pair["my_role"].to(str), rx.Var.create("You")),
+                _who_checked_in(PAGE.pair["partner_role"].to(str), PAGE.pair["partner"].to(str)),
+                spacing="5",
+                wrap="wrap",
+                aria_label="This week's check-ins",
+            ),
+            rx.form(
+                rx.vstack(
+                    rx.el.fieldset(
+                        rx.el.legend("How is it going?", font_weight="500"),
+                        rx.flex(
+                            *[
+                                _radio("mood", str(n), f"{n} {label}", mine["mood"] == str(n))
+                                for n, label in MOODS.items()
+                            ],
+                            wrap="wrap",
+                        ),
+                        error_for(PAGE.errors, "mood"),
+                        border="none",
+                        padding="0",
+                        margin="0",
+                    ),
+                    rx.el.fieldset(
+                        rx.el.legend("Did you meet or talk this week?", font_weight="500"),
+                        _radio("met", "yes", "Yes", mine["met"] == "yes"),
+                        _radio("met", "no", "No", mine["met"] == "no"),
+                        error_for(PAGE.errors, "met"),
+                        border="none",
+                        padding="0",
+                        margin="0",
+                    ),
+                    rx.vstack(
+                        rx.el.label(
+                            "Note (optional, only the two of you see it)", html_for="check-in-note"
+                        ),
+                        rx.text_area(
+                            id="check-in-note",
+                            name="note",
+                            default_value=mine["note"],
+                            max_length=1000,
+                            rows="3",
+                            width="100%",
+                        ),
+                        error_for(PAGE.errors, "note"),
+                        width="100%",
+                        spacing="1",
+                    ),
+                    form_alert(PAGE.errors.get("check_in", "")),
+                    rx.button(
+                        rx.cond(mine["done"] == "yes", "Update check-in", "Save check-in"),
+                        type="submit",
+                    ),
+                    spacing="3",
+                    width="100%",
+                ),
+                key=PAGE.form_key,
+                on_submit=PAGE.save_check_in,
+                reset_on_submit=False,
+                width="100%",
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
+# --- the journey ------------------------------------------------------------------------
+
+
+def step_card(step: rx.Var) -> rx.Component:
+    current = step["week"].to(str) == PAGE.week["number"].to(str)
+    mine = step["done_roles"].to(list[str]).contains(PAGE.pair["my_role"].to(str))
+    title = "Week " + step["week"].to(str) + ": " + step["title"].to(str)
+    return rx.el.li(
+        rx.card(
+            rx.vstack(
+                rx.flex(
+                    rx.heading(title, size="3", as_="h3"),
+                    rx.cond(current, rx.badge("This week", color_scheme="teal")),
+                    rx.cond(step["done"].to(bool), rx.badge("Done", color_scheme="green")),
+                    spacing="2",
+                    align="center",
+                    wrap="wrap",
+                ),
+                rx.text(step["focus"], size="2"),
+                rx.el.ul(
+                    rx.foreach(
+                        step["prompts"].to(list[str]),
+                        lambda q: rx.el.li(rx.text(q, size="2"), list_style="disc"),
+                    ),
+                    padding_left="1.2em",
+                    margin="0",
+                ),
+                rx.cond(
+                    step["done_text"].to(str) != "",
+                    rx.text(step["done_text"], size="1", color_scheme="gray"),
+                ),
+                rx.cond(
+                    _active(),
+                    rx.cond(
+                        mine,
+                        rx.button(
+                            "Undo my mark",
+                            size="1",
+                            variant="ghost",
+                            on_click=PAGE.undo_done(step["week"].to(int)),
+                            aria_label="Undo my mark on " + title,
+                        ),
+                        rx.button(
+                            "Mark step done",
+                            size="2",
+                            variant="soft",
+                            on_click=PAGE.mark_done(step["week"].to(int)),
+                            aria_label="Mark step done: " + title,
+                        ),
+                    ),
+                ),
+                spacing="2",
+                width="100%",
+            ),
+            width="100%",
+            variant=rx.cond(current, "surface", "classic"),
+            border=rx.cond(current, "2px solid var(--accent-9)", "none"),
+        ),
+        list_style="none",
+    )
+
+
+def journey_list() -> rx.Component:
+    return rx.vstack(
+        rx.heading("Your journey", size="5", as_="h2"),
+        error_for(PAGE.errors, "steps"),
+        rx.el.ol(
+            rx.foreach(LIVE.steps, step_card),
+            padding="0",
+            margin="0",
+            display="grid",
+            gap="12px",
+            width="100%",
+            aria_label="Journey steps",
+        ),
+        width="100%",
+        spacing="3",
+    )
+
+
+def history() -> rx.Component:
+    return rx.vstack(
+        rx.heading("Check-in history", size="5", as_="h2"),
+        rx.cond(
+            LIVE.check_ins.length() > 0,
+            rx.box(
+                rx.table.root(
+                    rx.table.header(
+                        rx.table.row(
+                            *[
+                                rx.table.column_header_cell(h)
+                                for h in ("Week", "Who", "How it's going", "Met", "Note")
+                            ]
+                        )
+                    ),
+                    rx.table.body(
+                        rx.foreach(
+                            LIVE.check_ins,
+                            lambda c: rx.table.row(
+                                rx.table.cell(c["week"]),
+                                rx.table.cell(c["name"]),
+                                rx.table.cell(c["mood"]),
+                                rx.table.cell(c["met"]),
+                                rx.table.cell(rx.text(c["note"], white_space="pre-wrap")),
+                            ),
+                        )
+                    ),
+                    width="100%",
+                    aria_label="Check-in history",
+                ),
+                overflow_x="auto",
+                width="100%",
+            ),
+            rx.text("No check-ins yet.", color_scheme="gray", size="2"),
+        ),
+        width="100%",
+        spacing="2",
+    )
+
+
+def partner_answers() -> rx.Component:
+    return rx.cond(
+        PAGE.partner_answers.length() > 0,
+        rx.card(
+            rx.vstack(
+                rx.heading(
+                    "What " + PAGE.pair["partner"].to(str) + " shared when signing up",
+                    size="4",
+                    as_="h2",
+                ),
+                rx.foreach(
+                    PAGE.partner_answers,
+                    lambda a: rx.box(
+                        rx.text(a["question"], size="2", color_scheme="gray"), rx.text(a["answer"])
+                    ),
+                ),
+                spacing="2",
+            ),
+            width="100%",
+        ),
+    )
+
+
+# --- completing and ending ----------------------------------------------------------------------
+
+
+def survey_card() -> rx.Component:
+    return rx.card(
+        rx.form(
+            rx.vstack(
+                rx.heading(
+                    rx.cond(PAGE.can_complete, "Complete the program", "Your closing survey"),
+                    size="4",
+                    as_="h2",
+                ),
+                rx.text(
+                    "Your last week has passed and you both marked its step done. A short "
+                    "survey closes the program.",
+                    size="2",
+                ),
+                _rating_select("survey-rating", "How useful was the program for you?", False),
+                rx.el.label("What will you take away? (optional)", html_for="survey-takeaway"),
+                rx.text_area(
+                    id="survey-takeaway", name="takeaway", max_length=1000, rows="3", width="100%"
+                ),
+                error_for(PAGE.errors, "takeaway"),
+                form_alert(PAGE.errors.get("survey", "")),
+                rx.button(
+                    rx.cond(PAGE.can_complete, "Complete the program", "Send my survey"),
+                    type="submit",
+                ),
+                spacing="2",
+                width="100%",
+            ),
+            on_submit=PAGE.complete,
+            reset_on_submit=False,
+        ),
+        width="100%",
+    )
+
+
+def end_dialog() -> rx.Component:
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(
+            rx.button("End this pair", color_scheme="red", variant="outline"),
+        ),
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("End this pair?"),
+            rx.alert_dialog.description(
+                "The journey becomes read-only for both of you; its history stays. Only the "
+                "program's admins see your reason and rating.",
+                size="2",
+            ),
+            rx.form(
+                rx.vstack(
+                    rx.el.label("Why is it ending?", html_for="end-reason"),
+                    rx.el.select(
+                        *[rx.el.option(label, value=key) for key, label in END_REASONS.items()],
+                        id="end-reason",
+                        name="reason",
+                        default_value="not_a_good_fit",
+                    ),
+                    error_for(PAGE.errors, "reason"),
+                    _rating_select("end-rating", "How good was the match? (optional)", True),
+                    rx.el.label("Details (needed for “Other”)", html_for="end-detail"),
+                    rx.text_area(
+                        id="end-detail", name="detail", max_length=500, rows="2", width="100%"
+                    ),
+                    error_for(PAGE.errors, "detail"),
+                    form_alert(PAGE.errors.get("end", "")),
+                    rx.flex(
+                        rx.alert_dialog.cancel(
+                            rx.button("Keep the pair", variant="soft", color_scheme="gray")
+                        ),
+                        rx.button("End the pair", type="submit", color_scheme="red"),
+                        spacing="3",
+                        justify="end",
+                        width="100%",
+                    ),
+                    spacing="2",
+                    width="100%",
+                ),
+                on_submit=PAGE.end_pair,
+                reset_on_submit=False,
+            ),
+        ),
+    )
+
+
+def pair_page() -> rx.Component:
+    body: list[Any] = [
+        header(),
+        rx.cond(_active() & PAGE.fit_due, fit_check()),
+        rx.cond(_active() & PAGE.week["in_journey"].to(bool), check_in_card()),
+        rx.cond(PAGE.can_complete | PAGE.survey_due, survey_card()),
+        journey_list(),
+        history(),
+        partner_answers(),
+        rx.cond(_active(), end_dialog()),
+    ]
+    return shell(
+        rx.cond(
+            PAGE.not_found,
+            not_found_notice("Pair not found", "This pair does not exist, or you are not in it."),
+            rx.cond(
+                PAGE.pair.contains("id"),
+                rx.vstack(*body, spacing="5", width="100%"),
+                rx.flex(rx.spinner(), rx.text("Loading…"), spacing="2"),
+            ),
+        )
+    )

@@ -1,0 +1,302 @@
+"""A pair's page: the journey, check-ins, the fit check, ending and completing.
+
+What both members see alike (steps done, check-ins, the pair's status) lives in
+`PairLiveState`, an `rx.SharedState` linked to one token per pair, so a change made in one
+member's tab reaches the other's open page at once. A tab is linked only after the journey
+service has confirmed that its user is one of the two members. What is the viewer's own
+(their role, their week, their forms) stays in the private `PairPageState`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import reflex as rx
+from reflex.event import EventSpec
+
+from mentor_app.db import session_scope
+from mentor_app.models import User
+from mentor_app.services import journey
+from mentor_app.services.errors import NotFound, ServiceError
+from state.session import SessionState, SignedOut
+
+BROWSER_TIMEZONE = "Intl.DateTimeFormat().resolvedOptions().timeZone"
+
+
+def live_token(pair_id: int) -> str:
+    return f"pair-{pair_id}"  # no underscore: Reflex reserves it in link tokens
+
+
+def _when(moment: dt.datetime | None) -> str:
+    return moment.strftime("%d %b %Y, %H:%M UTC") if moment else ""
+
+
+class PairLiveState(rx.SharedState):
+    """The part of a pair's page both members share. No event handlers: only the server
+    writes it, after the journey service has checked who is asking."""
+
+    status: rx.Field[str] = rx.field("")
+    steps: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
+    progress: rx.Field[int] = rx.field(0)
+    progress_text: rx.Field[str] = rx.field("")
+    check_ins: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
+    checked_in: rx.Field[dict[str, list[str]]] = rx.field(default_factory=dict)  # week: roles
+
+    def _apply(self, view: journey.JourneyView) -> None:
+        self.status = view.status
+        self.steps = [
+            {
+                "week": str(s.week),
+                "title": s.title,
+                "focus": s.focus,
+                "prompts": list(s.prompts),
+                "done": bool(s.done_by),
+                "done_text": "Done by "
+                + " and ".join(f"{name} ({_when(when)})" for name, when in s.done_by)
+                if s.done_by
+                else "",
+                "done_roles": list(s.done_roles),
+            }
+            for s in view.steps
+        ]
+        total = len(view.steps) or 1
+        self.progress = round(100 * view.weeks_done / total)
+        self.progress_text = f"{view.weeks_done} of {len(view.steps)} steps done"
+        self.check_ins = [
+            {
+                "week": str(c.week),
+                "name": c.name,
+                "role": c.role,
+                "mood": f"{c.mood} · {journey.MOODS[c.mood]}",
+                "met": "Met or talked" if c.met else "Didn't meet",
+                "note": c.note,
+                "when": _when(c.updated_at),
+            }
+            for c in view.check_ins
+        ]
+        weeks: dict[str, list[str]] = {}
+        for c in view.check_ins:
+            weeks.setdefault(str(c.week), []).append(c.role)
+        self.checked_in = weeks
+
+
+async def refresh_pair_page(pair_id: int) -> None:
+    """Out of band (an admin ended the pair): reload the pair's shared state from the
+    database for every tab linked to it. The admin's own tab is never linked."""
+    from mentor_app.mentor_app import app  # the app module imports the states
+
+    with session_scope() as db:
+        view = journey.get_shared_view(db, pair_id=pair_id)
+    if view is None:
+        return
+    token = rx.BaseStateToken(ident=live_token(pair_id), cls=PairLiveState)
+    async with app.modify_state(token) as root:
+        live = await root.get_state(PairLiveState)
+        assert isinstance(live, PairLiveState)
+        live._apply(view)
+
+
+class PairPageState(SessionState):
+    pair: rx.Field[dict[str, Any]] = rx.field(default_factory=dict)
+    partner_answers: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    week: rx.Field[dict[str, Any]] = rx.field(default_factory=dict)
+    my_check_in: rx.Field[dict[str, str]] = rx.field(default_factory=dict)
+    fit_due: rx.Field[bool] = rx.field(False)
+    can_complete: rx.Field[bool] = rx.field(False)
+    survey_due: rx.Field[bool] = rx.field(False)
+    errors: rx.Field[dict[str, str]] = rx.field(default_factory=dict)
+    message: rx.Field[str] = rx.field("")
+    not_found: rx.Field[bool] = rx.field(False)
+    form_key: rx.Field[int] = rx.field(0)  # bumped to re-mount the check-in form
+
+    def _pair_id(self) -> int:
+        return self._page_id("pairs", journey.PAIR_NOT_FOUND)
+
+    def _show(self, view: journey.JourneyView, me: User) -> None:
+        self.not_found = False
+        self.pair = {
+            "id": view.pair_id,
+            "program": view.program_title,
+            "program_href": f"/programs/{view.program_id}",
+            "partner": view.partner_name,
+            "partner_role": view.partner_role,
+            "my_role": view.my_role,
+            "start_date": view.start_date.isoformat() if view.start_date else "",
+            "ended_on": view.ended_at.strftime("%d %b %Y") if view.ended_at else "",
+        }
+        self.partner_answers = [{"question": q, "answer": a} for q, a in view.partner_answers]
+        length, current = view.length_weeks, view.current_week
+        in_journey = 1 <= current <= length
+        self.week = {
+            "number": str(current),
+            "in_journey": in_journey,
+            "label": (
+                f"Week {current} of {length}"
+                if in_journey
+                else (
+                    f"Starts {view.start_date.isoformat()}"
+                    if current < 1 and view.start_date
+                    else "All weeks done"
+                )
+            ),
+            "timezone": me.timezone,
+        }
+        mine = next(
+            (
+                c
+                for c in view.check_ins
+                if c.week == current and c.role == view.my_role and in_journey
+            ),
+            None,
+        )
+        self.my_check_in = {
+            "mood": str(mine.mood) if mine else "",
+            "met": ("yes" if mine.met else "no") if mine else "",
+            "note": mine.note if mine else "",
+            "done": "yes" if mine else "",
+        }
+        self.fit_due = view.fit_check_due
+        self.can_complete = view.can_complete
+        self.survey_due = view.my_survey_due
+        self.form_key += 1
+
+    async def _live(self) -> PairLiveState:
+        """This tab's copy of the pair's shared state, linked to the pair's token."""
+        live = await self.get_state(PairLiveState)
+        assert isinstance(live, PairLiveState)
+        linked = await live._link_to(live_token(self._pair_id()))
+        assert isinstance(linked, PairLiveState)
+        return linked
+
+    async def _reload(self) -> EventSpec | None:
+        """Read the journey as this user (the service checks membership), then link this
+        tab and refresh what both members see."""
+        try:
+            with self._as_user() as (db, user):
+                view = journey.get_journey(db, actor=user, pair_id=self._pair_id())
+                me = user
+        except SignedOut:
+            return self._login_redirect()
+        except NotFound:
+            self.not_found, self.pair = True, {}
+            return None
+        self._show(view, me)
+        (await self._live())._apply(view)
+        return None
+
+    @rx.event
+    async def load(self) -> Any:
+        self.errors, self.message = {}, ""
+        follow_up = await self._reload()
+        if follow_up is not None:
+            return follow_up
+        if self.not_found:
+            return None
+        return rx.call_script(BROWSER_TIMEZONE, callback=PairPageState.set_timezone)
+
+    @rx.event
+    async def set_timezone(self, name: Any) -> EventSpec | None:
+        try:
+            with self._as_user() as (db, user):
+                journey.set_timezone(db, actor=user, timezone=str(name or ""))
+        except SignedOut:
+            return self._login_redirect()
+        return await self._reload()
+
+    async def _act(
+        self, action: Callable[[Any, User, int], object], success: str, error_key: str = "form"
+    ) -> EventSpec | None:
+        self.errors, self.message = {}, ""
+        try:
+            with self._as_user() as (db, user):
+                action(db, user, self._pair_id())
+        except SignedOut:
+            return self._login_redirect()
+        except NotFound:
+            self.not_found, self.pair = True, {}
+            return None
+        except ServiceError as error:
+            self.errors = {error.field or error_key: error.message}
+            return await self._reload()
+        self.message = success
+        return await self._reload()
+
+    @rx.event
+    async def mark_done(self, week: int) -> EventSpec | None:
+        return await self._act(
+            lambda db, user, pid: journey.mark_step_done(
+                db, actor=user, pair_id=pid, week=int(week)
+            ),
+            f"Week {week} marked done.",
+            "steps",
+        )
+
+    @rx.event
+    async def undo_done(self, week: int) -> EventSpec | None:
+        return await self._act(
+            lambda db, user, pid: journey.undo_step(db, actor=user, pair_id=pid, week=int(week)),
+            f"Your mark on week {week} was taken back.",
+            "steps",
+        )
+
+    @rx.event
+    async def save_check_in(self, form: dict[str, Any]) -> EventSpec | None:
+        return await self._act(
+            lambda db, user, pid: journey.save_check_in(
+                db,
+                actor=user,
+                pair_id=pid,
+                mood=form.get("mood", ""),
+                met=form.get("met", ""),
+                note=form.get("note", ""),
+            ),
+            "Check-in saved.",
+            "check_in",
+        )
+
+    @rx.event
+    async def answer_fit(self, answer: str) -> EventSpec | None:
+        message = (
+            "Thanks. The program's admins have been told; you can end this pair below to be "
+            "matched again."
+            if answer == "not_good"
+            else "Thanks for answering."
+        )
+        return await self._act(
+            lambda db, user, pid: journey.answer_fit_check(
+                db, actor=user, pair_id=pid, answer=str(answer)
+            ),
+            message,
+            "fit",
+        )
+
+    @rx.event
+    async def end_pair(self, form: dict[str, Any]) -> EventSpec | None:
+        return await self._act(
+            lambda db, user, pid: journey.end_pair(
+                db,
+                actor=user,
+                pair_id=pid,
+                reason=str(form.get("reason", "")),
+                rating=form.get("rating", ""),
+                detail=form.get("detail", ""),
+            ),
+            "The pair has ended. Its history stays here for the two of you.",
+            "end",
+        )
+
+    @rx.event
+    async def complete(self, form: dict[str, Any]) -> EventSpec | None:
+        return await self._act(
+            lambda db, user, pid: journey.complete_pair(
+                db,
+                actor=user,
+                pair_id=pid,
+                rating=form.get("rating", ""),
+                takeaway=form.get("takeaway", ""),
+            ),
+            "Thank you! Your closing survey is in.",
+            "survey",
+        )
