@@ -78,7 +78,7 @@ def my_groups() -> rx.Component:
             rx.cond(
                 MyGroupsState.my_groups.length() > 0,
                 rx.vstack(
-                    rx.foreach(MyGroupsState.my_groups, group_card),
+                    rx.foreach(MyGroupsState.my_groups, lambda g: group_card(g)),
                     width="100%",
                     role="list",
                     aria_label="My groups",

@@ -92,6 +92,9 @@ def test_newcomer_signs_up_logs_out_logs_in_and_creates_a_group(
     mine = page.get_by_role("list", name="My groups")
     expect(mine.get_by_role("link", name="Career Switchers")).to_be_visible()
     expect(mine.get_by_text("admin")).to_be_visible()
+    # Each card says what it is and nothing more (a stray list index once showed here).
+    lines = [line.strip() for line in mine.inner_text().splitlines() if line.strip()]
+    assert not [line for line in lines if line.isdigit()], lines
     screenshot(page, "my-groups")
 
 

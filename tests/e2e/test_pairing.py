@@ -98,10 +98,10 @@ def test_admin_pairs_by_hand_suggests_all_publishes_and_the_mentee_sees_the_pair
     expect(mentee.get_by_role("list", name="Notifications")).to_contain_text(
         f"{mentor_name} is your mentor in “{DEMO_PROGRAM}”."
     )
+    screenshot(mentee, "my-pairs")
     pairs.get_by_role("link", name=f"{mentor_name} · your mentor").click()
     expect(mentee.get_by_role("heading", name=f"Your mentor: {mentor_name}")).to_be_visible()
     expect(mentee.get_by_text(re.compile(r"^Week 1: "))).to_be_visible()
-    screenshot(mentee, "pair-page")
 
 
 def test_a_plain_member_opening_the_workspace_url_is_refused(
