@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Index, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -273,3 +273,73 @@ class PairSurvey(SQLModel, table=True):
     rating: int
     takeaway: str = Field(default="", max_length=1000)
     created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class Message(SQLModel, table=True):
+    """A chat message between the two members of a pair, stored exactly as sent.
+
+    `client_id` comes from the sender's browser: a retry of the same send finds the row
+    the first attempt wrote (unique per sender) instead of writing a second one."""
+
+    __tablename__ = "pair_message"
+    __table_args__ = (
+        UniqueConstraint("sender_id", "client_id", name="uq_message_sender_client"),
+        Index("ix_pair_message_pair_id_id", "pair_id", "id"),
+        Index("ix_pair_message_sender_created", "sender_id", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    pair_id: int = Field(foreign_key="mentor_pair.id", ondelete="CASCADE")
+    sender_id: int = Field(foreign_key="app_user.id", ondelete="CASCADE")
+    client_id: str = Field(max_length=64)
+    body: str = Field(sa_type=Text)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class Report(SQLModel, table=True):
+    """A member's report from a pair's chat, with a frozen copy of the messages concerned.
+
+    `evidence` is written once, when the report is made: later changes to anything else do
+    not alter it. The reported member is never told."""
+
+    __tablename__ = "report"
+    __table_args__ = (Index("ix_report_status_created", "status", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    pair_id: int | None = Field(default=None, foreign_key="mentor_pair.id", ondelete="SET NULL")
+    reporter_id: int = Field(foreign_key="app_user.id", index=True, ondelete="CASCADE")
+    reported_id: int = Field(foreign_key="app_user.id", index=True, ondelete="CASCADE")
+    category: str = Field(max_length=32)
+    details: str = Field(default="", max_length=2000)
+    evidence: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    status: str = Field(default="open", max_length=16)  # open | in_review | actioned | dismissed
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class ReportedMessage(SQLModel, table=True):
+    """Which messages a member has reported: the same message counts once per reporter."""
+
+    __tablename__ = "reported_message"
+    __table_args__ = (
+        UniqueConstraint("reporter_id", "message_id", name="uq_reported_message_reporter"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="report.id", index=True, ondelete="CASCADE")
+    reporter_id: int = Field(foreign_key="app_user.id", ondelete="CASCADE")
+    message_id: int = Field(foreign_key="pair_message.id", ondelete="CASCADE")
+
+
+class ModerationAction(SQLModel, table=True):
+    """One step a site moderator took on a report (the report's history)."""
+
+    __tablename__ = "moderation_action"
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="report.id", index=True, ondelete="CASCADE")
+    moderator_id: int | None = Field(default=None, foreign_key="app_user.id", ondelete="SET NULL")
+    action: str = Field(max_length=16)  # review | dismiss | action | reopen
+    outcome: str | None = Field(default=None, max_length=16)  # warn | suspend (for action)
+    reason: str = Field(default="", max_length=2000)
+    at: dt.datetime = Field(default_factory=utcnow)
