@@ -11,18 +11,49 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import reflex as rx
 from reflex.event import EventSpec
 
 from mentor_app.db import session_scope
-from mentor_app.models import User
-from mentor_app.services import journey
-from mentor_app.services.errors import NotFound, ServiceError
+from mentor_app.models import Pair, User
+from mentor_app.services import chat, journey
+from mentor_app.services.errors import Conflict, NotFound, ServiceError
 from state.session import SessionState, SignedOut
 
 BROWSER_TIMEZONE = "Intl.DateTimeFormat().resolvedOptions().timeZone"
+# After the server has committed a message: empty the composer and forget its client id,
+# so the next message gets a new one (the composer makes it on the first keystroke).
+CLEAR_COMPOSER = (
+    "(() => { const f = document.getElementById('chat-form'); "
+    "if (f) { f.elements['body'].value = ''; f.elements['client_id'].value = ''; } })()"
+)
+EARLIER_MAX = 200
+
+
+def _message(view: chat.MessageView) -> dict[str, Any]:
+    return {
+        "id": view.id,
+        "sender": view.sender_name,
+        "role": view.sender_role,
+        "body": chat.displayable(view.body),
+        "when": view.created_at.strftime("%d %b, %H:%M UTC"),
+    }
+
+
+@dataclass(frozen=True)
+class ChatSnapshot:
+    messages: list[chat.MessageView]
+    more: bool
+    can_send: bool
+
+
+def chat_snapshot(db: Any, user: User, pair_id: int) -> ChatSnapshot:
+    messages, more = chat.list_messages(db, actor=user, pair_id=pair_id)
+    pair, _role = journey.pair_of_member(db, actor=user, pair_id=pair_id)
+    return ChatSnapshot(messages, more, chat.can_send(db, pair))
 
 
 def live_token(pair_id: int) -> str:
@@ -43,6 +74,14 @@ class PairLiveState(rx.SharedState):
     progress_text: rx.Field[str] = rx.field("")
     check_ins: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
     checked_in: rx.Field[dict[str, list[str]]] = rx.field(default_factory=dict)  # week: roles
+    messages: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)  # the last 50
+    has_earlier: rx.Field[bool] = rx.field(False)
+    can_send: rx.Field[bool] = rx.field(False)
+
+    def _apply_chat(self, snapshot: ChatSnapshot) -> None:
+        self.messages = [_message(m) for m in snapshot.messages]
+        self.has_earlier = snapshot.more
+        self.can_send = snapshot.can_send
 
     def _apply(self, view: journey.JourneyView) -> None:
         self.status = view.status
@@ -89,13 +128,17 @@ async def refresh_pair_page(pair_id: int) -> None:
 
     with session_scope() as db:
         view = journey.get_shared_view(db, pair_id=pair_id)
-    if view is None:
-        return
+        if view is None:
+            return
+        mentor = db.get(User, db.get(Pair, pair_id).mentor_id)  # type: ignore[union-attr]
+        assert mentor is not None
+        snapshot = chat_snapshot(db, mentor, pair_id)
     token = rx.BaseStateToken(ident=live_token(pair_id), cls=PairLiveState)
     async with app.modify_state(token) as root:
         live = await root.get_state(PairLiveState)
         assert isinstance(live, PairLiveState)
         live._apply(view)
+        live._apply_chat(snapshot)
 
 
 class PairPageState(SessionState):
@@ -110,6 +153,11 @@ class PairPageState(SessionState):
     message: rx.Field[str] = rx.field("")
     not_found: rx.Field[bool] = rx.field(False)
     form_key: rx.Field[int] = rx.field(0)  # bumped to re-mount the check-in form
+    earlier: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)  # older pages
+    earlier_more: rx.Field[bool] = rx.field(False)
+    chat_error: rx.Field[str] = rx.field("")
+    report_open: rx.Field[bool] = rx.field(False)
+    report_errors: rx.Field[dict[str, str]] = rx.field(default_factory=dict)
 
     def _pair_id(self) -> int:
         return self._page_id("pairs", journey.PAIR_NOT_FOUND)
@@ -176,6 +224,7 @@ class PairPageState(SessionState):
         try:
             with self._as_user() as (db, user):
                 view = journey.get_journey(db, actor=user, pair_id=self._pair_id())
+                snapshot = chat_snapshot(db, user, self._pair_id())
                 me = user
         except SignedOut:
             return self._login_redirect()
@@ -183,12 +232,15 @@ class PairPageState(SessionState):
             self.not_found, self.pair = True, {}
             return None
         self._show(view, me)
-        (await self._live())._apply(view)
+        live = await self._live()
+        live._apply(view)
+        live._apply_chat(snapshot)
         return None
 
     @rx.event
     async def load(self) -> Any:
-        self.errors, self.message = {}, ""
+        self.errors, self.message, self.chat_error = {}, "", ""
+        self.earlier, self.earlier_more, self.report_open = [], False, False
         follow_up = await self._reload()
         if follow_up is not None:
             return follow_up
@@ -299,4 +351,109 @@ class PairPageState(SessionState):
             ),
             "Thank you! Your closing survey is in.",
             "survey",
+        )
+
+    # --- the chat ---------------------------------------------------------------------
+
+    @rx.event
+    async def send(self, form: dict[str, Any]) -> Any:
+        """Store the message, then show it to both members: only a committed message is
+        shown as sent. On a refusal the composer keeps the text."""
+        self.chat_error = ""
+        pair_id = self._pair_id()
+        try:
+            with self._as_user() as (db, user):
+                chat.send_message(
+                    db,
+                    actor=user,
+                    pair_id=pair_id,
+                    body=form.get("body", ""),
+                    client_id=str(form.get("client_id", "")) or None,
+                )
+                db.commit()  # committed before anyone is shown the message
+                snapshot = chat_snapshot(db, user, pair_id)
+        except SignedOut:
+            return self._login_redirect()
+        except NotFound:
+            self.not_found, self.pair = True, {}
+            return None
+        except ServiceError as error:
+            self.chat_error = error.message
+            if isinstance(error, Conflict):  # blocked or ended meanwhile: show it now
+                await self._reload()
+            return None
+        (await self._live())._apply_chat(snapshot)
+        return rx.call_script(CLEAR_COMPOSER)
+
+    @rx.event
+    async def load_earlier(self) -> Any:
+        live = await self._live()
+        shown = self.earlier or live.messages
+        before = int(shown[0]["id"]) if shown else None
+        try:
+            with self._as_user() as (db, user):
+                older, more = chat.list_messages(
+                    db, actor=user, pair_id=self._pair_id(), before_id=before
+                )
+        except SignedOut:
+            return self._login_redirect()
+        except NotFound:
+            self.not_found, self.pair = True, {}
+            return None
+        # Bounded: the oldest pages loaded are kept, up to EARLIER_MAX messages.
+        self.earlier = ([_message(m) for m in older] + self.earlier)[:EARLIER_MAX]
+        self.earlier_more = more and len(self.earlier) < EARLIER_MAX
+        return None
+
+    @rx.event
+    def open_report(self) -> None:
+        self.report_open, self.report_errors = True, {}
+
+    @rx.event
+    def set_report_open(self, value: bool) -> None:
+        self.report_open, self.report_errors = bool(value), {}
+
+    @rx.event
+    def close_report(self) -> None:
+        self.report_open, self.report_errors = False, {}
+
+    @rx.event
+    async def send_report(self, form: dict[str, Any]) -> Any:
+        ids = [int(k[2:]) for k, v in form.items() if k.startswith("m-") and k[2:].isdigit() and v]
+        self.report_errors = {}
+        try:
+            with self._as_user() as (db, user):
+                chat.report(
+                    db,
+                    actor=user,
+                    pair_id=self._pair_id(),
+                    category=str(form.get("category", "")),
+                    message_ids=ids,
+                    details=form.get("details", ""),
+                )
+        except SignedOut:
+            return self._login_redirect()
+        except NotFound:
+            self.not_found, self.pair = True, {}
+            return None
+        except ServiceError as error:
+            self.report_errors = {error.field or "form": error.message}
+            return None
+        self.report_open = False
+        self.message = (
+            "Thank you. Your report has gone to the site moderators; "
+            + self.pair.get("partner", "your partner")
+            + " is not told."
+        )
+        return None
+
+    @rx.event
+    async def block(self) -> Any:
+        return await self._act(
+            lambda db, user, pid: chat.block_partner(db, actor=user, pair_id=pid),
+            "You blocked "
+            + str(self.pair.get("partner", "your partner"))
+            + ". No messages pass between you, and you won't be paired again. "
+            "You can lift the block in Settings.",
+            "block",
         )

@@ -9,6 +9,7 @@ import reflex as rx
 from components.forms import error_for, form_alert
 from components.layout import not_found_notice
 from mentor_app.pages.common import shell
+from mentor_app.services.chat import REPORT_CATEGORIES
 from mentor_app.services.journey import END_REASONS, MOODS
 from state.journey import PairLiveState, PairPageState
 
@@ -444,10 +445,229 @@ def end_dialog() -> rx.Component:
     )
 
 
+# --- the chat ------------------------------------------------------------------------------
+
+# Enter sends, Shift+Enter makes a new line (and nothing happens while an IME composes).
+SEND_ON_ENTER = rx.Var(
+    "(e) => { if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing) "
+    "{ e.preventDefault(); e.target.form.requestSubmit(); } }"
+)
+# The client id is made in the browser on the first keystroke of each message, and kept
+# until the server confirms it: a resend after a dropped connection carries the same id.
+CLIENT_ID_ON_INPUT = rx.Var(
+    "(e) => { const f = e.target.form.elements['client_id']; if (!f.value) { f.value = "
+    "(window.crypto && crypto.randomUUID) ? crypto.randomUUID() : "
+    "(Date.now().toString(36) + Math.random().toString(36).slice(2) + "
+    "Math.random().toString(36).slice(2)); } }"
+)
+
+
+def message_item(m: rx.Var) -> rx.Component:
+    mine = m["role"].to(str) == PAGE.pair["my_role"].to(str)
+    return rx.box(
+        rx.flex(
+            rx.text(rx.cond(mine, "You", m["sender"].to(str)), weight="bold", size="1"),
+            rx.text(m["when"], size="1", color_scheme="gray"),
+            spacing="2",
+        ),
+        rx.text(m["body"], white_space="pre-wrap", word_break="break-word", size="2"),
+        align_self=rx.cond(mine, "flex-end", "flex-start"),
+        background_color=rx.cond(mine, "var(--accent-3)", "var(--gray-3)"),
+        padding="6px 10px",
+        border_radius="10px",
+        max_width="85%",
+    )
+
+
+def report_dialog() -> rx.Component:
+    errors = PAGE.report_errors
+    return rx.dialog.root(
+        rx.dialog.trigger(rx.button("Report", variant="soft", color_scheme="orange")),
+        rx.dialog.content(
+            rx.dialog.title("Report a problem"),
+            rx.dialog.description(
+                "Site moderators read your report and the messages you tick, nothing else. "
+                + PAGE.pair["partner"].to(str)
+                + " is not told.",
+                size="2",
+            ),
+            rx.form(
+                rx.vstack(
+                    rx.el.label("What is the problem?", html_for="report-category"),
+                    rx.el.select(
+                        rx.el.option("Choose…", value=""),
+                        *[
+                            rx.el.option(label, value=key)
+                            for key, label in REPORT_CATEGORIES.items()
+                        ],
+                        id="report-category",
+                        name="category",
+                    ),
+                    error_for(errors, "category"),
+                    rx.el.fieldset(
+                        rx.el.legend("Messages concerned (optional)", font_weight="500"),
+                        rx.box(
+                            rx.foreach(
+                                LIVE.messages,
+                                lambda m: rx.el.label(
+                                    rx.el.input(type="checkbox", name="m-" + m["id"].to(str)),
+                                    " ",
+                                    rx.text.strong(m["sender"]),
+                                    ": ",
+                                    m["body"],
+                                    display="block",
+                                    white_space="nowrap",
+                                    overflow="hidden",
+                                    text_overflow="ellipsis",
+                                ),
+                            ),
+                            max_height="180px",
+                            overflow_y="auto",
+                        ),
+                        error_for(errors, "messages"),
+                        border="none",
+                        padding="0",
+                        margin="0",
+                    ),
+                    rx.el.label("Details (needed for “Other”)", html_for="report-details"),
+                    rx.text_area(id="report-details", name="details", rows="3", width="100%"),
+                    error_for(errors, "details"),
+                    form_alert(errors.get("form", "")),
+                    rx.flex(
+                        rx.dialog.close(rx.button("Cancel", variant="soft", color_scheme="gray")),
+                        rx.button("Send report", type="submit", color_scheme="orange"),
+                        spacing="3",
+                        justify="end",
+                        width="100%",
+                    ),
+                    spacing="2",
+                    width="100%",
+                ),
+                on_submit=PAGE.send_report,
+                reset_on_submit=False,
+            ),
+        ),
+        open=PAGE.report_open,
+        on_open_change=PAGE.set_report_open,
+    )
+
+
+def block_dialog() -> rx.Component:
+    partner = PAGE.pair["partner"].to(str)
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(rx.button("Block", variant="outline", color_scheme="red")),
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Block " + partner + "?"),
+            rx.alert_dialog.description(
+                "No messages will pass between you from now on, this pair ends, and you "
+                "will never be paired again. " + partner + " is only told they can no "
+                "longer send. You can lift the block in Settings; the pair stays ended.",
+                size="2",
+            ),
+            rx.flex(
+                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
+                rx.alert_dialog.action(
+                    rx.button("Block " + partner, color_scheme="red", on_click=PAGE.block)
+                ),
+                spacing="3",
+                justify="end",
+            ),
+        ),
+    )
+
+
+def composer() -> rx.Component:
+    return rx.form(
+        rx.vstack(
+            rx.el.label("Message", html_for="chat-body", font_weight="500"),
+            rx.el.textarea(
+                id="chat-body",
+                name="body",
+                rows=2,
+                placeholder="Write a message. Enter sends, Shift+Enter starts a new line.",
+                custom_attrs={"onKeyDown": SEND_ON_ENTER, "onInput": CLIENT_ID_ON_INPUT},
+                style={
+                    "width": "100%",
+                    "padding": "8px",
+                    "border": "1px solid var(--gray-7)",
+                    "border_radius": "6px",
+                    "font": "inherit",
+                    "resize": "vertical",
+                },
+            ),
+            rx.el.input(type="hidden", name="client_id", id="chat-client-id"),
+            rx.cond(
+                PAGE.chat_error != "",
+                rx.text(PAGE.chat_error, color_scheme="red", size="2", role="alert"),
+            ),
+            rx.flex(rx.spacer(), rx.button("Send", type="submit"), width="100%"),
+            spacing="2",
+            width="100%",
+        ),
+        id="chat-form",
+        on_submit=PAGE.send,
+        reset_on_submit=False,
+        width="100%",
+    )
+
+
+def chat_panel() -> rx.Component:
+    show_earlier = rx.cond(PAGE.earlier.length() > 0, PAGE.earlier_more, LIVE.has_earlier)
+    return rx.card(
+        rx.vstack(
+            rx.flex(
+                rx.heading("Chat with " + PAGE.pair["partner"].to(str), size="4", as_="h2"),
+                rx.spacer(),
+                report_dialog(),
+                rx.cond(_active(), block_dialog()),
+                spacing="2",
+                align="center",
+                wrap="wrap",
+                width="100%",
+            ),
+            rx.text("Only the two of you can read this chat.", size="1", color_scheme="gray"),
+            rx.cond(
+                show_earlier,
+                rx.button("Load earlier", variant="ghost", size="1", on_click=PAGE.load_earlier),
+            ),
+            rx.auto_scroll(
+                rx.foreach(PAGE.earlier, message_item),
+                rx.foreach(LIVE.messages, message_item),
+                rx.cond(
+                    (LIVE.messages.length() == 0) & (PAGE.earlier.length() == 0),
+                    rx.text("No messages yet. Say hello!", color_scheme="gray", size="2"),
+                ),
+                display="flex",
+                flex_direction="column",
+                gap="8px",
+                height="320px",
+                width="100%",
+                padding="4px",
+                role="log",
+                aria_label="Messages",
+                aria_live="polite",
+            ),
+            rx.cond(
+                LIVE.can_send,
+                composer(),
+                rx.callout(
+                    "You can no longer send messages in this chat.",
+                    icon="info",
+                    color_scheme="gray",
+                ),
+            ),
+            spacing="2",
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
 def pair_page() -> rx.Component:
     body: list[Any] = [
         header(),
         rx.cond(_active() & PAGE.fit_due, fit_check()),
+        chat_panel(),
         rx.cond(_active() & PAGE.week["in_journey"].to(bool), check_in_card()),
         rx.cond(PAGE.can_complete | PAGE.survey_due, survey_card()),
         journey_list(),

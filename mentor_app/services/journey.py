@@ -120,7 +120,7 @@ class JourneyView:
     weeks_done: int = field(default=0)
 
 
-def _pair_of_member(db: Session, *, actor: User, pair_id: int) -> tuple[Pair, str]:
+def pair_of_member(db: Session, *, actor: User, pair_id: int) -> tuple[Pair, str]:
     """The pair and the actor's role in it; NotFound for drafts and for everyone else."""
     me = groups.acting_user_id(actor)
     pair = db.get(Pair, pair_id)
@@ -169,7 +169,7 @@ def _last_step_done_by_both(db: Session, pair: Pair, length: int) -> bool:
 def get_journey(
     db: Session, *, actor: User, pair_id: int, now: dt.datetime | None = None
 ) -> JourneyView:
-    pair, my_role = _pair_of_member(db, actor=actor, pair_id=pair_id)
+    pair, my_role = pair_of_member(db, actor=actor, pair_id=pair_id)
     program = _program(db, pair)
     me = groups.acting_user_id(actor)
     partner_id = pair.mentee_id if my_role == "mentor" else pair.mentor_id
@@ -286,7 +286,7 @@ def _check_week(program: Program, week: Any) -> int:
 
 def mark_step_done(db: Session, *, actor: User, pair_id: int, week: int) -> StepCompletion:
     """The actor marks a week's step done; marking it twice is the same mark."""
-    pair, _role = _pair_of_member(db, actor=actor, pair_id=pair_id)
+    pair, _role = pair_of_member(db, actor=actor, pair_id=pair_id)
     _require_active(pair)
     week = _check_week(_program(db, pair), week)
     me = groups.acting_user_id(actor)
@@ -309,7 +309,7 @@ def mark_step_done(db: Session, *, actor: User, pair_id: int, week: int) -> Step
 
 def undo_step(db: Session, *, actor: User, pair_id: int, week: int) -> None:
     """Take back one's own mark (the partner's stays)."""
-    pair, _role = _pair_of_member(db, actor=actor, pair_id=pair_id)
+    pair, _role = pair_of_member(db, actor=actor, pair_id=pair_id)
     _require_active(pair)
     week = _check_week(_program(db, pair), week)
     me = groups.acting_user_id(actor)
@@ -367,7 +367,7 @@ def save_check_in(
 ) -> CheckIn:
     """This week's check-in for the actor: created, or edited if it exists. The week is
     the actor's current journey week; past weeks cannot be written."""
-    pair, _role = _pair_of_member(db, actor=actor, pair_id=pair_id)
+    pair, _role = pair_of_member(db, actor=actor, pair_id=pair_id)
     _require_active(pair)
     program = _program(db, pair)
     week = current_week(db, actor=actor, pair=pair, now=now)
@@ -414,7 +414,7 @@ def answer_fit_check(
     db: Session, *, actor: User, pair_id: int, answer: str, now: dt.datetime | None = None
 ) -> FitCheck:
     """Asked once, after the first week. "Not a good fit" tells the program's admins."""
-    pair, _role = _pair_of_member(db, actor=actor, pair_id=pair_id)
+    pair, _role = pair_of_member(db, actor=actor, pair_id=pair_id)
     _require_active(pair)
     if answer not in FIT_ANSWERS:
         raise ValidationError("Choose one of the answers.", field="fit")
@@ -462,9 +462,23 @@ def _clean_rating(value: Any, field_name: str, *, required: bool) -> int | None:
     return rating
 
 
-def _free(pair: Pair) -> None:
+def close_pair(
+    db: Session,
+    *,
+    pair: Pair,
+    by_user_id: int | None,
+    reason: str,
+    rating: int | None = None,
+    detail: str = "",
+) -> None:
+    """Mark a pair over and free its mentor's seat and its mentee; callers decide what
+    happens to the two applications and who is told."""
+    pair.status = "completed" if reason == "completed" else "ended"
+    pair.ended_at, pair.ended_by = utcnow(), by_user_id
+    pair.end_reason, pair.end_rating, pair.end_detail = reason, rating, detail
     pair.mentor_seat = None
     pair.live_mentee_enrollment_id = None
+    db.add(pair)
 
 
 def end_pair(
@@ -500,11 +514,9 @@ def end_pair(
     if reason == "other" and not clean_detail:
         raise ValidationError("Say briefly why the pair is ending.", field="detail")
 
-    pair.status = "completed" if reason == "completed" else "ended"
-    pair.ended_at, pair.ended_by = utcnow(), me
-    pair.end_reason, pair.end_rating, pair.end_detail = reason, clean_rating, clean_detail
-    _free(pair)
-    db.add(pair)
+    close_pair(
+        db, pair=pair, by_user_id=me, reason=reason, rating=clean_rating, detail=clean_detail
+    )
 
     mentee = db.get(Enrollment, pair.mentee_enrollment_id)
     mentor = db.get(Enrollment, pair.mentor_enrollment_id)
@@ -560,7 +572,7 @@ def complete_pair(
 ) -> PairSurvey:
     """The closing survey. The first member to send it completes the pair (once the last
     week has passed and both marked its step done); the other may still send theirs."""
-    pair, _role = _pair_of_member(db, actor=actor, pair_id=pair_id)
+    pair, _role = pair_of_member(db, actor=actor, pair_id=pair_id)
     me = groups.acting_user_id(actor)
     program = _program(db, pair)
     if pair.status == "ended":

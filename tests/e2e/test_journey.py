@@ -17,16 +17,19 @@ from tests.e2e.test_programs import demo_log_in
 from tests.factories import answers_for
 
 
-def arrange_pair_two_weeks_in(db: Session) -> tuple[int, int]:
-    """Kim (mentee) and Jo (mentor), paired in a new program of Grow Every Day whose
-    journey started nine days ago. Returns (program id, pair id)."""
+def arrange_pair_two_weeks_in(
+    db: Session,
+    mentor: tuple[str, str] = ("jo.mentor@example.org", "Jo Mentor"),
+    mentee: tuple[str, str] = ("kim.mentee@example.org", "Kim Mentee"),
+    group_name: str = "Grow Every Day",
+    title: str = "Journey test program",
+) -> tuple[int, int]:
+    """Two new members (e-mail, name), paired as mentor and mentee in a new program of a
+    demo group whose journey started nine days ago. Returns (program id, pair id)."""
     ada = db.exec(select(User).where(User.email == "ada.admin@example.org")).one()
-    group = db.exec(select(Group).where(Group.name == "Grow Every Day")).one()
+    group = db.exec(select(Group).where(Group.name == group_name)).one()
     people = {}
-    for email, name in (
-        ("jo.mentor@example.org", "Jo Mentor"),
-        ("kim.mentee@example.org", "Kim Mentee"),
-    ):
+    for email, name in (mentor, mentee):
         user = accounts.sign_up(
             db, email=email, display_name=name, password=DEMO_PASSWORD, date_of_birth="1990-05-05"
         )
@@ -37,17 +40,17 @@ def arrange_pair_two_weeks_in(db: Session) -> tuple[int, int]:
         db, actor=ada, group_id=group.id or 0, template_key="skills_development"
     )
     programs.save_details(
-        db, actor=ada, program_id=program.id or 0, title="Journey test program",
+        db, actor=ada, program_id=program.id or 0, title=title,
         description=program.description, start_date=dt.date.today().isoformat(),
         length_weeks=program.length_weeks, mentor_capacity_max=2,
     )  # fmt: skip
     programs.publish(db, actor=ada, program_id=program.id or 0)
     mentor = enrollments.apply(
-        db, actor=people["Jo Mentor"], program_id=program.id or 0, role="mentor",
+        db, actor=people[mentor[1]], program_id=program.id or 0, role="mentor",
         answers=answers_for(program, "mentor"), capacity=1,
     )  # fmt: skip
     mentee = enrollments.apply(
-        db, actor=people["Kim Mentee"], program_id=program.id or 0, role="mentee",
+        db, actor=people[mentee[1]], program_id=program.id or 0, role="mentee",
         answers=answers_for(program, "mentee"),
     )  # fmt: skip
     pair = pairing.pair_by_hand(

@@ -1,0 +1,344 @@
+"""A pair's private chat, and reporting and blocking from it.
+
+Messages are visible to the pair's two members alone (not to group admins; site
+moderators see only the copies frozen into a report). The database is the source of
+truth: a message exists once its row is committed, and a retry carrying the same client
+id finds that row instead of writing another.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, func, select
+
+from mentor_app.models import (
+    Block,
+    Enrollment,
+    Message,
+    Pair,
+    Report,
+    ReportedMessage,
+    User,
+    utcnow,
+)
+from mentor_app.services import audit, blocks, groups, journey
+from mentor_app.services.errors import Conflict, NotFound, Throttled, ValidationError
+
+BODY_MAX = 4000
+PAGE_SIZE = 50
+RATE_WINDOW = dt.timedelta(seconds=10)
+RATE_MAX = 20
+REPORT_WINDOW = dt.timedelta(hours=1)
+REPORTS_MAX = 5
+REPORT_MESSAGES_MAX = 20
+DETAILS_MAX = 2000
+REPORT_CATEGORIES = {
+    "harassment": "Harassment",
+    "inappropriate": "Inappropriate content",
+    "spam": "Spam or scam",
+    "safety": "Safety concern",
+    "other": "Other",
+}
+CANNOT_SEND = "You can no longer send messages in this chat."
+_CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+# C0/C1 controls (newline and tab kept) and the bidirectional overrides/isolates that
+# can make text display as something it is not.
+_HIDDEN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def displayable(text: str) -> str:
+    """What the page shows of a stored text: control and direction-changing characters
+    removed. The stored text itself is never changed."""
+    return _HIDDEN.sub("", text)
+
+
+@dataclass(frozen=True)
+class MessageView:
+    id: int
+    sender_id: int
+    sender_name: str
+    sender_role: str
+    body: str
+    created_at: dt.datetime
+
+
+def _partner_id(pair: Pair, me: int) -> int:
+    return pair.mentee_id if me == pair.mentor_id else pair.mentor_id
+
+
+def _views(db: Session, pair: Pair, rows: Sequence[Message]) -> list[MessageView]:
+    names = dict(
+        db.exec(
+            select(User.id, User.display_name).where(
+                col(User.id).in_([pair.mentor_id, pair.mentee_id])
+            )
+        ).all()
+    )
+    return [
+        MessageView(
+            id=m.id or 0,
+            sender_id=m.sender_id,
+            sender_name=names.get(m.sender_id, ""),
+            sender_role="mentor" if m.sender_id == pair.mentor_id else "mentee",
+            body=m.body,
+            created_at=m.created_at,
+        )
+        for m in rows
+    ]
+
+
+# --- reading and sending ---------------------------------------------------------------------
+
+
+def list_messages(
+    db: Session, *, actor: User, pair_id: int, before_id: int | None = None, limit: int = PAGE_SIZE
+) -> tuple[list[MessageView], bool]:
+    """Up to `limit` messages before `before_id` (the latest ones without it), oldest
+    first, and whether there are earlier ones still. Members only, ended pairs included."""
+    pair, _role = journey.pair_of_member(db, actor=actor, pair_id=pair_id)
+    limit = max(1, min(limit, PAGE_SIZE))
+    query = select(Message).where(Message.pair_id == pair_id)
+    if before_id is not None:
+        query = query.where(col(Message.id) < before_id)
+    rows = list(db.exec(query.order_by(col(Message.id).desc()).limit(limit + 1)).all())
+    more = len(rows) > limit
+    return _views(db, pair, list(reversed(rows[:limit]))), more
+
+
+def can_send(db: Session, pair: Pair) -> bool:
+    return pair.status == "active" and not blocks.is_blocked(db, pair.mentor_id, pair.mentee_id)
+
+
+def _clean_body(body: Any) -> str:
+    text = str(body or "").replace("\r\n", "\n")
+    if not text.strip():
+        raise ValidationError("Write a message first.", field="body")
+    if len(text) > BODY_MAX:
+        raise ValidationError(
+            f"Messages can be at most {BODY_MAX:,} characters; this one has {len(text):,}.",
+            field="body",
+        )
+    return text
+
+
+def send_message(
+    db: Session,
+    *,
+    actor: User,
+    pair_id: int,
+    body: Any,
+    client_id: str | None,
+    now: dt.datetime | None = None,
+) -> Message:
+    """Store a message as sent. The same client id twice is the same message."""
+    pair, _role = journey.pair_of_member(db, actor=actor, pair_id=pair_id)
+    me = groups.acting_user_id(actor)
+    cid = client_id if client_id and _CLIENT_ID.fullmatch(client_id) else None
+    if cid is not None:
+        earlier = db.exec(
+            select(Message).where(Message.sender_id == me, Message.client_id == cid)
+        ).first()
+        if earlier is not None:
+            if earlier.pair_id != pair_id:
+                raise Conflict("This message was already sent in another chat.")
+            return earlier  # a retry: the first attempt was committed
+    if not can_send(db, pair):
+        raise Conflict(CANNOT_SEND)
+    text = _clean_body(body)
+    now = now or utcnow()
+    recent = db.exec(
+        select(func.count())
+        .select_from(Message)
+        .where(Message.sender_id == me, col(Message.created_at) > now - RATE_WINDOW)
+    ).one()
+    if recent >= RATE_MAX:
+        raise Throttled(
+            "You're sending messages very quickly. Wait a few seconds, then send again.",
+            retry_after_s=int(RATE_WINDOW.total_seconds()),
+            field="body",
+        )
+    message = Message(
+        pair_id=pair_id, sender_id=me, client_id=cid or uuid.uuid4().hex, body=text, created_at=now
+    )
+    try:
+        with db.begin_nested():
+            db.add(message)
+    except IntegrityError:  # the same send, racing from another tab or a reconnect
+        return db.exec(
+            select(Message).where(Message.sender_id == me, Message.client_id == cid)
+        ).one()
+    return message
+
+
+# --- reporting -------------------------------------------------------------------------------
+
+
+def report(
+    db: Session,
+    *,
+    actor: User,
+    pair_id: int,
+    category: str,
+    message_ids: Sequence[int] = (),
+    details: Any = "",
+    now: dt.datetime | None = None,
+) -> Report:
+    """Report the partner, optionally pointing at messages of this chat. The ticked
+    messages are copied into the report as evidence; the reported member is not told."""
+    pair, _role = journey.pair_of_member(db, actor=actor, pair_id=pair_id)
+    me = groups.acting_user_id(actor)
+    if category not in REPORT_CATEGORIES:
+        raise ValidationError("Choose what kind of problem this is.", field="category")
+    text = str(details or "").replace("\r\n", "\n").strip()
+    if len(text) > DETAILS_MAX:
+        raise ValidationError(f"Use at most {DETAILS_MAX:,} characters.", field="details")
+    if category == "other" and not text:
+        raise ValidationError("Describe the problem in a few words.", field="details")
+    ids = sorted({int(i) for i in message_ids})
+    if len(ids) > REPORT_MESSAGES_MAX:
+        raise ValidationError(f"Tick at most {REPORT_MESSAGES_MAX} messages.", field="messages")
+    now = now or utcnow()
+    recent = db.exec(
+        select(func.count())
+        .select_from(Report)
+        .where(Report.reporter_id == me, col(Report.created_at) > now - REPORT_WINDOW)
+    ).one()
+    if recent >= REPORTS_MAX:
+        raise Throttled(
+            "You have sent several reports in the last hour. Please wait before sending "
+            "another; if you are in danger, contact the emergency services.",
+            retry_after_s=int(REPORT_WINDOW.total_seconds()),
+        )
+    messages = (
+        list(
+            db.exec(
+                select(Message).where(col(Message.id).in_(ids), Message.pair_id == pair_id)
+            ).all()
+        )
+        if ids
+        else []
+    )
+    if len(messages) != len(ids):
+        raise ValidationError("Only messages of this chat can be reported here.", field="messages")
+    already = (
+        set(
+            db.exec(
+                select(ReportedMessage.message_id).where(
+                    ReportedMessage.reporter_id == me, col(ReportedMessage.message_id).in_(ids)
+                )
+            ).all()
+        )
+        if ids
+        else set()
+    )
+    fresh = [m for m in messages if m.id not in already]
+    if ids and not fresh and not text:
+        raise Conflict("You have already reported these messages.")
+    evidence = [
+        {
+            "message_id": v.id,
+            "sender_id": v.sender_id,
+            "sender_name": v.sender_name,
+            "body": v.body,
+            "created_at": v.created_at.isoformat(),
+        }
+        for v in _views(db, pair, sorted(fresh, key=lambda m: m.id or 0))
+    ]
+    filed = Report(
+        pair_id=pair_id,
+        reporter_id=me,
+        reported_id=_partner_id(pair, me),
+        category=category,
+        details=text,
+        evidence=evidence,
+        created_at=now,
+        updated_at=now,
+    )
+    db.add(filed)
+    db.flush()
+    try:
+        with db.begin_nested():
+            for m in fresh:
+                db.add(
+                    ReportedMessage(report_id=filed.id or 0, reporter_id=me, message_id=m.id or 0)
+                )
+    except IntegrityError:  # the same report, double-submitted
+        raise Conflict("You have already reported these messages.") from None
+    audit.record(db, actor_id=me, action="report_filed", target_type="report", target_id=filed.id)
+    return filed
+
+
+# --- blocking --------------------------------------------------------------------------------
+
+
+def block_partner(db: Session, *, actor: User, pair_id: int) -> Block:
+    """Block the partner: no message passes either way from now on, every active pair of
+    the two ends (reason "blocked"), and they are never suggested or paired again. A
+    blocking mentee goes back to the waiting list with rematch priority."""
+    pair, _role = journey.pair_of_member(db, actor=actor, pair_id=pair_id)
+    me = groups.acting_user_id(actor)
+    partner = _partner_id(pair, me)
+    block = blocks.block_member(db, actor=actor, blocked_id=partner)
+    between = db.exec(
+        select(Pair).where(
+            Pair.status == "active",
+            ((col(Pair.mentor_id) == me) & (col(Pair.mentee_id) == partner))
+            | ((col(Pair.mentor_id) == partner) & (col(Pair.mentee_id) == me)),
+        )
+    ).all()
+    for live in between:
+        journey.close_pair(db, pair=live, by_user_id=me, reason="blocked")
+        mentee = db.get(Enrollment, live.mentee_enrollment_id)
+        assert mentee is not None
+        mentee.status = "active"  # back in the waiting list, to be matched with someone else
+        mentee.rematch_priority = live.mentee_id == me
+        mentee.updated_at = utcnow()
+        db.add(mentee)
+    db.flush()
+    audit.record(db, actor_id=me, action="member_blocked", target_type="user", target_id=partner)
+    return block
+
+
+@dataclass(frozen=True)
+class BlockRow:
+    blocked_id: int
+    name: str
+    created_at: dt.datetime
+
+
+def list_my_blocks(db: Session, *, actor: User) -> list[BlockRow]:
+    rows = db.exec(
+        select(Block, User.display_name)
+        .join(User, col(User.id) == col(Block.blocked_id))
+        .where(Block.blocker_id == groups.acting_user_id(actor))
+        .order_by(col(Block.created_at).desc())
+        .limit(200)
+    ).all()
+    return [BlockRow(b.blocked_id, name, b.created_at) for b, name in rows]
+
+
+def lift_block(db: Session, *, actor: User, blocked_id: int) -> None:
+    """Lift one's own block. The ended pair stays ended."""
+    block = db.exec(
+        select(Block).where(
+            Block.blocker_id == groups.acting_user_id(actor), Block.blocked_id == blocked_id
+        )
+    ).first()
+    if block is None:
+        raise NotFound("Block not found.")
+    db.delete(block)
+    db.flush()
+    audit.record(
+        db,
+        actor_id=groups.acting_user_id(actor),
+        action="block_lifted",
+        target_type="user",
+        target_id=blocked_id,
+    )

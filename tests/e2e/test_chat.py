@@ -1,0 +1,108 @@
+"""The pair chat between two browsers: live both ways, inert text, report and block."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from playwright.sync_api import Page, expect
+from sqlmodel import Session
+
+from tests.e2e.test_journey import arrange_pair_two_weeks_in
+from tests.e2e.test_programs import demo_log_in
+
+
+def open_chat(page: Page, email: str, url: str) -> None:
+    demo_log_in(page, email)
+    page.goto(url)
+    expect(page.get_by_label("Message", exact=True)).to_be_visible()
+
+
+def send(page: Page, text: str) -> None:
+    box = page.get_by_label("Message", exact=True)
+    box.fill(text)
+    page.get_by_role("button", name="Send").click()
+    expect(box).to_have_value("")  # emptied once the server has stored it
+
+
+def test_two_members_chat_live_both_ways_and_markup_stays_text(
+    new_page: Callable[..., Page], app_db: Session
+) -> None:
+    _program, pair_id = arrange_pair_two_weeks_in(
+        app_db,
+        ("lee.mentor@example.org", "Lee Mentor"),
+        ("max.mentee@example.org", "Max Mentee"),
+        title="Chat test program",
+    )
+    url = f"/pairs/{pair_id}"
+    mentor, mentee = new_page(), new_page()
+    open_chat(mentor, "lee.mentor@example.org", url)
+    open_chat(mentee, "max.mentee@example.org", url)
+    dialogs: list[str] = []
+    for page in (mentor, mentee):
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+    send(mentee, "Hi Lee! Looking forward to this.")
+    expect(mentor.get_by_role("log", name="Messages")).to_contain_text(
+        "Hi Lee! Looking forward to this."
+    )
+    send(mentor, "Welcome Max.\nLet's meet on Tuesday.")
+    expect(mentee.get_by_role("log", name="Messages")).to_contain_text("Let's meet on Tuesday.")
+
+    # Enter sends; Shift+Enter makes a new line.
+    box = mentee.get_by_label("Message", exact=True)
+    box.fill("Tuesday works")
+    box.press("Shift+Enter")
+    box.type("at 6pm?")
+    box.press("Enter")
+    expect(mentor.get_by_role("log", name="Messages")).to_contain_text("at 6pm?")
+
+    attack = '<img src=x onerror=alert(1)> <a href="javascript:alert(2)">click</a>'
+    send(mentor, attack)
+    log = mentee.get_by_role("log", name="Messages")
+    expect(log).to_contain_text(attack)
+    assert log.locator("img").count() == 0 and log.locator("a").count() == 0
+    assert dialogs == []
+
+    # A message over the limit is refused with a message and stays in the composer.
+    mentee.get_by_label("Message", exact=True).fill("x" * 4001)
+    mentee.get_by_role("button", name="Send").click()
+    expect(mentee.get_by_role("alert")).to_contain_text("at most 4,000 characters")
+    expect(mentee.get_by_label("Message", exact=True)).to_have_value("x" * 4001)
+
+    # A third member cannot open the chat.
+    outsider = new_page()
+    demo_log_in(outsider, "sam.mentee@example.org")
+    outsider.goto(url)
+    expect(outsider.get_by_role("heading", name="Pair not found")).to_be_visible()
+    expect(outsider.get_by_label("Message", exact=True)).to_have_count(0)
+    expect(outsider.get_by_text("Let's meet on Tuesday.")).to_have_count(0)
+
+
+def test_the_mentor_blocks_mid_conversation_and_the_mentees_next_send_is_refused(
+    new_page: Callable[..., Page], app_db: Session
+) -> None:
+    _program, pair_id = arrange_pair_two_weeks_in(
+        app_db,
+        ("ray.mentor@example.org", "Ray Mentor"),
+        ("ivy.mentee@example.org", "Ivy Mentee"),
+        title="Block test program",
+    )
+    url = f"/pairs/{pair_id}"
+    mentor, mentee = new_page(), new_page()
+    open_chat(mentor, "ray.mentor@example.org", url)
+    open_chat(mentee, "ivy.mentee@example.org", url)
+    send(mentee, "Can I have your phone number?")
+    expect(mentor.get_by_role("log", name="Messages")).to_contain_text("phone number")
+
+    mentee.get_by_label("Message", exact=True).fill("Please answer me")  # typed, not yet sent
+    mentor.get_by_role("button", name="Block", exact=True).click()
+    mentor.get_by_role("alertdialog").get_by_role("button", name="Block Ivy Mentee").click()
+    expect(mentor.get_by_role("status")).to_contain_text("You blocked Ivy Mentee")
+
+    # Without a reload, the mentee's send is refused and nothing is delivered.
+    expect(mentee.get_by_text("You can no longer send messages in this chat.")).to_be_visible()
+    expect(mentee.get_by_label("Message", exact=True)).to_have_count(0)
+    expect(mentor.get_by_role("log", name="Messages")).not_to_contain_text("Please answer me")
+    expect(mentee.get_by_role("log", name="Messages")).to_contain_text("phone number")
+    expect(mentee.get_by_text(re.compile("blocked", re.I))).to_have_count(0)
