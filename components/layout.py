@@ -8,7 +8,13 @@ import reflex as rx
 from reflex.vars import Var
 
 
-def header(*, signed_in: Var[bool], display_name: Var[str], on_log_out: Any) -> rx.Component:
+def header(
+    *,
+    signed_in: Var[bool],
+    display_name: Var[str],
+    on_log_out: Any,
+    is_moderator: Var[bool] | bool = False,
+) -> rx.Component:
     return rx.el.header(
         rx.flex(
             rx.link(
@@ -23,6 +29,7 @@ def header(*, signed_in: Var[bool], display_name: Var[str], on_log_out: Any) -> 
                 signed_in,
                 rx.flex(
                     rx.link("My groups", href="/groups"),
+                    rx.cond(is_moderator, rx.link("Moderation", href="/moderation")),
                     rx.text(display_name, color_scheme="gray", size="2"),
                     rx.button("Log out", on_click=on_log_out, variant="soft", size="1"),
                     spacing="3",
@@ -53,9 +60,15 @@ def page_shell(
     signed_in: Var[bool],
     display_name: Var[str],
     on_log_out: Any,
+    is_moderator: Var[bool] | bool = False,
 ) -> rx.Component:
     return rx.box(
-        header(signed_in=signed_in, display_name=display_name, on_log_out=on_log_out),
+        header(
+            signed_in=signed_in,
+            display_name=display_name,
+            on_log_out=on_log_out,
+            is_moderator=is_moderator,
+        ),
         rx.el.main(
             rx.vstack(*children, spacing="5", width="100%"),
             padding="1em",

@@ -5,10 +5,11 @@ import reflex as rx
 # rx.Model shares SQLModel's metadata, so importing the tables is enough for
 # `reflex db makemigrations` to see them.
 from mentor_app import models  # noqa: F401
-from mentor_app.pages import auth, groups, home, journey, pairing, programs
+from mentor_app.pages import auth, groups, home, journey, moderation, pairing, programs
 from state.auth import LogInState, SignUpState
 from state.groups import GroupPageState, MyGroupsState
 from state.journey import PairPageState
+from state.moderation import ModerationQueueState
 from state.pairing import MyPairsState, PairingWorkspaceState
 from state.programs import NewProgramState, ProgramPageState, WizardState
 from state.session import SessionState
@@ -62,4 +63,10 @@ app.add_page(
     route="/pairs/[pair_id]",
     title=f"Pair · {TITLE}",
     on_load=PairPageState.load,
+)
+app.add_page(
+    moderation.queue,
+    route="/moderation",
+    title=f"Moderation · {TITLE}",
+    on_load=ModerationQueueState.load,
 )

@@ -23,6 +23,7 @@ class DemoUser:
     display_name: str
     role: str  # what the demo uses them for
     date_of_birth: dt.date
+    is_site_moderator: bool = False
 
 
 DEMO_USERS = [
@@ -33,6 +34,13 @@ DEMO_USERS = [
     DemoUser("theo.mentee@example.org", "Theo Martin", "would-be mentee", dt.date(2001, 1, 30)),
     DemoUser("priya.mentee@example.org", "Priya Nair", "would-be mentee", dt.date(1999, 9, 17)),
     DemoUser("sam.mentee@example.org", "Sam Rivera", "would-be mentee", dt.date(2004, 2, 29)),
+    DemoUser(
+        "mo.moderator@example.org",
+        "Mo (moderator)",
+        "site moderator",
+        dt.date(1982, 6, 21),
+        is_site_moderator=True,
+    ),
 ]
 
 DEMO_GROUPS = [
@@ -55,18 +63,26 @@ def _user(db: Session, demo: DemoUser) -> User:
     existing = db.exec(select(User).where(User.email == demo.email)).first()
     if existing:
         return existing
-    return accounts.sign_up(
+    user = accounts.sign_up(
         db,
         email=demo.email,
         display_name=demo.display_name,
         password=DEMO_PASSWORD,
         date_of_birth=demo.date_of_birth.isoformat(),
     )
+    if demo.is_site_moderator:
+        # Outside the demo an operator grants this with `python -m mentor_app.moderators`.
+        user.is_site_moderator = True
+        db.add(user)
+        db.flush()
+    return user
 
 
 def seed(db: Session) -> None:
     users = [_user(db, demo) for demo in DEMO_USERS]
-    admin, members = users[0], users[1:]
+    # The moderator stays out of the groups and the program: they only handle reports.
+    people = [u for u, demo in zip(users, DEMO_USERS, strict=True) if not demo.is_site_moderator]
+    admin, members = people[0], people[1:]
     for name, category, description in DEMO_GROUPS:
         group = db.exec(select(Group).where(Group.name == name)).first()
         if group is None:

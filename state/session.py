@@ -51,6 +51,7 @@ class SessionState(rx.State):
     )
     signed_in: rx.Field[bool] = rx.field(False)
     display_name: rx.Field[str] = rx.field("")
+    is_moderator: rx.Field[bool] = rx.field(False)  # shows the Moderation link only
 
     def _user(self, db: Session) -> User | None:
         return sessions.resolve_session(db, token=self.session_token or None)
@@ -58,6 +59,7 @@ class SessionState(rx.State):
     def _show_user(self, user: User | None) -> None:
         self.signed_in = user is not None
         self.display_name = user.display_name if user else ""
+        self.is_moderator = bool(user and user.is_site_moderator)
 
     @contextmanager
     def _as_user(self) -> Iterator[tuple[Session, User]]:

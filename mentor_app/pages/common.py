@@ -11,5 +11,6 @@ def shell(*children: rx.Component) -> rx.Component:
         *children,
         signed_in=SessionState.signed_in,
         display_name=SessionState.display_name,
+        is_moderator=SessionState.is_moderator,
         on_log_out=SessionState.log_out,
     )

@@ -1,4 +1,5 @@
-"""Accounts: sign-up (adults only), password checks with throttling, and user look-up."""
+"""Accounts: sign-up (adults only), password checks with throttling, user look-up and
+suspension."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from mentor_app.models import LoginThrottle, User, utcnow
-from mentor_app.services import audit
+from mentor_app.services import audit, sessions
 from mentor_app.services.errors import Conflict, NotFound, Throttled, ValidationError
 
 # OWASP's argon2id baseline (19 MiB, 2 passes, 1 lane). `deprecated="auto"` makes
@@ -247,3 +248,25 @@ def get_user(db: Session, *, user_id: int) -> User:
     if user is None:
         raise NotFound("User not found.")
     return user
+
+
+def suspend_user(db: Session, *, user_id: int, actor_id: int | None) -> list[int]:
+    """Suspend an account: it can no longer log in, every session of it ends at once, and
+    its active pairs end (their partners are told). Returns the ids of the pairs ended.
+
+    Only moderation calls this, once a site moderator has decided; it checks nothing itself."""
+    # Imported here: the moderation service imports this module.
+    from mentor_app.services import moderation
+
+    user = db.get(User, user_id, with_for_update=True)
+    if user is None:
+        raise NotFound("User not found.")
+    if user.status != "suspended":
+        user.status = "suspended"
+        db.add(user)
+        audit.record(
+            db, actor_id=actor_id, action="user_suspended", target_type="user", target_id=user_id
+        )
+    db.flush()
+    sessions.end_all_sessions(db, user_id=user_id)
+    return moderation.end_pairs_of_suspended(db, user_id=user_id)

@@ -37,3 +37,13 @@ def test_demo_has_an_open_program_with_applications_of_both_roles(db: Session) -
     assert program.status == "open"
     roles = sorted(db.exec(select(Enrollment.role).where(Enrollment.program_id == program.id)))
     assert roles == ["mentee"] * 3 + ["mentor"] * 3
+
+
+def test_demo_has_a_site_moderator_outside_the_groups(db: Session) -> None:
+    seed.seed(db)
+    moderator = db.exec(select(User).where(User.email == "mo.moderator@example.org")).one()
+    assert moderator.is_site_moderator is True
+    assert moderator.display_name == "Mo (moderator)"
+    assert db.exec(select(Membership).where(Membership.user_id == moderator.id)).first() is None
+    others = db.exec(select(User).where(User.email != "mo.moderator@example.org")).all()
+    assert not any(u.is_site_moderator for u in others)

@@ -1,0 +1,342 @@
+"""The moderation queue (/moderation), for site moderators only."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from components.forms import error_for, form_alert
+from mentor_app.pages.common import shell
+from mentor_app.services.moderation import REASON_MAX, STATUSES
+from state.moderation import ModerationQueueState
+
+MQ = ModerationQueueState
+STATUS_COLORS = {"open": "amber", "in_review": "blue", "actioned": "red", "dismissed": "gray"}
+
+
+def status_badge(status: rx.Var, label: rx.Var) -> rx.Component:
+    return rx.match(
+        status,
+        *[(key, rx.badge(label, color_scheme=color)) for key, color in STATUS_COLORS.items()],
+        rx.badge(label),
+    )
+
+
+def status_tabs() -> rx.Component:
+    return rx.flex(
+        *[
+            rx.button(
+                label + " (" + MQ.counts.get(key, 0).to(str) + ")",
+                variant=rx.cond(MQ.status_filter == key, "solid", "soft"),
+                aria_pressed=rx.cond(MQ.status_filter == key, "true", "false"),
+                on_click=MQ.show_status(key),
+                size="2",
+            )
+            for key, label in STATUSES.items()
+        ],
+        spacing="2",
+        wrap="wrap",
+        role="group",
+        aria_label="Reports by state",
+    )
+
+
+def report_item(r: rx.Var) -> rx.Component:
+    chosen = MQ.report.get("id", 0) == r["id"]
+    return rx.card(
+        rx.flex(
+            rx.vstack(
+                rx.flex(
+                    rx.text.strong(r["category"]),
+                    status_badge(r["status"], r["status_label"]),
+                    spacing="2",
+                    align="center",
+                    wrap="wrap",
+                ),
+                rx.text(r["reporter"].to(str) + " → " + r["reported"].to(str), size="2"),
+                rx.text(
+                    r["when"].to(str) + " · " + r["evidence"].to(str),
+                    size="1",
+                    color_scheme="gray",
+                ),
+                spacing="1",
+                min_width="0",
+            ),
+            rx.spacer(),
+            rx.button(
+                "View",
+                size="2",
+                variant=rx.cond(chosen, "solid", "outline"),
+                aria_pressed=rx.cond(chosen, "true", "false"),
+                on_click=MQ.open_report(r["id"]),
+                aria_label="View report "
+                + r["id"].to(str)
+                + ": "
+                + r["category"].to(str)
+                + ", about "
+                + r["reported"].to(str),
+            ),
+            spacing="3",
+            align="center",
+            wrap="wrap",
+            width="100%",
+        ),
+        role="listitem",
+        width="100%",
+    )
+
+
+def report_list() -> rx.Component:
+    return rx.cond(
+        MQ.reports.length() > 0,
+        rx.vstack(
+            rx.foreach(MQ.reports, report_item),
+            role="list",
+            aria_label="Reports",
+            spacing="2",
+            width="100%",
+        ),
+        rx.text("No reports in this state.", color_scheme="gray"),
+    )
+
+
+def evidence_list() -> rx.Component:
+    return rx.cond(
+        MQ.evidence.length() > 0,
+        rx.vstack(
+            rx.foreach(
+                MQ.evidence,
+                lambda e: rx.box(
+                    rx.text(
+                        rx.text.strong(e["sender"]),
+                        " · " + e["when"].to(str),
+                        size="1",
+                        color_scheme="gray",
+                    ),
+                    # Plain text only: a member wrote this, never render it as markup.
+                    rx.text(e["body"], white_space="pre-wrap", overflow_wrap="anywhere"),
+                    role="listitem",
+                    padding="0.5em",
+                    border_left="3px solid var(--gray-a6)",
+                    width="100%",
+                ),
+            ),
+            role="list",
+            aria_label="Evidence",
+            spacing="2",
+            width="100%",
+        ),
+        rx.text("No messages were attached to this report.", color_scheme="gray", size="2"),
+    )
+
+
+def history_list() -> rx.Component:
+    return rx.cond(
+        MQ.history.length() > 0,
+        rx.el.ol(
+            rx.foreach(
+                MQ.history,
+                lambda h: rx.el.li(
+                    rx.text(
+                        rx.text.strong(h["what"]),
+                        " by " + h["who"].to(str) + " · " + h["when"].to(str),
+                        size="2",
+                    ),
+                    rx.cond(
+                        h["reason"] != "",
+                        rx.text(h["reason"], size="2", color_scheme="gray", white_space="pre-wrap"),
+                    ),
+                    margin_bottom="0.5em",
+                ),
+            ),
+            aria_label="History",
+            padding_left="1.2em",
+            margin="0",
+        ),
+        rx.text("No action taken yet.", color_scheme="gray", size="2"),
+    )
+
+
+def suspend_dialog() -> rx.Component:
+    who = MQ.report.get("reported", "").to(str)
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(rx.button("Suspend the account", color_scheme="red")),
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Suspend " + who + "'s account?"),
+            rx.alert_dialog.description(
+                "They are logged out everywhere at once and can no longer log in. Their active "
+                "pairs end and each partner is told the pair has ended. Reopening the report "
+                "later does not lift the suspension.",
+                size="2",
+            ),
+            rx.flex(
+                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
+                rx.alert_dialog.action(
+                    rx.button("Suspend", color_scheme="red", on_click=MQ.suspend)
+                ),
+                spacing="3",
+                justify="end",
+                margin_top="1em",
+            ),
+        ),
+    )
+
+
+def actions() -> rx.Component:
+    can = MQ.steps.contains
+    return rx.vstack(
+        rx.heading("Decide", size="3", as_="h3"),
+        rx.el.label("Reason", html_for="moderation-reason", font_weight="500"),
+        rx.text_area(
+            id="moderation-reason",
+            value=MQ.reason,
+            on_change=MQ.set_reason,
+            max_length=REASON_MAX,
+            rows="3",
+            width="100%",
+            aria_invalid=rx.cond(MQ.errors.contains("reason"), "true", "false"),
+            aria_describedby="moderation-reason-help",
+        ),
+        rx.text(
+            "Needed to dismiss or act; kept in the report's history. The reporter is only "
+            "told that their report was reviewed.",
+            id="moderation-reason-help",
+            size="1",
+            color_scheme="gray",
+        ),
+        error_for(MQ.errors, "reason"),
+        error_for(MQ.errors, "outcome"),
+        rx.flex(
+            rx.cond(can("review"), rx.button("Take into review", on_click=MQ.take_into_review)),
+            rx.cond(
+                can("dismiss"),
+                rx.button("Dismiss", variant="soft", color_scheme="gray", on_click=MQ.dismiss),
+            ),
+            rx.cond(
+                can("action"),
+                rx.button(
+                    "Warn the member", variant="soft", color_scheme="amber", on_click=MQ.warn
+                ),
+            ),
+            rx.cond(can("action"), suspend_dialog()),
+            rx.cond(can("reopen"), rx.button("Reopen", variant="outline", on_click=MQ.reopen)),
+            spacing="2",
+            wrap="wrap",
+        ),
+        spacing="2",
+        width="100%",
+    )
+
+
+def detail_panel() -> rx.Component:
+    r = MQ.report
+    return rx.card(
+        rx.vstack(
+            rx.flex(
+                rx.heading(r["title"].to(str), size="5", as_="h2"),
+                status_badge(r["status"], r["status_label"]),
+                rx.spacer(),
+                rx.button("Close", variant="ghost", size="1", on_click=MQ.close_report),
+                spacing="2",
+                align="center",
+                wrap="wrap",
+                width="100%",
+            ),
+            rx.data_list.root(
+                rx.data_list.item(
+                    rx.data_list.label("Reported by"), rx.data_list.value(r["reporter"].to(str))
+                ),
+                rx.data_list.item(
+                    rx.data_list.label("About"),
+                    rx.data_list.value(
+                        rx.flex(
+                            rx.text(r["reported"].to(str)),
+                            rx.cond(
+                                r["suspended"].to(bool),
+                                rx.badge("Suspended", color_scheme="red"),
+                            ),
+                            spacing="2",
+                            align="center",
+                        )
+                    ),
+                ),
+                rx.data_list.item(
+                    rx.data_list.label("Filed"), rx.data_list.value(r["when"].to(str))
+                ),
+                orientation=rx.breakpoints(initial="vertical", sm="horizontal"),
+            ),
+            rx.heading("What the reporter said", size="3", as_="h3"),
+            rx.cond(
+                r["details"].to(str) != "",
+                rx.text(r["details"].to(str), white_space="pre-wrap", overflow_wrap="anywhere"),
+                rx.text("No details given.", color_scheme="gray", size="2"),
+            ),
+            rx.heading("Evidence", size="3", as_="h3"),
+            rx.text(
+                "A copy of the messages the member reported, frozen when they reported them. "
+                "The rest of the chat is never shown here.",
+                size="1",
+                color_scheme="gray",
+            ),
+            evidence_list(),
+            rx.heading("History", size="3", as_="h3"),
+            history_list(),
+            actions(),
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+        id="selected-report",
+        aria_label="Selected report",
+    )
+
+
+def queue() -> rx.Component:
+    return shell(
+        rx.heading("Moderation queue", size="7", as_="h1"),
+        rx.cond(
+            MQ.denied != "",
+            rx.vstack(
+                rx.callout(MQ.denied, icon="triangle_alert", color_scheme="red", role="alert"),
+                rx.link("Back to My groups", href="/groups"),
+            ),
+            rx.cond(
+                MQ.allowed,
+                rx.vstack(
+                    rx.text(
+                        "Reports made by members from their pair's chat. You see only the "
+                        "messages a member reported, never a whole chat.",
+                        color_scheme="gray",
+                    ),
+                    rx.cond(MQ.message != "", rx.callout(MQ.message, icon="info", role="status")),
+                    form_alert(MQ.errors.get("form", "")),
+                    status_tabs(),
+                    # Side by side on a wide screen; on a phone the list comes first and
+                    # opening a report scrolls down to it.
+                    rx.flex(
+                        rx.box(
+                            report_list(),
+                            flex=rx.breakpoints(initial="none", md="1 1 0"),
+                            width="100%",
+                            min_width="0",
+                        ),
+                        rx.cond(
+                            MQ.report.contains("title"),
+                            rx.box(
+                                detail_panel(),
+                                flex=rx.breakpoints(initial="none", md="2 1 0"),
+                                width="100%",
+                                min_width="0",
+                            ),
+                        ),
+                        direction=rx.breakpoints(initial="column", md="row"),
+                        spacing="4",
+                        align="start",
+                        width="100%",
+                    ),
+                    spacing="4",
+                    width="100%",
+                ),
+                rx.text("Loading…", color_scheme="gray"),
+            ),
+        ),
+    )

@@ -1,0 +1,237 @@
+"""The moderation queue: site moderators read reports and their evidence and act on them.
+
+Every event re-resolves the user from the session and lets the moderation service check,
+from the database, that they are a site moderator: nothing is trusted from the page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import reflex as rx
+from reflex.event import EventSpec
+from sqlmodel import Session
+
+from mentor_app.models import User
+from mentor_app.services import chat, moderation
+from mentor_app.services.errors import NotFound, PermissionDenied, ServiceError
+from state.journey import refresh_pair_page
+from state.session import SessionState, SignedOut
+
+ONLY_MODERATORS_PAGE = "Only site moderators can see this page."
+
+
+def _when(moment: dt.datetime | None) -> str:
+    return moment.strftime("%d %b %Y, %H:%M UTC") if moment else ""
+
+
+def _when_iso(text: str) -> str:
+    """An evidence time, frozen as ISO 8601 text in the report."""
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC)
+    return _when(moment)
+
+
+def _row(r: moderation.ReportRow) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "category": r.category_label,
+        "reporter": r.reporter_name,
+        "reported": r.reported_name,
+        "status": r.status,
+        "status_label": moderation.status_label(r.status),
+        "when": _when(r.created_at),
+        "evidence": f"{r.evidence_count} message{'' if r.evidence_count == 1 else 's'} attached",
+    }
+
+
+class ModerationQueueState(SessionState):
+    allowed: rx.Field[bool] = rx.field(False)
+    denied: rx.Field[str] = rx.field("")
+    status_filter: rx.Field[str] = rx.field("open")
+    counts: rx.Field[dict[str, int]] = rx.field(default_factory=dict)
+    reports: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
+    report: rx.Field[dict[str, Any]] = rx.field(default_factory=dict)
+    evidence: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    history: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    steps: rx.Field[list[str]] = rx.field(default_factory=list)
+    reason: rx.Field[str] = rx.field("")
+    errors: rx.Field[dict[str, str]] = rx.field(default_factory=dict)
+    message: rx.Field[str] = rx.field("")
+
+    def _deny(self, text: str) -> None:
+        self.allowed, self.denied = False, text
+        self.counts, self.reports, self.report = {}, [], {}
+        self.evidence, self.history, self.steps = [], [], []
+
+    def _show_detail(self, detail: moderation.ReportDetail | None) -> None:
+        if detail is None:
+            self.report, self.evidence, self.history, self.steps = {}, [], [], []
+            return
+        self.report = {
+            "id": detail.id,
+            "title": f"Report {detail.id}: {detail.category_label}",
+            "category": detail.category_label,
+            "status": detail.status,
+            "status_label": moderation.status_label(detail.status),
+            "details": chat.displayable(detail.details),
+            "reporter": detail.reporter_name,
+            "reported": detail.reported_name,
+            "suspended": detail.reported_status == "suspended",
+            "when": _when(detail.created_at),
+        }
+        self.evidence = [
+            {
+                "sender": chat.displayable(e.sender_name) or "Unknown member",
+                "body": chat.displayable(e.body),
+                "when": _when_iso(e.created_at),
+            }
+            for e in detail.evidence
+        ]
+        self.history = [
+            {
+                "what": h.action_label
+                + (
+                    f": {moderation.OUTCOMES.get(h.outcome, h.outcome).lower()}"
+                    if h.outcome
+                    else ""
+                ),
+                "who": h.moderator_name,
+                "when": _when(h.at),
+                "reason": h.reason,
+            }
+            for h in detail.history
+        ]
+        self.steps = list(detail.allowed)
+
+    def _load_into(self, db: Session, user: User) -> None:
+        queue = moderation.list_reports(db, actor=user, status=self.status_filter)
+        chosen = int(self.report.get("id", 0) or 0)
+        detail = None
+        if chosen:
+            try:
+                detail = moderation.get_report(db, actor=user, report_id=chosen)
+            except NotFound:
+                detail = None
+        self.allowed, self.denied = True, ""
+        self.counts = queue.counts
+        self.reports = [_row(r) for r in queue.reports]
+        self._show_detail(detail)
+
+    def _refresh(self) -> EventSpec | None:
+        try:
+            with self._as_user() as (db, user):
+                self._load_into(db, user)
+        except SignedOut:
+            return self._login_redirect()
+        except PermissionDenied:
+            self._deny(ONLY_MODERATORS_PAGE)
+        return None
+
+    @rx.event
+    def load(self) -> EventSpec | None:
+        self.status_filter, self.report, self.reason = "open", {}, ""
+        self.errors, self.message = {}, ""
+        return self._refresh()
+
+    @rx.event
+    def show_status(self, status: str) -> EventSpec | None:
+        if status not in moderation.STATUSES:
+            return None
+        self.status_filter, self.errors, self.message = status, {}, ""
+        return self._refresh()
+
+    @rx.event
+    def open_report(self, report_id: int) -> EventSpec | None:
+        self.errors, self.message, self.reason = {}, "", ""
+        self.report = {"id": int(report_id)}
+        follow_up = self._refresh()
+        if follow_up is not None or not self.allowed:
+            return follow_up
+        if not self.report.get("title"):
+            self.errors = {"form": moderation.REPORT_NOT_FOUND}
+            return None
+        return rx.scroll_to("selected-report")
+
+    @rx.event
+    def close_report(self) -> None:
+        self.report, self.evidence, self.history, self.steps = {}, [], [], []
+        self.errors, self.reason = {}, ""
+
+    @rx.event
+    def set_reason(self, value: str) -> None:
+        self.reason = str(value)[: moderation.REASON_MAX]
+
+    def _step(
+        self, call: Callable[[Session, User, int], moderation.StepResult], success: str
+    ) -> tuple[EventSpec | None, moderation.StepResult | None]:
+        """Run one step on the open report as the signed-in moderator, then reload."""
+        self.errors, self.message = {}, ""
+        report_id = int(self.report.get("id", 0) or 0)
+        try:
+            with self._as_user() as (db, user):
+                result = call(db, user, report_id)
+        except SignedOut:
+            return self._login_redirect(), None
+        except ServiceError as error:
+            follow_up = self._refresh()
+            self.errors = {error.field or "form": error.message}
+            return follow_up, None
+        self.reason, self.message = "", success
+        return self._refresh(), result
+
+    @rx.event
+    def take_into_review(self) -> EventSpec | None:
+        reason = self.reason
+        return self._step(
+            lambda db, user, rid: moderation.take_into_review(
+                db, actor=user, report_id=rid, reason=reason
+            ),
+            "The report is in review.",
+        )[0]
+
+    @rx.event
+    def dismiss(self) -> EventSpec | None:
+        reason = self.reason
+        return self._step(
+            lambda db, user, rid: moderation.dismiss(db, actor=user, report_id=rid, reason=reason),
+            "The report is dismissed. The reporter has been thanked.",
+        )[0]
+
+    @rx.event
+    def warn(self) -> EventSpec | None:
+        reason = self.reason
+        return self._step(
+            lambda db, user, rid: moderation.take_action(
+                db, actor=user, report_id=rid, outcome="warn", reason=reason
+            ),
+            "The member has been warned. The reporter has been thanked.",
+        )[0]
+
+    @rx.event
+    async def suspend(self) -> EventSpec | None:
+        reason = self.reason
+        follow_up, result = self._step(
+            lambda db, user, rid: moderation.take_action(
+                db, actor=user, report_id=rid, outcome="suspend", reason=reason
+            ),
+            "The account is suspended: its sessions and active pairs have ended. "
+            "The reporter has been thanked.",
+        )
+        for pair_id in result.ended_pair_ids if result else []:
+            await refresh_pair_page(pair_id)  # the partner's open page turns read-only
+        return follow_up
+
+    @rx.event
+    def reopen(self) -> EventSpec | None:
+        reason = self.reason
+        return self._step(
+            lambda db, user, rid: moderation.reopen(db, actor=user, report_id=rid, reason=reason),
+            "The report is open again.",
+        )[0]

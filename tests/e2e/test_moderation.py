@@ -1,0 +1,185 @@
+"""A site moderator works a report: reads its evidence, takes it into review, suspends the
+reported member (who is logged out at once and can't log back in); members are refused."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+
+from playwright.sync_api import Page, expect
+from sqlmodel import Session, select
+
+from mentor_app.models import Group, Membership, Message, Report, User
+from mentor_app.seed import DEMO_PASSWORD
+from mentor_app.services import accounts, enrollments, pairing, programs
+from tests.e2e.conftest import screenshot
+from tests.e2e.test_programs import demo_log_in
+from tests.factories import answers_for
+
+REPORTED_TEXT = "Nobody would miss you if you quit this program."
+PROGRAM_TITLE = "Moderation test program"
+
+
+def arrange_reported_pair(db: Session) -> int:
+    """Rae (mentor) and Uma (mentee), paired in a program of Parents Together; Uma has
+    reported one of Rae's messages. Returns the report's id."""
+    ada = db.exec(select(User).where(User.email == "ada.admin@example.org")).one()
+    group = db.exec(select(Group).where(Group.name == "Parents Together")).one()
+    people = {}
+    for email, name in (
+        ("rae.mentor@example.org", "Rae Mentor"),
+        ("uma.mentee@example.org", "Uma Mentee"),
+    ):
+        user = accounts.sign_up(
+            db, email=email, display_name=name, password=DEMO_PASSWORD, date_of_birth="1988-04-04"
+        )
+        db.add(Membership(group_id=group.id or 0, user_id=user.id or 0))
+        people[name] = user
+    db.flush()
+    program = programs.start_program(
+        db, actor=ada, group_id=group.id or 0, template_key="encouragement_support"
+    )
+    programs.save_details(
+        db, actor=ada, program_id=program.id or 0, title=PROGRAM_TITLE,
+        description=program.description, start_date=dt.date.today().isoformat(),
+        length_weeks=program.length_weeks, mentor_capacity_max=2,
+    )  # fmt: skip
+    programs.publish(db, actor=ada, program_id=program.id or 0)
+    mentor = enrollments.apply(
+        db, actor=people["Rae Mentor"], program_id=program.id or 0, role="mentor",
+        answers=answers_for(program, "mentor"), capacity=1,
+    )  # fmt: skip
+    mentee = enrollments.apply(
+        db, actor=people["Uma Mentee"], program_id=program.id or 0, role="mentee",
+        answers=answers_for(program, "mentee"),
+    )  # fmt: skip
+    pair = pairing.pair_by_hand(
+        db, actor=ada, program_id=program.id or 0,
+        mentee_enrollment_id=mentee.id or 0, mentor_enrollment_id=mentor.id or 0,
+    )  # fmt: skip
+    pairing.publish_pairs(db, actor=ada, program_id=program.id or 0)
+    pair.start_date = dt.date.today() - dt.timedelta(days=9)
+    db.add(pair)
+    rae, uma = people["Rae Mentor"], people["Uma Mentee"]
+    message = Message(
+        pair_id=pair.id or 0,
+        sender_id=rae.id or 0,
+        client_id="e2e-moderation-1",
+        body=REPORTED_TEXT,
+    )
+    db.add(message)
+    db.flush()
+    report = Report(
+        pair_id=pair.id,
+        reporter_id=uma.id or 0,
+        reported_id=rae.id or 0,
+        category="harassment",
+        details="Rae keeps sending messages like this one.",
+        evidence=[
+            {
+                "message_id": message.id,
+                "sender_id": rae.id,
+                "sender_name": rae.display_name,
+                "body": REPORTED_TEXT,
+                "created_at": message.created_at.isoformat(),
+            }
+        ],
+    )
+    db.add(report)
+    db.commit()
+    return report.id or 0
+
+
+def test_a_moderator_suspends_a_reported_member_who_is_logged_out_at_once(
+    new_page: Callable[..., Page], app_db: Session
+) -> None:
+    report_id = arrange_reported_pair(app_db)
+
+    # Rae is signed in somewhere when the decision falls.
+    rae = new_page()
+    demo_log_in(rae, "rae.mentor@example.org")
+
+    mo = new_page()
+    demo_log_in(mo, "mo.moderator@example.org")
+    mo.get_by_role("link", name="Moderation").click()
+    expect(mo.get_by_role("heading", name="Moderation queue")).to_be_visible()
+    expect(mo.get_by_role("button", name=re.compile(r"^Open \(\d+\)$"))).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    reports = mo.get_by_role("list", name="Reports")
+    expect(reports).to_contain_text("Uma Mentee → Rae Mentor")
+    mo.get_by_role("button", name=f"View report {report_id}: Harassment, about Rae Mentor").click()
+
+    selected = mo.get_by_label("Selected report")
+    expect(selected.get_by_role("heading", name=f"Report {report_id}: Harassment")).to_be_visible()
+    expect(selected).to_contain_text("Rae keeps sending messages like this one.")
+    expect(selected.get_by_role("list", name="Evidence")).to_contain_text(REPORTED_TEXT)
+    expect(selected).to_contain_text("No action taken yet.")
+
+    selected.get_by_role("button", name="Take into review").click()
+    expect(mo.get_by_role("status")).to_contain_text("The report is in review.")
+    history = selected.get_by_role("list", name="History")
+    expect(history).to_contain_text("Taken into review by Mo (moderator)")
+    expect(selected.get_by_role("button", name="Take into review")).to_have_count(0)
+
+    # Acting needs a reason.
+    selected.get_by_role("button", name="Warn the member").click()
+    expect(selected.get_by_role("alert")).to_contain_text("Give a reason")
+
+    selected.get_by_label("Reason").fill("Repeated hurtful messages to a mentee.")
+    selected.get_by_role("button", name="Suspend the account").click()
+    dialog = mo.get_by_role("alertdialog")
+    expect(dialog).to_contain_text("Suspend Rae Mentor's account?")
+    dialog.get_by_role("button", name="Suspend", exact=True).click()
+    expect(mo.get_by_role("status")).to_contain_text("The account is suspended")
+    expect(history).to_contain_text("Actioned: suspend the account by Mo (moderator)")
+    expect(history).to_contain_text("Repeated hurtful messages to a mentee.")
+    expect(selected.get_by_text("Suspended", exact=True)).to_be_visible()
+    expect(selected.get_by_role("button", name="Reopen")).to_be_visible()
+    screenshot(mo, "moderation-queue")
+
+    # The report now sits under Actioned.
+    mo.get_by_role("button", name=re.compile(r"^Actioned \(\d+\)$")).click()
+    expect(reports).to_contain_text("Uma Mentee → Rae Mentor")
+
+    # Rae's session died with the suspension: the next page sends her to log in, and
+    # logging in is refused with the same message as a wrong password.
+    rae.reload()
+    expect(rae).to_have_url(re.compile(r"/login"))
+    rae.get_by_label("Email").fill("rae.mentor@example.org")
+    rae.get_by_label("Password").fill(DEMO_PASSWORD)
+    rae.get_by_role("button", name="Log in").click()
+    expect(rae.get_by_text("Email or password is incorrect.")).to_be_visible()
+
+    # Uma learns the pair ended and that her report was reviewed, nothing more.
+    uma = new_page()
+    demo_log_in(uma, "uma.mentee@example.org")
+    notices = uma.get_by_role("list", name="Notifications")
+    expect(notices).to_contain_text(f"Your pair in “{PROGRAM_TITLE}” has ended.")
+    expect(notices).to_contain_text("Thank you: your report has been reviewed.")
+    expect(notices).not_to_contain_text("suspend")
+
+    # On a phone the queue still reads top to bottom, evidence included.
+    phone = new_page(viewport={"width": 390, "height": 844})
+    demo_log_in(phone, "mo.moderator@example.org")
+    phone.goto("/moderation")
+    phone.get_by_role("button", name=re.compile(r"^Actioned \(\d+\)$")).click()
+    phone.get_by_role(
+        "button", name=f"View report {report_id}: Harassment, about Rae Mentor"
+    ).click()
+    expect(phone.get_by_role("list", name="Evidence")).to_contain_text(REPORTED_TEXT)
+    # Opening a report scrolls to it.
+    expect(phone.get_by_role("heading", name=f"Report {report_id}: Harassment")).to_be_in_viewport()
+    screenshot(phone, "moderation-phone")
+
+
+def test_a_member_cannot_open_the_moderation_queue(
+    new_page: Callable[..., Page], app_db: Session
+) -> None:
+    page = new_page(viewport={"width": 390, "height": 844})
+    demo_log_in(page, "sam.mentee@example.org")
+    expect(page.get_by_role("link", name="Moderation")).to_have_count(0)
+    page.goto("/moderation")
+    expect(page.get_by_role("alert")).to_have_text("Only site moderators can see this page.")
+    expect(page.get_by_role("list", name="Reports")).to_have_count(0)
