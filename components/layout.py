@@ -30,6 +30,7 @@ def header(
                 rx.flex(
                     rx.link("My groups", href="/groups"),
                     rx.cond(is_moderator, rx.link("Moderation", href="/moderation")),
+                    rx.link("Settings", href="/settings"),
                     rx.text(display_name, color_scheme="gray", size="2"),
                     rx.button("Log out", on_click=on_log_out, variant="soft", size="1"),
                     spacing="3",

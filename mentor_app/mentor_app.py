@@ -5,7 +5,16 @@ import reflex as rx
 # rx.Model shares SQLModel's metadata, so importing the tables is enough for
 # `reflex db makemigrations` to see them.
 from mentor_app import models  # noqa: F401
-from mentor_app.pages import auth, groups, home, journey, moderation, pairing, programs
+from mentor_app.pages import (
+    auth,
+    groups,
+    home,
+    journey,
+    moderation,
+    pairing,
+    programs,
+    settings,
+)
 from state.auth import LogInState, SignUpState
 from state.groups import GroupPageState, MyGroupsState
 from state.journey import PairPageState
@@ -13,6 +22,7 @@ from state.moderation import ModerationQueueState
 from state.pairing import MyPairsState, PairingWorkspaceState
 from state.programs import NewProgramState, ProgramPageState, WizardState
 from state.session import SessionState
+from state.settings import SettingsState
 
 TITLE = "Mentor circles"
 
@@ -69,4 +79,10 @@ app.add_page(
     route="/moderation",
     title=f"Moderation · {TITLE}",
     on_load=ModerationQueueState.load,
+)
+app.add_page(
+    settings.settings,
+    route="/settings",
+    title=f"Settings · {TITLE}",
+    on_load=SettingsState.load,
 )

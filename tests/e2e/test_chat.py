@@ -106,3 +106,77 @@ def test_the_mentor_blocks_mid_conversation_and_the_mentees_next_send_is_refused
     expect(mentor.get_by_role("log", name="Messages")).not_to_contain_text("Please answer me")
     expect(mentee.get_by_role("log", name="Messages")).to_contain_text("phone number")
     expect(mentee.get_by_text(re.compile("blocked", re.I))).to_have_count(0)
+
+
+def test_a_member_sees_and_lifts_their_blocks_in_settings(
+    new_page: Callable[..., Page], app_db: Session
+) -> None:
+    _program, pair_id = arrange_pair_two_weeks_in(
+        app_db,
+        ("ned.mentor@example.org", "Ned Mentor"),
+        ("ola.mentee@example.org", "Ola Mentee"),
+        title="Settings test program",
+    )
+    mentee = new_page()
+    open_chat(mentee, "ola.mentee@example.org", f"/pairs/{pair_id}")
+    mentee.get_by_role("button", name="Block", exact=True).click()
+    mentee.get_by_role("alertdialog").get_by_role("button", name="Block Ned Mentor").click()
+    expect(mentee.get_by_role("status")).to_contain_text("You blocked Ned Mentor")
+
+    mentee.get_by_role("link", name="Settings", exact=True).click()
+    blocked = mentee.get_by_role("list", name="Blocked members")
+    expect(blocked).to_contain_text("Ned Mentor")
+    blocked.get_by_role("button", name="Lift block on Ned Mentor").click()
+    mentee.get_by_role("alertdialog").get_by_role("button", name="Lift block").click()
+    expect(mentee.get_by_role("status")).to_contain_text("You lifted your block on Ned Mentor")
+    expect(mentee.get_by_text("You haven't blocked anyone.")).to_be_visible()
+    # The pair stays ended.
+    mentee.goto(f"/pairs/{pair_id}")
+    expect(mentee.get_by_text("You can no longer send messages in this chat.")).to_be_visible()
+
+
+def test_the_mentee_reports_a_message_and_a_moderator_sees_the_evidence(
+    new_page: Callable[..., Page], app_db: Session
+) -> None:
+    _program, pair_id = arrange_pair_two_weeks_in(
+        app_db,
+        ("ugo.mentor@example.org", "Ugo Mentor"),
+        ("pia.mentee@example.org", "Pia Mentee"),
+        title="Safety test program",
+    )
+    url = f"/pairs/{pair_id}"
+    mentor, mentee = new_page(), new_page()
+    open_chat(mentor, "ugo.mentor@example.org", url)
+    open_chat(mentee, "pia.mentee@example.org", url)
+    offensive = "You will never get anywhere, stop wasting my time."
+    send(mentor, offensive)
+    send(mentor, "Anyway, see you Tuesday.")
+    expect(mentee.get_by_role("log", name="Messages")).to_contain_text("see you Tuesday")
+
+    mentee.get_by_role("button", name="Report").click()
+    dialog = mentee.get_by_role("dialog")
+    dialog.get_by_role("button", name="Send report").click()
+    expect(dialog.get_by_role("alert")).to_contain_text("Choose what kind of problem")
+    dialog.get_by_label("What is the problem?").select_option("harassment")
+    dialog.get_by_role("checkbox", name=re.compile("never get anywhere")).check()
+    dialog.get_by_label("Details (needed for “Other”)").fill("This keeps happening.")
+    dialog.get_by_role("button", name="Send report").click()
+    expect(mentee.get_by_role("status")).to_contain_text("Your report has gone to the site")
+    expect(mentee.get_by_role("dialog")).to_have_count(0)
+
+    moderator = new_page()
+    demo_log_in(moderator, "mo.moderator@example.org")
+    moderator.goto("/moderation")
+    reports = moderator.get_by_role("list", name="Reports")
+    expect(reports).to_contain_text("Pia Mentee → Ugo Mentor")
+    moderator.get_by_role(
+        "button", name=re.compile(r"^View report \d+: Harassment, about Ugo")
+    ).click()
+    evidence = moderator.get_by_label("Selected report").get_by_role("list", name="Evidence")
+    expect(evidence).to_contain_text(offensive)
+    expect(evidence).not_to_contain_text("see you Tuesday")  # only the ticked message
+
+    # The reported mentor is told nothing.
+    mentor.goto("/groups")
+    expect(mentor.get_by_role("heading", name="My groups")).to_be_visible()
+    expect(mentor.get_by_text(re.compile("report", re.I))).to_have_count(0)
