@@ -178,6 +178,7 @@ class Pair(SQLModel, table=True):
     ended_by: int | None = Field(default=None, foreign_key="app_user.id", ondelete="SET NULL")
     end_rating: int | None = None  # 1..5, how good the match was; admins only
     end_detail: str = Field(default="", max_length=500)
+    paused: bool = Field(default=False)  # an admin paused it: no nudges until resumed
 
 
 class Block(SQLModel, table=True):
@@ -343,3 +344,54 @@ class ModerationAction(SQLModel, table=True):
     outcome: str | None = Field(default=None, max_length=16)  # warn | suspend (for action)
     reason: str = Field(default="", max_length=2000)
     at: dt.datetime = Field(default_factory=utcnow)
+
+
+class Nudge(SQLModel, table=True):
+    """A nudge made for one member of a pair: at most one per (pair, member, week, kind),
+    written before the notification is sent, so a rerun or a second scheduler makes none."""
+
+    __tablename__ = "nudge"
+    __table_args__ = (
+        UniqueConstraint("pair_id", "user_id", "week", "kind", name="uq_nudge_once"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    pair_id: int = Field(foreign_key="mentor_pair.id", index=True, ondelete="CASCADE")
+    user_id: int = Field(foreign_key="app_user.id", ondelete="CASCADE")
+    week: int
+    kind: str = Field(max_length=16)  # weekly | one_sided | admin_alert
+    notification_id: int | None = Field(
+        default=None, foreign_key="notification.id", ondelete="SET NULL"
+    )
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class LeaderLease(SQLModel, table=True):
+    """Who runs the scheduled jobs (SQLite; PostgreSQL uses an advisory lock instead)."""
+
+    __tablename__ = "leader_lease"
+
+    name: str = Field(primary_key=True, max_length=64)
+    holder: str = Field(max_length=128)
+    expires_at: dt.datetime
+
+
+class EmailOutbox(SQLModel, table=True):
+    """An e-mail to send for a notification; the sender marks it sent exactly once."""
+
+    __tablename__ = "email_outbox"
+    __table_args__ = (Index("ix_email_outbox_status_next", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    notification_id: int | None = Field(
+        default=None, foreign_key="notification.id", ondelete="SET NULL", unique=True
+    )
+    to_address: str = Field(max_length=254)
+    subject: str = Field(max_length=200)
+    body: str = Field(sa_type=Text)
+    status: str = Field(default="pending", max_length=16)  # pending | sending | sent | failed
+    attempts: int = Field(default=0)
+    next_attempt_at: dt.datetime = Field(default_factory=utcnow)
+    last_error: str = Field(default="", max_length=500)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    sent_at: dt.datetime | None = None
