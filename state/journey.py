@@ -34,9 +34,10 @@ EARLIER_MAX = 200
 
 
 def _message(view: chat.MessageView) -> dict[str, Any]:
+    """A message as the page shows it; kept small, since the last 50 travel to both
+    members' pages with every new message. The sender is named on the page from `role`."""
     return {
         "id": view.id,
-        "sender": view.sender_name,
         "role": view.sender_role,
         "body": chat.displayable(view.body),
         "when": view.created_at.strftime("%d %b, %H:%M UTC"),
@@ -77,6 +78,13 @@ class PairLiveState(rx.SharedState):
     messages: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)  # the last 50
     has_earlier: rx.Field[bool] = rx.field(False)
     can_send: rx.Field[bool] = rx.field(False)
+
+    def _add_message(self, message: dict[str, Any]) -> None:
+        """One committed message into the last 50, in id order (a retry's row is already
+        there: it replaces itself)."""
+        kept = [m for m in self.messages if m["id"] != message["id"]] + [message]
+        self.messages = sorted(kept, key=lambda m: int(m["id"]))[-chat.PAGE_SIZE :]
+        self.has_earlier = self.has_earlier or len(kept) > chat.PAGE_SIZE
 
     def _apply_chat(self, snapshot: ChatSnapshot) -> None:
         self.messages = [_message(m) for m in snapshot.messages]
@@ -363,7 +371,7 @@ class PairPageState(SessionState):
         pair_id = self._pair_id()
         try:
             with self._as_user() as (db, user):
-                chat.send_message(
+                sent = chat.send_message(
                     db,
                     actor=user,
                     pair_id=pair_id,
@@ -371,7 +379,16 @@ class PairPageState(SessionState):
                     client_id=str(form.get("client_id", "")) or None,
                 )
                 db.commit()  # committed before anyone is shown the message
-                snapshot = chat_snapshot(db, user, pair_id)
+                shown = _message(
+                    chat.MessageView(
+                        id=sent.id or 0,
+                        sender_id=sent.sender_id,
+                        sender_name=user.display_name,
+                        sender_role=str(self.pair.get("my_role", "")),
+                        body=sent.body,
+                        created_at=sent.created_at,
+                    )
+                )
         except SignedOut:
             return self._login_redirect()
         except NotFound:
@@ -382,7 +399,7 @@ class PairPageState(SessionState):
             if isinstance(error, Conflict):  # blocked or ended meanwhile: show it now
                 await self._reload()
             return None
-        (await self._live())._apply_chat(snapshot)
+        (await self._live())._add_message(shown)
         return rx.call_script(CLEAR_COMPOSER)
 
     @rx.event

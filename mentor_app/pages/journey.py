@@ -275,6 +275,9 @@ def step_card(step: rx.Var) -> rx.Component:
             border=rx.cond(current, "2px solid var(--accent-9)", "none"),
         ),
         list_style="none",
+        # Off-screen weeks are not laid out or painted until scrolled to.
+        content_visibility="auto",
+        contain_intrinsic_size="auto 220px",
     )
 
 
@@ -462,20 +465,29 @@ CLIENT_ID_ON_INPUT = rx.Var(
 )
 
 
-def message_item(m: rx.Var) -> rx.Component:
+def _sender(m: rx.Var) -> rx.Var:
     mine = m["role"].to(str) == PAGE.pair["my_role"].to(str)
-    return rx.box(
-        rx.flex(
-            rx.text(rx.cond(mine, "You", m["sender"].to(str)), weight="bold", size="1"),
-            rx.text(m["when"], size="1", color_scheme="gray"),
-            spacing="2",
+    return rx.cond(mine, "You", PAGE.pair["partner"].to(str))
+
+
+def message_item(m: rx.Var) -> rx.Component:
+    """Plain elements, not Radix ones: fifty of these re-render for every new message."""
+    mine = m["role"].to(str) == PAGE.pair["my_role"].to(str)
+    return rx.el.div(
+        rx.el.div(
+            rx.el.strong(_sender(m)),
+            " · ",
+            m["when"],
+            font_size="12px",
+            color="var(--gray-11)",
         ),
-        rx.text(m["body"], white_space="pre-wrap", word_break="break-word", size="2"),
+        rx.el.p(m["body"], margin="0", white_space="pre-wrap", overflow_wrap="anywhere"),
         align_self=rx.cond(mine, "flex-end", "flex-start"),
         background_color=rx.cond(mine, "var(--accent-3)", "var(--gray-3)"),
         padding="6px 10px",
         border_radius="10px",
         max_width="85%",
+        font_size="14px",
     )
 
 
@@ -512,7 +524,7 @@ def report_dialog() -> rx.Component:
                                 lambda m: rx.el.label(
                                     rx.el.input(type="checkbox", name="m-" + m["id"].to(str)),
                                     " ",
-                                    rx.text.strong(m["sender"]),
+                                    rx.text.strong(_sender(m)),
                                     ": ",
                                     m["body"],
                                     display="block",
@@ -646,6 +658,8 @@ def chat_panel() -> rx.Component:
                 role="log",
                 aria_label="Messages",
                 aria_live="polite",
+                # A new message re-lays out this box only, not the long page around it.
+                contain="strict",
             ),
             rx.cond(
                 LIVE.can_send,
