@@ -351,9 +351,7 @@ class Nudge(SQLModel, table=True):
     written before the notification is sent, so a rerun or a second scheduler makes none."""
 
     __tablename__ = "nudge"
-    __table_args__ = (
-        UniqueConstraint("pair_id", "user_id", "week", "kind", name="uq_nudge_once"),
-    )
+    __table_args__ = (UniqueConstraint("pair_id", "user_id", "week", "kind", name="uq_nudge_once"),)
 
     id: int | None = Field(default=None, primary_key=True)
     pair_id: int = Field(foreign_key="mentor_pair.id", index=True, ondelete="CASCADE")
