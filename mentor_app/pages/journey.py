@@ -642,22 +642,30 @@ def chat_panel() -> rx.Component:
                 show_earlier,
                 rx.button("Load earlier", variant="ghost", size="1", on_click=PAGE.load_earlier),
             ),
-            rx.auto_scroll(
-                rx.foreach(PAGE.earlier, message_item),
-                rx.foreach(LIVE.messages, message_item),
-                rx.cond(
-                    (LIVE.messages.length() == 0) & (PAGE.earlier.length() == 0),
-                    rx.text("No messages yet. Say hello!", color_scheme="gray", size="2"),
+            # A column-reversed scroll box with one child stays scrolled to its newest
+            # message without any script; the messages inside keep reading order.
+            rx.el.div(
+                rx.el.div(
+                    rx.foreach(PAGE.earlier, message_item),
+                    rx.foreach(LIVE.messages, message_item),
+                    rx.cond(
+                        (LIVE.messages.length() == 0) & (PAGE.earlier.length() == 0),
+                        rx.text("No messages yet. Say hello!", color_scheme="gray", size="2"),
+                    ),
+                    display="flex",
+                    flex_direction="column",
+                    gap="8px",
                 ),
                 display="flex",
-                flex_direction="column",
-                gap="8px",
+                flex_direction="column-reverse",
+                overflow_y="auto",
                 height="320px",
                 width="100%",
                 padding="4px",
                 role="log",
                 aria_label="Messages",
                 aria_live="polite",
+                tab_index=0,
                 # A new message re-lays out this box only, not the long page around it.
                 contain="strict",
             ),
