@@ -1,4 +1,5 @@
-"""The page shell: a header with the app name, navigation and Log out."""
+"""The page shell: a header with the app name, navigation, the notification bell and
+Log out."""
 
 from __future__ import annotations
 
@@ -8,12 +9,48 @@ import reflex as rx
 from reflex.vars import Var
 
 
+def notification_bell(unread: Var[int], on_mount: Any = None) -> rx.Component:
+    """A link to the notification center with the unread count; its name says the count."""
+    count = unread.to(int)
+    label = rx.cond(count > 0, "Notifications, " + count.to(str) + " unread", "Notifications")
+    return rx.link(
+        rx.box(
+            rx.icon("bell", size=20, aria_hidden="true"),
+            rx.cond(
+                count > 0,
+                rx.badge(
+                    rx.cond(count > 99, "99+", count.to(str)),
+                    color_scheme="tomato",
+                    variant="solid",
+                    radius="full",
+                    size="1",
+                    position="absolute",
+                    top="-8px",
+                    left="12px",
+                    aria_hidden="true",
+                ),
+            ),
+            position="relative",
+            display="flex",
+        ),
+        href="/notifications",
+        aria_label=label,
+        title=label,
+        color_scheme="gray",
+        high_contrast=True,
+        on_mount=on_mount,
+        padding_x="0.35em",
+    )
+
+
 def header(
     *,
     signed_in: Var[bool],
     display_name: Var[str],
     on_log_out: Any,
     is_moderator: Var[bool] | bool = False,
+    unread: Var[int] | None = None,
+    on_bell_mount: Any = None,
 ) -> rx.Component:
     return rx.el.header(
         rx.flex(
@@ -31,6 +68,7 @@ def header(
                     rx.link("My groups", href="/groups"),
                     rx.cond(is_moderator, rx.link("Moderation", href="/moderation")),
                     rx.link("Settings", href="/settings"),
+                    *([notification_bell(unread, on_bell_mount)] if unread is not None else []),
                     rx.text(display_name, color_scheme="gray", size="2"),
                     rx.button("Log out", on_click=on_log_out, variant="soft", size="1"),
                     spacing="3",
@@ -62,6 +100,8 @@ def page_shell(
     display_name: Var[str],
     on_log_out: Any,
     is_moderator: Var[bool] | bool = False,
+    unread: Var[int] | None = None,
+    on_bell_mount: Any = None,
 ) -> rx.Component:
     return rx.box(
         header(
@@ -69,6 +109,8 @@ def page_shell(
             display_name=display_name,
             on_log_out=on_log_out,
             is_moderator=is_moderator,
+            unread=unread,
+            on_bell_mount=on_bell_mount,
         ),
         rx.el.main(
             rx.vstack(*children, spacing="5", width="100%"),

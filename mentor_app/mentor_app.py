@@ -5,20 +5,26 @@ import reflex as rx
 # rx.Model shares SQLModel's metadata, so importing the tables is enough for
 # `reflex db makemigrations` to see them.
 from mentor_app import models  # noqa: F401
+from mentor_app.outbox import schedule as schedule_outbox
 from mentor_app.pages import (
     auth,
+    dashboard,
     groups,
     home,
     journey,
     moderation,
+    notifications,
     pairing,
     programs,
     settings,
 )
+from mentor_app.scheduler import scheduler_lifespan
 from state.auth import LogInState, SignUpState
+from state.dashboard import ProgramDashboardState
 from state.groups import GroupPageState, MyGroupsState
 from state.journey import PairPageState
 from state.moderation import ModerationQueueState
+from state.notifications import NotificationCenterState
 from state.pairing import MyPairsState, PairingWorkspaceState
 from state.programs import NewProgramState, ProgramPageState, WizardState
 from state.session import SessionState
@@ -27,6 +33,8 @@ from state.settings import SettingsState
 TITLE = "Mentor circles"
 
 app = rx.App()
+app.register_lifespan_task(scheduler_lifespan)  # nudges etc.; leader-locked
+schedule_outbox()  # the e-mail outbox's sender, every minute, on the scheduler's leader
 app.add_page(home.index, route="/", title=TITLE, on_load=SessionState.load_public_page)
 app.add_page(
     auth.signup, route="/signup", title=f"Sign up · {TITLE}", on_load=SignUpState.open_form
@@ -69,6 +77,12 @@ app.add_page(
     on_load=PairingWorkspaceState.load,
 )
 app.add_page(
+    dashboard.dashboard_page,
+    route="/programs/[program_id]/dashboard",
+    title=f"Program dashboard · {TITLE}",
+    on_load=ProgramDashboardState.load,
+)
+app.add_page(
     journey.pair_page,
     route="/pairs/[pair_id]",
     title=f"Pair · {TITLE}",
@@ -85,4 +99,10 @@ app.add_page(
     route="/settings",
     title=f"Settings · {TITLE}",
     on_load=SettingsState.load,
+)
+app.add_page(
+    notifications.center,
+    route="/notifications",
+    title=f"Notifications · {TITLE}",
+    on_load=NotificationCenterState.load,
 )

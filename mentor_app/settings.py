@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -17,6 +18,8 @@ class Settings:
     redis_url: str | None
     app_origin: str
     cookie_secure: bool
+    smtp_url: str | None = None  # unset: e-mails are printed, not sent
+    mail_from: str = "Mentor circles <no-reply@localhost>"
 
 
 def load() -> Settings:
@@ -31,7 +34,13 @@ def load() -> Settings:
         redis_url=os.environ.get("REDIS_URL") or None,
         app_origin=app_origin,
         cookie_secure=app_origin.startswith("https://"),
+        smtp_url=os.environ.get("SMTP_URL") or None,
+        mail_from=os.environ.get("MAIL_FROM") or f"Mentor circles <no-reply@{_host(app_origin)}>",
     )
+
+
+def _host(origin: str) -> str:
+    return urlsplit(origin).hostname or "localhost"
 
 
 settings = load()

@@ -3,6 +3,7 @@
 import reflex as rx
 
 from components.layout import page_shell
+from state.notifications import BellState, NotificationBellState
 from state.session import SessionState
 
 
@@ -12,5 +13,9 @@ def shell(*children: rx.Component) -> rx.Component:
         signed_in=SessionState.signed_in,
         display_name=SessionState.display_name,
         is_moderator=SessionState.is_moderator,
-        on_log_out=SessionState.log_out,
+        on_log_out=[BellState.disconnect, SessionState.log_out],
+        # The bell mounts only for a signed-in user, on every page load: it links the tab
+        # to the user's bell and re-counts.
+        unread=rx.cond(BellState.connected, NotificationBellState.unread, 0).to(int),
+        on_bell_mount=BellState.connect,
     )

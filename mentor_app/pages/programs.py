@@ -629,12 +629,23 @@ def admin_panel() -> rx.Component:
                 ),
                 rx.text("No applications yet.", color_scheme="gray"),
             ),
-            rx.cond(
-                p["is_open"].to(bool) | (p["status"] == "active"),
-                rx.link(
-                    rx.button("Open the pairing workspace", variant="soft"),
-                    href="/programs/" + p["id"].to(str) + "/pairing",
+            rx.flex(
+                rx.cond(
+                    p["is_open"].to(bool) | (p["status"] == "active"),
+                    rx.link(
+                        rx.button("Open the pairing workspace", variant="soft"),
+                        href="/programs/" + p["id"].to(str) + "/pairing",
+                    ),
                 ),
+                rx.cond(
+                    p["status"] != "draft",
+                    rx.link(
+                        rx.button("Program dashboard", variant="soft"),
+                        href="/programs/" + p["id"].to(str) + "/dashboard",
+                    ),
+                ),
+                spacing="3",
+                wrap="wrap",
             ),
             rx.cond(
                 p["next_status"] != "",

@@ -1,0 +1,476 @@
+"""A program's dashboard for its group's admins: applications, match rate, pairs by status,
+check-in rate per week, steps completed, each active pair's health with its reasons and a
+suggested action, a CSV export, and pausing a pair.
+
+Counts and timestamps only: no note, message body or survey text is ever read here.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, func, select
+
+from mentor_app.models import (
+    CheckIn,
+    Enrollment,
+    FitCheck,
+    Message,
+    Pair,
+    StepCompletion,
+    User,
+    utcnow,
+)
+from mentor_app.services import audit, groups, programs
+from mentor_app.services.errors import Conflict, NotFound
+from mentor_app.services.journey import END_REASONS, local_date, week_of
+
+PUBLISHED = ("active", "completed", "ended")
+PAIR_NOT_FOUND = "Pair not found."
+
+# What each reason costs a pair's health, out of 100.
+SILENT_WEEKS = 2  # journey weeks without a check-in from either member
+SILENT_POINTS = 30  # for SILENT_WEEKS, plus SILENT_EXTRA per further week, at most SILENT_MAX
+SILENT_EXTRA = 10
+SILENT_MAX = 50
+ONE_SIDED_DAYS = 10
+ONE_SIDED_POINTS = 25
+NOT_GOOD_FIT_POINTS = 40  # one member says so; both: NOT_GOOD_FIT_BOTH
+NOT_GOOD_FIT_BOTH = 50
+BEHIND_WEEKS = 2  # steps done may trail the current week by this much
+BEHIND_POINTS = 15
+PAUSED_POINTS = 10
+
+HEALTHY, WATCH, AT_RISK = "healthy", "watch", "at risk"
+HEALTHY_MIN, WATCH_MIN = 70, 40
+
+NUDGE, MESSAGE, REMATCH, RESUME = (
+    "Nudge again",
+    "Message the pair",
+    "Offer a rematch",
+    "Resume or end the pair",
+)
+ACTIONS = {
+    "no_check_in": NUDGE,
+    "one_sided": MESSAGE,
+    "not_good_fit": REMATCH,
+    "behind": NUDGE,
+    "paused": RESUME,
+}
+# Among reasons of equal points, the one whose action helps most comes first.
+PRIORITY = ("not_good_fit", "one_sided", "no_check_in", "paused", "behind")
+
+CSV_COLUMNS = (
+    "pair id",
+    "mentor",
+    "mentee",
+    "status",
+    "start date",
+    "current week",
+    "steps done/total",
+    "check-ins",
+    "last activity date",
+    "health score",
+    "reasons",
+    "end reason",
+)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class HealthReason:
+    key: str  # no_check_in | one_sided | not_good_fit | behind | paused
+    text: str
+    points: int
+
+
+@dataclass(frozen=True)
+class PairHealth:
+    pair_id: int
+    mentor_name: str
+    mentee_name: str
+    status: str  # active | completed | ended
+    paused: bool
+    start_date: dt.date | None
+    current_week: int  # the week the journey is in (or ended in), at most its length
+    steps_done: int
+    steps_total: int
+    check_ins: int
+    last_activity: dt.datetime | None
+    score: int | None  # active pairs only
+    band: str  # healthy | watch | at risk; "" when not active
+    reasons: list[HealthReason] = field(default_factory=list)
+    action: str = ""
+    end_reason: str = ""
+
+
+@dataclass(frozen=True)
+class WeekRate:
+    week: int
+    check_ins: int
+    expected: int  # two members times the pairs whose journey had reached this week
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.check_ins / self.expected) if self.expected else 0
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    program_id: int
+    group_id: int
+    title: str
+    status: str
+    length_weeks: int
+    applications: dict[str, int]  # role -> applications not withdrawn
+    withdrawn: int
+    signed_up: int
+    matched: int  # members in an active pair
+    pair_counts: dict[str, int]  # active | ended | completed
+    check_in_rates: list[WeekRate]
+    steps_completed: int
+    pairs: list[PairHealth]  # active ones by health, lowest first, then the others
+
+    @property
+    def match_rate(self) -> int | None:
+        return round(100 * self.matched / self.signed_up) if self.signed_up else None
+
+
+# --- health ------------------------------------------------------------------------------
+
+
+def band_of(score: int) -> str:
+    if score >= HEALTHY_MIN:
+        return HEALTHY
+    return WATCH if score >= WATCH_MIN else AT_RISK
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def health_reasons(
+    *,
+    current_week: int,
+    last_check_in_week: int,
+    mentor_last: dt.datetime | None,
+    mentee_last: dt.datetime | None,
+    silent_since: dt.datetime,
+    not_good_fit: Sequence[str],
+    steps_done: int,
+    paused: bool,
+    now: dt.datetime,
+) -> list[HealthReason]:
+    """Why an active pair may need help, worst first. `mentor_last`/`mentee_last` are each
+    member's last message or check-in; `silent_since` stands in for a member with none."""
+    reasons: list[HealthReason] = []
+    silent_weeks = current_week - last_check_in_week
+    if silent_weeks >= SILENT_WEEKS:
+        points = min(SILENT_MAX, SILENT_POINTS + SILENT_EXTRA * (silent_weeks - SILENT_WEEKS))
+        reasons.append(
+            HealthReason("no_check_in", f"no check-in for {_plural(silent_weeks, 'week')}", points)
+        )
+    last = {"mentor": mentor_last, "mentee": mentee_last}
+    for writer, silent in (("mentee", "mentor"), ("mentor", "mentee")):
+        wrote, quiet = last[writer], last[silent]
+        if wrote is None or (quiet is not None and quiet >= wrote):
+            continue
+        days = (now - (quiet or silent_since)).days
+        if days >= ONE_SIDED_DAYS:
+            reasons.append(
+                HealthReason(
+                    "one_sided",
+                    f"one-sided: {writer} writing, {silent} silent for {_plural(days, 'day')}",
+                    ONE_SIDED_POINTS,
+                )
+            )
+    if not_good_fit:
+        who = " and ".join(role for role in ("mentor", "mentee") if role in not_good_fit)
+        points = NOT_GOOD_FIT_BOTH if len(set(not_good_fit)) > 1 else NOT_GOOD_FIT_POINTS
+        reasons.append(HealthReason("not_good_fit", f"fit check: not a good fit ({who})", points))
+    due = current_week - BEHIND_WEEKS
+    if steps_done < due:
+        reasons.append(
+            HealthReason(
+                "behind",
+                f"behind on steps: {steps_done} done by week {current_week}",
+                BEHIND_POINTS,
+            )
+        )
+    if paused:
+        reasons.append(HealthReason("paused", "paused by an admin", PAUSED_POINTS))
+    reasons.sort(key=lambda r: (-r.points, PRIORITY.index(r.key)))
+    return reasons
+
+
+def health_score(reasons: Iterable[HealthReason]) -> int:
+    return max(0, 100 - sum(r.points for r in reasons))
+
+
+def suggested_action(reasons: Sequence[HealthReason], *, paused: bool) -> str:
+    """What the worst reason calls for; nudges skip a paused pair, so it is resumed first."""
+    if not reasons:
+        return ""
+    action = ACTIONS[reasons[0].key]
+    return RESUME if paused and action == NUDGE else action
+
+
+# --- the dashboard -----------------------------------------------------------------------
+
+
+def _later(a: dt.datetime | None, b: dt.datetime | None) -> dt.datetime | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return max(a, b)
+
+
+def _start_moment(pair: Pair) -> dt.datetime:
+    """Midnight (UTC) of the journey's first day: nobody is silent before it."""
+    start = pair.start_date or (pair.published_at or pair.created_at).date()
+    return dt.datetime(start.year, start.month, start.day, tzinfo=dt.UTC)
+
+
+def _reached_week(pair: Pair, today: dt.date, timezone: str, length: int) -> int:
+    """The journey week the pair is in, or ended in, counted no further than its length."""
+    if pair.status == "active" or pair.ended_at is None:
+        week = week_of(pair.start_date, today)
+    else:
+        week = week_of(pair.start_date, local_date(pair.ended_at, timezone))
+    return min(week, length)
+
+
+def get_dashboard(
+    db: Session, *, actor: User, program_id: int, now: dt.datetime | None = None
+) -> Dashboard:
+    """Everything the dashboard shows, in a fixed number of grouped queries."""
+    program = programs.admin_program(db, actor=actor, program_id=program_id)
+    now = now or utcnow()
+    today = local_date(now, actor.timezone)
+    length = len(program.journey)
+
+    applications = {role: 0 for role in programs.ROLES}
+    withdrawn = 0
+    for role, status, n in db.exec(
+        select(Enrollment.role, Enrollment.status, func.count())
+        .where(Enrollment.program_id == program_id)
+        .group_by(col(Enrollment.role), col(Enrollment.status))
+    ).all():
+        if status == "withdrawn":
+            withdrawn += n
+        else:
+            applications[role] = applications.get(role, 0) + n
+
+    pairs = list(
+        db.exec(
+            select(Pair)
+            .where(Pair.program_id == program_id, col(Pair.status).in_(PUBLISHED))
+            .order_by(col(Pair.id))
+        ).all()
+    )
+    active = [p for p in pairs if p.status == "active"]
+    people = {uid for p in pairs for uid in (p.mentor_id, p.mentee_id)}
+    names: dict[int, str] = {}
+    if people:
+        names = {
+            uid or 0: name
+            for uid, name in db.exec(
+                select(User.id, User.display_name).where(col(User.id).in_(people))
+            ).all()
+        }
+
+    in_program = select(Pair.id).where(Pair.program_id == program_id)
+    # Check-ins per pair and member: how many, the last week, the last change.
+    check_count: dict[int, int] = {}
+    check_week: dict[int, int] = {}
+    last_seen: dict[tuple[int, int], dt.datetime | None] = {}
+    check_rows: Sequence[Any] = db.execute(
+        sa_select(  # five columns: more than sqlmodel's typed select() takes
+            col(CheckIn.pair_id),
+            col(CheckIn.user_id),
+            func.count(),
+            func.max(CheckIn.week),
+            func.max(CheckIn.updated_at),
+        )
+        .where(col(CheckIn.pair_id).in_(in_program))
+        .group_by(col(CheckIn.pair_id), col(CheckIn.user_id))
+    ).all()
+    for pair_id, user_id, n, last_week, last_at in check_rows:
+        check_count[pair_id] = check_count.get(pair_id, 0) + n
+        check_week[pair_id] = max(check_week.get(pair_id, 0), last_week or 0)
+        last_seen[(pair_id, user_id)] = last_at
+    per_week = dict(
+        db.exec(
+            select(CheckIn.week, func.count())
+            .where(col(CheckIn.pair_id).in_(in_program))
+            .group_by(col(CheckIn.week))
+        ).all()
+    )
+    # The last message of each member of each pair: when, never what.
+    for pair_id, sender_id, last_at in db.exec(
+        select(Message.pair_id, Message.sender_id, func.max(Message.created_at))
+        .where(col(Message.pair_id).in_(in_program))
+        .group_by(col(Message.pair_id), col(Message.sender_id))
+    ).all():
+        last_seen[(pair_id, sender_id)] = _later(last_seen.get((pair_id, sender_id)), last_at)
+    steps_done: dict[int, int] = {}
+    last_step: dict[int, dt.datetime | None] = {}
+    for pair_id, weeks, last_at in db.exec(
+        select(
+            StepCompletion.pair_id,
+            func.count(func.distinct(StepCompletion.week)),
+            func.max(StepCompletion.done_at),
+        )
+        .where(col(StepCompletion.pair_id).in_(in_program))
+        .group_by(col(StepCompletion.pair_id))
+    ).all():
+        steps_done[pair_id], last_step[pair_id] = weeks, last_at
+    unfit: dict[int, set[int]] = {}
+    for pair_id, user_id in db.exec(
+        select(FitCheck.pair_id, FitCheck.user_id).where(
+            col(FitCheck.pair_id).in_(in_program), FitCheck.answer == "not_good"
+        )
+    ).all():
+        unfit.setdefault(pair_id, set()).add(user_id)
+
+    rows: list[PairHealth] = []
+    reached: list[int] = []
+    for pair in pairs:
+        pid = pair.id or 0
+        week = _reached_week(pair, today, actor.timezone, length)
+        reached.append(week)
+        mentor_last = last_seen.get((pid, pair.mentor_id))
+        mentee_last = last_seen.get((pid, pair.mentee_id))
+        last_activity = _later(_later(mentor_last, mentee_last), last_step.get(pid))
+        score: int | None = None
+        reasons: list[HealthReason] = []
+        if pair.status == "active":
+            reasons = health_reasons(
+                current_week=week,
+                last_check_in_week=check_week.get(pid, 0),
+                mentor_last=mentor_last,
+                mentee_last=mentee_last,
+                silent_since=_start_moment(pair),
+                not_good_fit=[
+                    "mentor" if uid == pair.mentor_id else "mentee" for uid in unfit.get(pid, ())
+                ],
+                steps_done=steps_done.get(pid, 0),
+                paused=pair.paused,
+                now=now,
+            )
+            score = health_score(reasons)
+        rows.append(
+            PairHealth(
+                pair_id=pid,
+                mentor_name=names.get(pair.mentor_id, ""),
+                mentee_name=names.get(pair.mentee_id, ""),
+                status=pair.status,
+                paused=pair.paused,
+                start_date=pair.start_date,
+                current_week=week,
+                steps_done=steps_done.get(pid, 0),
+                steps_total=length,
+                check_ins=check_count.get(pid, 0),
+                last_activity=last_activity,
+                score=score,
+                band=band_of(score) if score is not None else "",
+                reasons=reasons,
+                action=suggested_action(reasons, paused=pair.paused),
+                end_reason=END_REASONS.get(pair.end_reason or "", pair.end_reason or ""),
+            )
+        )
+    rows.sort(key=lambda r: (r.score is None, r.score or 0, r.pair_id))
+
+    top = max(reached, default=0)
+    rates = [
+        WeekRate(
+            week=w,
+            check_ins=per_week.get(w, 0),
+            expected=2 * sum(1 for reach in reached if reach >= w),
+        )
+        for w in range(1, top + 1)
+    ]
+    matched = {e for p in active for e in (p.mentor_enrollment_id, p.mentee_enrollment_id)}
+    return Dashboard(
+        program_id=program_id,
+        group_id=program.group_id,
+        title=program.title,
+        status=program.status,
+        length_weeks=length,
+        applications=applications,
+        withdrawn=withdrawn,
+        signed_up=sum(applications.values()),
+        matched=len(matched),
+        pair_counts={s: sum(1 for p in pairs if p.status == s) for s in PUBLISHED},
+        check_in_rates=rates,
+        steps_completed=sum(steps_done.get(p.id or 0, 0) for p in pairs),
+        pairs=rows,
+    )
+
+
+# --- export ------------------------------------------------------------------------------
+
+
+def safe_cell(value: Any) -> str:
+    """A cell a spreadsheet shows as text: one that would start a formula gets a `'`."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def export_csv(db: Session, *, actor: User, program_id: int, now: dt.datetime | None = None) -> str:
+    """The program's pairs with their status and progress, for a spreadsheet."""
+    board = get_dashboard(db, actor=actor, program_id=program_id, now=now)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for p in sorted(board.pairs, key=lambda r: r.pair_id):
+        status = "active (paused)" if p.status == "active" and p.paused else p.status
+        row: list[Any] = [
+            p.pair_id,
+            p.mentor_name,
+            p.mentee_name,
+            status,
+            p.start_date.isoformat() if p.start_date else "",
+            p.current_week,
+            f"{p.steps_done}/{p.steps_total}",
+            p.check_ins,
+            p.last_activity.date().isoformat() if p.last_activity else "",
+            "" if p.score is None else p.score,
+            "; ".join(r.text for r in p.reasons),
+            p.end_reason,
+        ]
+        writer.writerow([safe_cell(cell) for cell in row])
+    return out.getvalue()
+
+
+# --- pausing -----------------------------------------------------------------------------
+
+
+def set_paused(db: Session, *, actor: User, pair_id: int, paused: bool) -> Pair:
+    """Pause (no nudges) or resume an active pair; admins of the program's group only."""
+    pair = db.get(Pair, pair_id)
+    if pair is None or pair.status == "draft":
+        raise NotFound(PAIR_NOT_FOUND)
+    programs.admin_program(db, actor=actor, program_id=pair.program_id)
+    if pair.status != "active":
+        raise Conflict("This pair is over, so it can't be paused or resumed.")
+    if pair.paused == bool(paused):
+        return pair
+    pair.paused = bool(paused)
+    db.add(pair)
+    db.flush()
+    audit.record(
+        db,
+        actor_id=groups.acting_user_id(actor),
+        action="pair_paused" if paused else "pair_resumed",
+        target_type="pair",
+        target_id=pair.id,
+    )
+    return pair

@@ -1,0 +1,546 @@
+"""Weekly nudges and one-sided engagement alerts, made by the scheduled job.
+
+Set-based: active pairs are read in chunks of a few thousand with everything the rules
+need (both members' time zones, the latest check-in and message of each member), the
+rules run in Python, and the nudge rows go in with one conflict-ignoring INSERT per chunk.
+A nudge row is unique per (pair, member, week, kind) and is written before its
+notification, in the same transaction: a rerun, a second scheduler or a crash half-way
+never makes a nudge twice, nor a nudge without its notification.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import zoneinfo
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.sql.expression import bindparam
+from sqlmodel import Session, SQLModel
+
+from mentor_app.db import session_scope
+from mentor_app.models import (
+    Block,
+    CheckIn,
+    Membership,
+    Message,
+    Notification,
+    Nudge,
+    Pair,
+    Program,
+    User,
+)
+from mentor_app.services import notifications
+from mentor_app.services.journey import clean_timezone, week_of
+
+WEEKLY, ONE_SIDED, ADMIN_ALERT = "weekly", "one_sided", "admin_alert"
+# The notification kinds members and admins see (Nudge.kind is the dedup key instead).
+NOTIFICATION_KINDS = {WEEKLY: "nudge", ONE_SIDED: "one_sided", ADMIN_ALERT: "one_sided_alert"}
+
+
+def _table(model: type[SQLModel]) -> Any:
+    """A model's Core table: the job reads and writes rows in bulk, below the ORM."""
+    return model.__table__  # type: ignore[attr-defined]
+
+
+BLOCK = _table(Block)
+CHECK_IN = _table(CheckIn)
+MEMBERSHIP = _table(Membership)
+MESSAGE = _table(Message)
+NOTIFICATION = _table(Notification)
+NUDGE = _table(Nudge)
+PAIR = _table(Pair)
+PROGRAM = _table(Program)
+USER = _table(User)
+
+
+@dataclass(frozen=True)
+class NudgeRules:
+    """When nudges are due. Read from the environment by `from_env`; tests pass their own."""
+
+    from_day: int = 5  # day of the journey week (1..7), in the member's time zone
+    day_start_hour: int = 9  # daytime, local: from 09:00 ...
+    day_end_hour: int = 20  # ... up to 20:00 (exclusive)
+    one_sided_days: int = 10  # silent this long while the partner was active: nudge
+    admin_alert_days: int = 21  # silent this long: tell the program's admins
+    chunk_size: int = 5000  # pairs per transaction
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> NudgeRules:
+        """MENTOR_NUDGE_FROM_DAY, MENTOR_NUDGE_HOURS ("9-20"), MENTOR_ONE_SIDED_DAYS,
+        MENTOR_ADMIN_ALERT_DAYS, MENTOR_NUDGE_CHUNK."""
+        env = os.environ if env is None else env
+        start, _, end = env.get("MENTOR_NUDGE_HOURS", "9-20").partition("-")
+        rules = cls(
+            from_day=int(env.get("MENTOR_NUDGE_FROM_DAY", "5")),
+            day_start_hour=int(start),
+            day_end_hour=int(end or "20"),
+            one_sided_days=int(env.get("MENTOR_ONE_SIDED_DAYS", "10")),
+            admin_alert_days=int(env.get("MENTOR_ADMIN_ALERT_DAYS", "21")),
+            chunk_size=int(env.get("MENTOR_NUDGE_CHUNK", "5000")),
+        )
+        if not (
+            1 <= rules.from_day <= 7
+            and 0 <= rules.day_start_hour < rules.day_end_hour <= 24
+            and 1 <= rules.one_sided_days <= rules.admin_alert_days
+            and rules.chunk_size >= 1
+        ):
+            raise ValueError(f"Inconsistent nudge settings: {rules}")
+        return rules
+
+
+@dataclass
+class NudgeReport:
+    """What one run made."""
+
+    created: int = 0
+    weekly: int = 0
+    one_sided: int = 0
+    admin_alerts: int = 0
+    pairs: int = 0  # active, unpaused, unblocked pairs looked at
+    chunks: int = 0
+
+    def add(self, kind: str) -> None:
+        self.created += 1
+        if kind == WEEKLY:
+            self.weekly += 1
+        elif kind == ONE_SIDED:
+            self.one_sided += 1
+        else:
+            self.admin_alerts += 1
+
+
+# --- what one chunk reads ---------------------------------------------------------------------
+
+
+# Tuples, not dataclasses: a run builds hundreds of thousands of them.
+class _Member(NamedTuple):
+    id: int
+    name: str
+    timezone: str
+
+
+class _PairRow(NamedTuple):
+    id: int
+    program_id: int
+    start_date: dt.date | None
+    since: dt.datetime  # published (or created): silence counts from here without activity
+    mentor: _Member
+    mentee: _Member
+
+
+@dataclass(frozen=True)
+class _ProgramInfo:
+    title: str
+    steps: list[str]  # the title of each week's step, week 1 first
+    admin_ids: list[int]
+
+
+class _Planned(NamedTuple):
+    pair_id: int
+    user_id: int
+    week: int
+    kind: str
+    text: str
+    link: str
+
+    @property
+    def key(self) -> tuple[int, int, int, str]:
+        return (self.pair_id, self.user_id, self.week, self.kind)
+
+
+class _Activity(NamedTuple):
+    latest_week: int  # the latest week this member checked in (0: never)
+    last_at: dt.datetime | None  # their latest message or check-in, whichever is later
+
+
+@dataclass
+class _Run:
+    now: dt.datetime
+    rules: NudgeRules
+    programs: dict[int, _ProgramInfo] = field(default_factory=dict)
+    local_now: dict[str, tuple[dt.date, int]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.one_sided = dt.timedelta(days=self.rules.one_sided_days)
+        self.admin_alert = dt.timedelta(days=self.rules.admin_alert_days)
+        self.one_sided_since = self.now - self.one_sided
+
+    def local(self, timezone: str) -> tuple[dt.date, int]:
+        """Today's date and the hour on the member's wall clock (zoneinfo applies each
+        zone's daylight-saving rules)."""
+        if timezone not in self.local_now:
+            local = self.now.astimezone(zoneinfo.ZoneInfo(clean_timezone(timezone)))
+            self.local_now[timezone] = (local.date(), local.hour)
+        return self.local_now[timezone]
+
+
+def _read(db: Session, statement: Any) -> Any:
+    """Rows of a Core SELECT on the session's connection: tuples, without the ORM's
+    per-row overhead (a run reads a few hundred thousand)."""
+    return db.connection().execute(statement)
+
+
+def _active_pairs(db: Session, *, after_id: int, limit: int) -> list[_PairRow]:
+    mentor, mentee = USER.alias("mentor"), USER.alias("mentee")
+    blocked = (
+        select(BLOCK.c.id)
+        .where(
+            or_(
+                and_(
+                    BLOCK.c.blocker_id == PAIR.c.mentor_id, BLOCK.c.blocked_id == PAIR.c.mentee_id
+                ),
+                and_(
+                    BLOCK.c.blocker_id == PAIR.c.mentee_id, BLOCK.c.blocked_id == PAIR.c.mentor_id
+                ),
+            )
+        )
+        .exists()
+    )
+    rows = _read(
+        db,
+        select(
+            PAIR.c.id,
+            PAIR.c.program_id,
+            PAIR.c.start_date,
+            func.coalesce(PAIR.c.published_at, PAIR.c.created_at),
+            mentor.c.id,
+            mentor.c.display_name,
+            mentor.c.timezone,
+            mentee.c.id,
+            mentee.c.display_name,
+            mentee.c.timezone,
+        )
+        .join(mentor, mentor.c.id == PAIR.c.mentor_id)
+        .join(mentee, mentee.c.id == PAIR.c.mentee_id)
+        .where(
+            PAIR.c.status == "active",
+            PAIR.c.paused.is_(False),
+            PAIR.c.id > after_id,
+            ~blocked,
+        )
+        .order_by(PAIR.c.id)
+        .limit(limit),
+    ).all()
+    return [
+        _PairRow(r[0], r[1], r[2], r[3], _Member(r[4], r[5], r[6]), _Member(r[7], r[8], r[9]))
+        for r in rows
+    ]
+
+
+def _load_programs(db: Session, run: _Run, program_ids: set[int]) -> None:
+    missing = program_ids - run.programs.keys()
+    if not missing:
+        return
+    programs = _read(
+        db,
+        select(PROGRAM.c.id, PROGRAM.c.title, PROGRAM.c.group_id, PROGRAM.c.journey).where(
+            PROGRAM.c.id.in_(missing)
+        ),
+    ).all()
+    admins: dict[int, list[int]] = {}
+    for group_id, user_id in _read(
+        db,
+        select(MEMBERSHIP.c.group_id, MEMBERSHIP.c.user_id)
+        .where(
+            MEMBERSHIP.c.group_id.in_({g for _, _, g, _ in programs}),
+            MEMBERSHIP.c.role == "admin",
+        )
+        .order_by(MEMBERSHIP.c.user_id),
+    ):
+        admins.setdefault(group_id, []).append(user_id)
+    for program_id, title, group_id, journey in programs:
+        run.programs[program_id] = _ProgramInfo(
+            title=title,
+            steps=[str(step.get("title", "")) for step in journey or []],
+            admin_ids=admins.get(group_id, []),
+        )
+
+
+def _activity(db: Session, low: int, high: int) -> dict[tuple[int, int], _Activity]:
+    """(pair, member) → their latest check-in week and latest sign of life. A check-in can
+    only be written for its writer's current week, so the latest week tells whether this
+    week's is in."""
+    activity = {
+        (pair_id, user_id): _Activity(week, at)
+        for pair_id, user_id, week, at in _read(
+            db,
+            select(
+                CHECK_IN.c.pair_id,
+                CHECK_IN.c.user_id,
+                func.max(CHECK_IN.c.week),
+                func.max(CHECK_IN.c.updated_at),
+            )
+            .where(CHECK_IN.c.pair_id.between(low, high))
+            .group_by(CHECK_IN.c.pair_id, CHECK_IN.c.user_id),
+        )
+    }
+    for pair_id, sender_id, at in _read(
+        db,
+        select(MESSAGE.c.pair_id, MESSAGE.c.sender_id, func.max(MESSAGE.c.created_at))
+        .where(MESSAGE.c.pair_id.between(low, high))
+        .group_by(MESSAGE.c.pair_id, MESSAGE.c.sender_id),
+    ):
+        known = activity.get((pair_id, sender_id))
+        if known is None:
+            activity[(pair_id, sender_id)] = _Activity(0, at)
+        elif known.last_at is None or at > known.last_at:
+            activity[(pair_id, sender_id)] = _Activity(known.latest_week, at)
+    return activity
+
+
+def _existing_nudges(
+    db: Session, low: int, high: int, weeks: set[int]
+) -> set[tuple[int, int, int, str]]:
+    if not weeks:
+        return set()
+    rows = _read(
+        db,
+        select(NUDGE.c.pair_id, NUDGE.c.user_id, NUDGE.c.week, NUDGE.c.kind).where(
+            NUDGE.c.pair_id.between(low, high), NUDGE.c.week.in_(weeks)
+        ),
+    )
+    return {(p, u, w, k) for p, u, w, k in rows}
+
+
+# --- the rules ---------------------------------------------------------------------------------
+
+
+def _plan_pair(
+    run: _Run, pair: _PairRow, program: _ProgramInfo, activity: Mapping[tuple[int, int], _Activity]
+) -> Iterator[_Planned]:
+    if pair.start_date is None:
+        return
+    rules = run.rules
+    link = f"/pairs/{pair.id}"
+    mentor, mentee = (
+        activity.get((pair.id, pair.mentor.id)),
+        activity.get((pair.id, pair.mentee.id)),
+    )
+    for member, partner, mine, theirs in (
+        (pair.mentor, pair.mentee, mentor, mentee),
+        (pair.mentee, pair.mentor, mentee, mentor),
+    ):
+        today, hour = run.local(member.timezone)
+        week = week_of(pair.start_date, today)
+        if not 1 <= week <= len(program.steps):
+            continue
+        daytime = rules.day_start_hour <= hour < rules.day_end_hour
+        day_of_week = (today - pair.start_date).days % 7 + 1
+        checked_in_week = mine.latest_week if mine else 0
+        if daytime and day_of_week >= rules.from_day and checked_in_week < week:
+            yield _Planned(
+                pair.id,
+                member.id,
+                week,
+                WEEKLY,
+                f"This week: {program.steps[week - 1]} — check in with {partner.name}",
+                link,
+            )
+
+        # One-sided: the partner was in touch lately, this member not for a long while.
+        if theirs is None or theirs.last_at is None or theirs.last_at <= run.one_sided_since:
+            continue
+        silent = run.now - (mine.last_at if mine and mine.last_at else pair.since)
+        if silent < run.one_sided:
+            continue
+        if daytime:
+            yield _Planned(
+                pair.id,
+                member.id,
+                week,
+                ONE_SIDED,
+                f"{partner.name} has been in touch — reply when you can",
+                link,
+            )
+        if silent >= run.admin_alert:
+            text = (
+                f"One-sided pair: {pair.mentor.name} and {pair.mentee.name} in "
+                f"“{program.title}” — {member.name} silent for {silent.days} days"
+            )
+            for admin_id in program.admin_ids:
+                if admin_id not in (pair.mentor.id, pair.mentee.id):
+                    yield _Planned(
+                        pair.id,
+                        admin_id,
+                        week,
+                        ADMIN_ALERT,
+                        text,
+                        f"/programs/{pair.program_id}/pairing",
+                    )
+
+
+# --- writing -----------------------------------------------------------------------------------
+
+
+def _insert_for(conn: Connection, table: Any) -> Any:
+    name = conn.dialect.name
+    if name == "sqlite":
+        return sqlite.insert(table)
+    if name == "postgresql":
+        return postgresql.insert(table)
+    raise NotImplementedError(f"nudges need SQLite or PostgreSQL, not {name}")
+
+
+def _insert_nudges(
+    conn: Connection, planned: Sequence[_Planned], now: dt.datetime
+) -> list[tuple[int, tuple[int, int, int, str]]]:
+    """Insert the nudge rows; (id, key) of those this run wrote, the rest already existed."""
+    statement = (
+        _insert_for(conn, NUDGE)
+        .on_conflict_do_nothing(index_elements=["pair_id", "user_id", "week", "kind"])
+        .returning(
+            NUDGE.c.id,
+            NUDGE.c.pair_id,
+            NUDGE.c.user_id,
+            NUDGE.c.week,
+            NUDGE.c.kind,
+        )
+    )
+    rows = conn.execute(
+        statement,
+        [
+            {
+                "pair_id": p.pair_id,
+                "user_id": p.user_id,
+                "week": p.week,
+                "kind": p.kind,
+                "created_at": now,
+            }
+            for p in planned
+        ],
+    ).all()
+    return [(r[0], (r[1], r[2], r[3], r[4])) for r in rows]
+
+
+def _allocate_notification_ids(conn: Connection, count: int) -> list[int]:
+    """Ids for new notifications, so each can be tied to its nudge without relying on the
+    order of RETURNING rows. SQLite: this transaction already holds the write lock (it has
+    just inserted nudges), so nobody else can take ids past the current maximum."""
+    if conn.dialect.name == "postgresql":
+        return list(
+            conn.execute(
+                select(func.nextval(func.pg_get_serial_sequence("notification", "id"))).select_from(
+                    func.generate_series(1, count)
+                )
+            ).scalars()
+        )
+    top: int = conn.execute(select(func.coalesce(func.max(NOTIFICATION.c.id), 0))).scalar_one()
+    return list(range(top + 1, top + 1 + count))
+
+
+class NewNotification(NamedTuple):
+    """A notification this run inserted, as the outbox hook reads it (a plain row, not an
+    object of the session)."""
+
+    id: int
+    user_id: int
+    kind: str
+    text: str
+    link: str
+    created_at: dt.datetime
+
+
+def _create_notifications(
+    db: Session, written: Sequence[tuple[int, _Planned]], now: dt.datetime
+) -> None:
+    """The in-app notification of each nudge this run wrote, linked from the nudge row."""
+    conn = db.connection()
+    ids = _allocate_notification_ids(conn, len(written))
+    rows = [
+        NewNotification(
+            notification_id,
+            p.user_id,
+            NOTIFICATION_KINDS[p.kind],
+            p.text[: notifications.TEXT_MAX],
+            p.link,
+            now,
+        )
+        for notification_id, (_nudge_id, p) in zip(ids, written, strict=True)
+    ]
+    conn.execute(NOTIFICATION.insert(), [row._asdict() for row in rows])
+    conn.execute(
+        update(NUDGE)
+        .where(NUDGE.c.id == bindparam("nudge_id"))
+        .values(notification_id=bindparam("new_notification_id")),
+        [
+            {"nudge_id": nudge_id, "new_notification_id": notification_id}
+            for (nudge_id, _p), notification_id in zip(written, ids, strict=True)
+        ],
+    )
+    # The outbox turns the kinds it mails into e-mails, in this same transaction. Looked up
+    # by name so nudges work with or without it.
+    after_bulk_notify = getattr(notifications, "after_bulk_notify", None)
+    if callable(after_bulk_notify):
+        after_bulk_notify(db, rows)
+
+
+def _run_chunk(db: Session, run: _Run, report: NudgeReport, *, after_id: int) -> int | None:
+    """Nudges for the next chunk of pairs; the last pair id seen, or None when done."""
+    pairs = _active_pairs(db, after_id=after_id, limit=run.rules.chunk_size)
+    if not pairs:
+        return None
+    low, high = pairs[0].id, pairs[-1].id
+    _load_programs(db, run, {p.program_id for p in pairs})
+    activity = _activity(db, low, high)
+    planned = [
+        item
+        for pair in pairs
+        for item in _plan_pair(run, pair, run.programs[pair.program_id], activity)
+    ]
+    existing = _existing_nudges(db, low, high, {p.week for p in planned})
+    # One order for every writer, so two schedulers inserting the same rows cannot deadlock.
+    planned = sorted((p for p in planned if p.key not in existing), key=lambda p: p.key)
+    report.pairs += len(pairs)
+    report.chunks += 1
+    if planned:
+        by_key = {p.key: p for p in planned}
+        written = [
+            (nudge_id, by_key[key])
+            for nudge_id, key in _insert_nudges(db.connection(), planned, run.now)
+        ]
+        if written:
+            _create_notifications(db, written, run.now)
+        for _nudge_id, p in written:
+            report.add(p.kind)
+    return high
+
+
+def _chunk_session(target: Engine | Session) -> AbstractContextManager[Session]:
+    """A transaction of its own per chunk when given an engine; the caller's otherwise."""
+    if isinstance(target, Session):
+        return nullcontext(target)
+    return session_scope(target)
+
+
+def run_nudges(
+    target: Engine | Session,
+    *,
+    now: dt.datetime,
+    rules: NudgeRules | None = None,
+    should_continue: Callable[[], bool] | None = None,
+) -> NudgeReport:
+    """Make the nudges due at `now` that do not exist yet: this week's check-in reminders
+    and one-sided engagement nudges and admin alerts. Idempotent; a run after downtime
+    makes what is missing for the current week and nothing for weeks gone by.
+
+    Given an engine, each chunk of pairs commits on its own; given a session, everything
+    happens in the caller's transaction. `should_continue` is asked between chunks (the
+    scheduler stops early on shutdown; the next run picks up the rest)."""
+    if now.utcoffset() is None:
+        raise ValueError("`now` must be timezone-aware")
+    run = _Run(now=now.astimezone(dt.UTC), rules=rules or NudgeRules.from_env())
+    report = NudgeReport()
+    after_id: int | None = 0
+    while after_id is not None:
+        if should_continue is not None and not should_continue():
+            break
+        with _chunk_session(target) as db:
+            after_id = _run_chunk(db, run, report, after_id=after_id)
+    return report

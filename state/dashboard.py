@@ -1,0 +1,147 @@
+"""A program's dashboard, for its group's admins: figures, check-in chart, pairs by health,
+the CSV export and pausing a pair. The dashboard service checks the admin every time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import reflex as rx
+from reflex.event import EventSpec
+
+from mentor_app.services import dashboard
+from mentor_app.services.errors import NotFound, PermissionDenied, ServiceError
+from state.session import SessionState, SignedOut
+
+CHART_BAR_MAX_PX = 120
+PAIRS_SHOWN = 200  # the table's bound; the CSV export has every pair
+BAND_COLORS = {dashboard.HEALTHY: "green", dashboard.WATCH: "amber", dashboard.AT_RISK: "red"}
+
+
+def _pair_row(p: dashboard.PairHealth) -> dict[str, Any]:
+    return {
+        "id": p.pair_id,
+        "mentor": p.mentor_name,
+        "mentee": p.mentee_name,
+        "who": f"{p.mentee_name} and {p.mentor_name}",
+        "score": str(p.score if p.score is not None else ""),
+        "band": p.band,
+        "color": BAND_COLORS.get(p.band, "gray"),
+        "at_risk": p.band == dashboard.AT_RISK,
+        "paused": p.paused,
+        "week": f"Week {p.current_week} of {p.steps_total}",
+        "progress": f"{p.steps_done}/{p.steps_total}",
+        "check_ins": str(p.check_ins),
+        "reasons": [r.text for r in p.reasons],
+        "action": p.action or "Nothing to do",
+    }
+
+
+class ProgramDashboardState(SessionState):
+    program: rx.Field[dict[str, Any]] = rx.field(default_factory=dict)
+    denied: rx.Field[str] = rx.field("")
+    kpis: rx.Field[dict[str, str]] = rx.field(default_factory=dict)
+    chart: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    pairs: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
+    pairs_total: rx.Field[int] = rx.field(0)
+    at_risk_only: rx.Field[bool] = rx.field(False)
+    message: rx.Field[str] = rx.field("")
+    error: rx.Field[str] = rx.field("")
+
+    # Backend only: every row shown when the filter is off.
+    _rows: list[dict[str, Any]] = []
+
+    def _program_id(self) -> int:
+        return self._page_id("programs", "Program not found.")
+
+    def _show_rows(self) -> None:
+        rows = [r for r in self._rows if r["at_risk"]] if self.at_risk_only else self._rows
+        self.pairs = rows
+
+    def _refresh(self) -> EventSpec | None:
+        try:
+            with self._as_user() as (db, user):
+                board = dashboard.get_dashboard(db, actor=user, program_id=self._program_id())
+        except SignedOut:
+            return self._login_redirect()
+        except (NotFound, PermissionDenied) as error:
+            self.denied, self.program, self._rows, self.pairs = error.message, {}, [], []
+            return None
+        self.denied = ""
+        self.program = {
+            "id": board.program_id,
+            "title": board.title,
+            "status": board.status,
+            "href": f"/programs/{board.program_id}",
+        }
+        rate = board.match_rate
+        self.kpis = {
+            "applications": str(board.signed_up),
+            "mentors": str(board.applications.get("mentor", 0)),
+            "mentees": str(board.applications.get("mentee", 0)),
+            "withdrawn": str(board.withdrawn),
+            "match_rate": "—" if rate is None else f"{rate}%",
+            "matched": f"{board.matched} of {board.signed_up} members in an active pair",
+            "active": str(board.pair_counts.get("active", 0)),
+            "ended": str(board.pair_counts.get("ended", 0)),
+            "completed": str(board.pair_counts.get("completed", 0)),
+            "steps": str(board.steps_completed),
+        }
+        self.chart = [
+            {
+                "label": f"W{r.week}",
+                "percent": f"{r.percent}%",
+                "name": f"Week {r.week}: {r.percent}% checked in",
+                "detail": f"{r.check_ins} of {r.expected} check-ins",
+                "height": f"{max(2, round(CHART_BAR_MAX_PX * r.percent / 100))}px",
+            }
+            for r in board.check_in_rates
+        ]
+        active = [p for p in board.pairs if p.status == "active"]
+        self.pairs_total = len(active)
+        self._rows = [_pair_row(p) for p in active[:PAIRS_SHOWN]]
+        self._show_rows()
+        return None
+
+    @rx.event
+    def load(self) -> EventSpec | None:
+        self.message, self.error, self.at_risk_only = "", "", False
+        return self._refresh()
+
+    @rx.event
+    def set_at_risk_only(self, value: bool) -> None:
+        self.at_risk_only = bool(value)
+        self._show_rows()
+
+    @rx.event
+    def set_paused(self, pair_id: int, paused: bool) -> EventSpec | None:
+        self.message, self.error = "", ""
+        try:
+            with self._as_user() as (db, user):
+                dashboard.set_paused(db, actor=user, pair_id=int(pair_id), paused=bool(paused))
+        except SignedOut:
+            return self._login_redirect()
+        except ServiceError as error:
+            self.error = error.message
+            return self._refresh()
+        self.message = (
+            "The pair is paused: no nudges until you resume it."
+            if paused
+            else "The pair is resumed: nudges start again."
+        )
+        return self._refresh()
+
+    @rx.event
+    def export_csv(self) -> EventSpec | None:
+        self.message, self.error = "", ""
+        try:
+            with self._as_user() as (db, user):
+                program_id = self._program_id()
+                text = dashboard.export_csv(db, actor=user, program_id=program_id)
+        except SignedOut:
+            return self._login_redirect()
+        except ServiceError as error:
+            self.error = error.message
+            return None
+        return rx.download(
+            data=text, filename=f"program-{program_id}-pairs.csv", mime_type="text/csv"
+        )

@@ -1,0 +1,195 @@
+"""The notification bell in the header of every signed-in page, and the notification center.
+
+The bell's count lives in `NotificationBellState`, an `rx.SharedState` linked to one token
+per member (`user-<id>`), so all of a member's tabs show the same count. A tab is linked by
+`BellState.connect`, which the header runs when it mounts (each page load), only after the
+session cookie has been resolved to a user on the server; it also re-counts, which catches
+notifications written by another process. When a transaction that changed someone's
+notifications commits (the notifications service tells its listeners), their count is
+pushed out of band, so the bell moves without a reload, whoever caused the change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+import reflex as rx
+from reflex.event import EventSpec
+
+from mentor_app.db import session_scope
+from mentor_app.services import notifications
+from mentor_app.services.errors import NotFound
+from state.session import SessionState, SignedOut
+
+logger = logging.getLogger(__name__)
+
+_app_loop: asyncio.AbstractEventLoop | None = None
+_pushes: set[asyncio.Task[None]] = set()
+
+
+def bell_token(user_id: int) -> str:
+    return f"user-{user_id}"  # no underscore: Reflex reserves it in link tokens
+
+
+class NotificationBellState(rx.SharedState):
+    """A member's unread count, shared by their tabs. No event handlers: only the server
+    writes it, for the user it resolved from the session."""
+
+    unread: rx.Field[int] = rx.field(0)
+
+
+def _bell_first(state: rx.State) -> None:
+    """Keep the bell's link ahead of the tab's other links (a pair page's): an event locks
+    linked tokens in this order, so every tab taking them in one order cannot deadlock."""
+    root: Any = state._get_root_state()
+    links = root._reflex_internal_links
+    name = NotificationBellState.get_full_name()
+    if not links or name not in links or next(iter(links)) == name:
+        return
+    ordered = {name: links[name], **{k: v for k, v in links.items() if k != name}}
+    links.clear()
+    links.update(ordered)
+
+
+class BellState(SessionState):
+    connected: rx.Field[bool] = rx.field(False)  # linked for the user now signed in
+
+    @rx.event
+    async def connect(self) -> None:
+        global _app_loop
+        _app_loop = asyncio.get_running_loop()  # for pushes from other threads (jobs)
+        try:
+            with self._as_user() as (db, user):
+                user_id = user.id or 0
+                count = notifications.unread_count(db, actor=user)
+        except SignedOut:
+            self.connected = False  # the page's own on_load sends the tab to log in
+            return
+        bell = await self.get_state(NotificationBellState)
+        linked = await bell._link_to(bell_token(user_id))
+        _bell_first(self)
+        if linked.unread != count:
+            linked.unread = count
+        self.connected = True
+
+    @rx.event
+    def disconnect(self) -> None:
+        """On log out: the tab stops showing the count until a user connects again."""
+        self.connected = False
+
+
+async def push_unread(user_ids: Iterable[int]) -> None:
+    """Re-count these members' unread notifications and show the counts in all their tabs.
+
+    Out of band: it waits for each member's bell lock, so do not await it inside an event
+    handler of a tab linked to one of them; `schedule_push` is safe anywhere."""
+    from mentor_app.mentor_app import app  # the app module imports the states
+
+    for user_id in sorted(set(user_ids)):
+        token = rx.BaseStateToken(ident=bell_token(user_id), cls=NotificationBellState)
+        try:
+            async with app.modify_state(token) as root:
+                bell = await root.get_state(NotificationBellState)
+                with session_scope() as db:
+                    count = notifications.unread_counts(db, user_ids=[user_id])[user_id]
+                if bell.unread != count:
+                    bell.unread = count
+        except Exception:  # a bell is best effort; the next page load re-counts
+            logger.exception("could not push the unread count of user %s", user_id)
+
+
+def schedule_push(user_ids: frozenset[int]) -> None:
+    """Push the counts soon, without waiting: called right after a commit, maybe inside an
+    event handler that holds a lock the push needs, or in a job's thread."""
+    try:
+        loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = None
+    if loop is not None:
+        task = loop.create_task(push_unread(user_ids))
+        _pushes.add(task)
+        task.add_done_callback(_pushes.discard)
+    elif _app_loop is not None and _app_loop.is_running():
+        asyncio.run_coroutine_threadsafe(push_unread(user_ids), _app_loop)
+    # Otherwise no web app runs here (a CLI, a test): tabs re-count on their next page load.
+
+
+notifications.on_change(schedule_push)
+
+
+def _item(n: notifications.NotificationRow) -> dict[str, Any]:
+    return {
+        "id": n.id,
+        "text": n.text,
+        "href": n.link,
+        "when": n.created_at.strftime("%d %b %Y, %H:%M UTC"),
+        "read": n.read,
+    }
+
+
+class NotificationCenterState(SessionState):
+    """The member's own notifications, a page of 50 at a time, newest first."""
+
+    items: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
+    page: rx.Field[int] = rx.field(1)
+    has_older: rx.Field[bool] = rx.field(False)
+    unread: rx.Field[int] = rx.field(0)
+    loaded: rx.Field[bool] = rx.field(False)
+    message: rx.Field[str] = rx.field("")
+    error: rx.Field[str] = rx.field("")
+
+    def _refresh(self) -> EventSpec | None:
+        try:
+            with self._as_user() as (db, user):
+                found = notifications.list_page(db, actor=user, page=self.page)
+        except SignedOut:
+            return self._login_redirect()
+        self.page, self.has_older, self.unread = found.page, found.has_older, found.unread
+        self.items = [_item(n) for n in found.rows]
+        self.loaded = True
+        return None
+
+    @rx.event
+    def load(self) -> EventSpec | None:
+        self.page, self.message, self.error = 1, "", ""
+        return self._refresh()
+
+    @rx.event
+    def older(self) -> EventSpec | None:
+        self.page, self.message, self.error = self.page + 1, "", ""
+        return self._refresh()
+
+    @rx.event
+    def newer(self) -> EventSpec | None:
+        self.page, self.message, self.error = max(1, self.page - 1), "", ""
+        return self._refresh()
+
+    @rx.event
+    def mark_read(self, notification_id: int) -> EventSpec | None:
+        self.message, self.error = "", ""
+        try:
+            with self._as_user() as (db, user):
+                notifications.mark_read(db, actor=user, notification_id=int(notification_id))
+        except SignedOut:
+            return self._login_redirect()
+        except (NotFound, TypeError, ValueError):
+            self.error = notifications.NOT_FOUND
+        return self._refresh()
+
+    @rx.event
+    def mark_all_read(self) -> EventSpec | None:
+        self.message, self.error = "", ""
+        try:
+            with self._as_user() as (db, user):
+                changed = notifications.mark_all_read(db, actor=user)
+        except SignedOut:
+            return self._login_redirect()
+        self.message = (
+            f"Marked {changed} notification{'' if changed == 1 else 's'} read."
+            if changed
+            else "Nothing unread."
+        )
+        return self._refresh()
