@@ -129,3 +129,12 @@ def not_found_notice(title: str, text: str) -> rx.Component:
         rx.text(text),
         rx.link("Back to My groups", href="/groups"),
     )
+
+
+def refused_notice(title: str, message: Var[str]) -> rx.Component:
+    """What a page shows a signed-in member who may not use it, with the server's reason."""
+    return rx.vstack(
+        rx.heading(title, size="7", as_="h1"),
+        rx.callout(message, icon="triangle_alert", color_scheme="red", role="alert"),
+        rx.link("Back to My groups", href="/groups"),
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from components.layout import refused_notice
 from mentor_app.pages.common import shell
 from state.dashboard import PAIRS_SHOWN, ProgramDashboardState
 
@@ -236,11 +237,7 @@ def dashboard_page() -> rx.Component:
     return shell(
         rx.cond(
             DS.denied != "",
-            rx.vstack(
-                rx.heading("Program dashboard", size="7", as_="h1"),
-                rx.callout(DS.denied, icon="triangle_alert", color_scheme="red", role="alert"),
-                rx.link("Back to My groups", href="/groups"),
-            ),
+            refused_notice("Program dashboard", DS.denied),
             rx.cond(
                 p.contains("id"),
                 rx.vstack(

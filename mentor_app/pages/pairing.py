@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from components.forms import error_for, form_alert
+from components.layout import refused_notice
 from mentor_app.pages.common import shell
 from mentor_app.pages.programs import confirm
 from mentor_app.services.journey import END_REASONS
@@ -457,11 +458,7 @@ def workspace() -> rx.Component:
     return shell(
         rx.cond(
             WS.denied != "",
-            rx.vstack(
-                rx.heading("Pairing", size="7", as_="h1"),
-                rx.callout(WS.denied, icon="triangle_alert", color_scheme="red", role="alert"),
-                rx.link("Back to My groups", href="/groups"),
-            ),
+            refused_notice("Pairing", WS.denied),
             rx.cond(
                 p.contains("id"),
                 rx.vstack(
