@@ -75,21 +75,6 @@ class PairLiveState(rx.SharedState):
     progress_text: rx.Field[str] = rx.field("")
     check_ins: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
     checked_in: rx.Field[dict[str, list[str]]] = rx.field(default_factory=dict)  # week: roles
-    messages: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)  # the last 50
-    has_earlier: rx.Field[bool] = rx.field(False)
-    can_send: rx.Field[bool] = rx.field(False)
-
-    def _add_message(self, message: dict[str, Any]) -> None:
-        """One committed message into the last 50, in id order (a retry's row is already
-        there: it replaces itself)."""
-        kept = [m for m in self.messages if m["id"] != message["id"]] + [message]
-        self.messages = sorted(kept, key=lambda m: int(m["id"]))[-chat.PAGE_SIZE :]
-        self.has_earlier = self.has_earlier or len(kept) > chat.PAGE_SIZE
-
-    def _apply_chat(self, snapshot: ChatSnapshot) -> None:
-        self.messages = [_message(m) for m in snapshot.messages]
-        self.has_earlier = snapshot.more
-        self.can_send = snapshot.can_send
 
     def _apply(self, view: journey.JourneyView) -> None:
         self.status = view.status
@@ -129,6 +114,28 @@ class PairLiveState(rx.SharedState):
         self.checked_in = weeks
 
 
+class PairChatState(rx.SharedState):
+    """The pair's chat, shared like `PairLiveState` (same token) but a state of its own,
+    so a new message re-renders the chat alone, not the whole journey. Server-written."""
+
+    messages: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)  # the last 50
+    has_earlier: rx.Field[bool] = rx.field(False)
+    can_send: rx.Field[bool] = rx.field(False)
+
+    def _add_message(self, message: dict[str, Any]) -> None:
+        """One committed message into the last 50, in id order (a retry's row is already
+        there: it replaces itself)."""
+        kept = [m for m in self.messages if m["id"] != message["id"]] + [message]
+        self.messages = sorted(kept, key=lambda m: int(m["id"]))[-chat.PAGE_SIZE :]
+        if len(kept) > chat.PAGE_SIZE:
+            self.has_earlier = True
+
+    def _apply_chat(self, snapshot: ChatSnapshot) -> None:
+        self.messages = [_message(m) for m in snapshot.messages]
+        self.has_earlier = snapshot.more
+        self.can_send = snapshot.can_send
+
+
 async def refresh_pair_page(pair_id: int) -> None:
     """Out of band (an admin ended the pair): reload the pair's shared state from the
     database for every tab linked to it. The admin's own tab is never linked."""
@@ -146,7 +153,9 @@ async def refresh_pair_page(pair_id: int) -> None:
         live = await root.get_state(PairLiveState)
         assert isinstance(live, PairLiveState)
         live._apply(view)
-        live._apply_chat(snapshot)
+        talk = await root.get_state(PairChatState)
+        assert isinstance(talk, PairChatState)
+        talk._apply_chat(snapshot)
 
 
 class PairPageState(SessionState):
@@ -226,6 +235,15 @@ class PairPageState(SessionState):
         assert isinstance(linked, PairLiveState)
         return linked
 
+    async def _chat(self) -> PairChatState:
+        """This tab's copy of the pair's chat, linked to the same token (always after
+        `_live`, so every tab takes the two locks in one order)."""
+        talk = await self.get_state(PairChatState)
+        assert isinstance(talk, PairChatState)
+        linked = await talk._link_to(live_token(self._pair_id()))
+        assert isinstance(linked, PairChatState)
+        return linked
+
     async def _reload(self) -> EventSpec | None:
         """Read the journey as this user (the service checks membership), then link this
         tab and refresh what both members see."""
@@ -240,9 +258,8 @@ class PairPageState(SessionState):
             self.not_found, self.pair = True, {}
             return None
         self._show(view, me)
-        live = await self._live()
-        live._apply(view)
-        live._apply_chat(snapshot)
+        (await self._live())._apply(view)
+        (await self._chat())._apply_chat(snapshot)
         return None
 
     @rx.event
@@ -399,13 +416,13 @@ class PairPageState(SessionState):
             if isinstance(error, Conflict):  # blocked or ended meanwhile: show it now
                 await self._reload()
             return None
-        (await self._live())._add_message(shown)
+        (await self._chat())._add_message(shown)
         return rx.call_script(CLEAR_COMPOSER)
 
     @rx.event
     async def load_earlier(self) -> Any:
-        live = await self._live()
-        shown = self.earlier or live.messages
+        talk = await self._chat()
+        shown = self.earlier or talk.messages
         before = int(shown[0]["id"]) if shown else None
         try:
             with self._as_user() as (db, user):

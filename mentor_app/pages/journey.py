@@ -11,9 +11,10 @@ from components.layout import not_found_notice
 from mentor_app.pages.common import shell
 from mentor_app.services.chat import REPORT_CATEGORIES
 from mentor_app.services.journey import END_REASONS, MOODS
-from state.journey import PairLiveState, PairPageState
+from state.journey import PairChatState, PairLiveState, PairPageState
 
 LIVE = PairLiveState
+CHAT = PairChatState
 PAGE = PairPageState
 
 
@@ -520,7 +521,7 @@ def report_dialog() -> rx.Component:
                         rx.el.legend("Messages concerned (optional)", font_weight="500"),
                         rx.box(
                             rx.foreach(
-                                LIVE.messages,
+                                CHAT.messages,
                                 lambda m: rx.el.label(
                                     rx.el.input(type="checkbox", name="m-" + m["id"].to(str)),
                                     " ",
@@ -624,7 +625,7 @@ def composer() -> rx.Component:
 
 
 def chat_panel() -> rx.Component:
-    show_earlier = rx.cond(PAGE.earlier.length() > 0, PAGE.earlier_more, LIVE.has_earlier)
+    show_earlier = rx.cond(PAGE.earlier.length() > 0, PAGE.earlier_more, CHAT.has_earlier)
     return rx.card(
         rx.vstack(
             rx.flex(
@@ -647,9 +648,9 @@ def chat_panel() -> rx.Component:
             rx.el.div(
                 rx.el.div(
                     rx.foreach(PAGE.earlier, message_item),
-                    rx.foreach(LIVE.messages, message_item),
+                    rx.foreach(CHAT.messages, message_item),
                     rx.cond(
-                        (LIVE.messages.length() == 0) & (PAGE.earlier.length() == 0),
+                        (CHAT.messages.length() == 0) & (PAGE.earlier.length() == 0),
                         rx.text("No messages yet. Say hello!", color_scheme="gray", size="2"),
                     ),
                     display="flex",
@@ -670,7 +671,7 @@ def chat_panel() -> rx.Component:
                 contain="strict",
             ),
             rx.cond(
-                LIVE.can_send,
+                CHAT.can_send,
                 composer(),
                 rx.callout(
                     "You can no longer send messages in this chat.",
