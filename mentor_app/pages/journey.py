@@ -6,7 +6,7 @@ from typing import Any
 
 import reflex as rx
 
-from components.forms import error_for, form_alert
+from components.forms import error_for, field_error, form_alert
 from components.layout import not_found_notice
 from mentor_app.pages.common import shell
 from mentor_app.services.chat import REPORT_CATEGORIES
@@ -609,10 +609,7 @@ def composer() -> rx.Component:
                 },
             ),
             rx.el.input(type="hidden", name="client_id", id="chat-client-id"),
-            rx.cond(
-                PAGE.chat_error != "",
-                rx.text(PAGE.chat_error, color_scheme="red", size="2", role="alert"),
-            ),
+            field_error("chat-body", PAGE.chat_error),
             rx.flex(rx.spacer(), rx.button("Send", type="submit"), width="100%"),
             spacing="2",
             width="100%",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from components.forms import form_alert
 from mentor_app.pages.common import shell
 from state.notifications import NotificationCenterState
 
@@ -91,10 +92,7 @@ def center() -> rx.Component:
                 size="2",
             ),
             rx.cond(NC.message != "", rx.callout(NC.message, icon="info", role="status")),
-            rx.cond(
-                NC.error != "",
-                rx.callout(NC.error, icon="triangle_alert", color_scheme="red", role="alert"),
-            ),
+            form_alert(NC.error),
             rx.cond(
                 NC.items.length() > 0,
                 rx.el.ul(

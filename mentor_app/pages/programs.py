@@ -417,7 +417,6 @@ def wizard() -> rx.Component:
 
 def answer_input(q: rx.Var) -> rx.Component:
     label = rx.cond(q["required"], q["text"].to(str) + " (required)", q["text"])
-    error = ProgramPageState.errors.get("answers." + q["id"].to(str), "")
     choices = rx.foreach(
         q["options"].to(list[dict[str, Any]]),
         lambda o: rx.el.label(
@@ -457,7 +456,7 @@ def answer_input(q: rx.Var) -> rx.Component:
             ),
             choices,
         ),
-        rx.cond(error != "", rx.text(error, color_scheme="red", size="2", role="alert")),
+        error_for(ProgramPageState.errors, "answers." + q["id"].to(str)),
         border="none",
         padding="0",
         margin="0",
