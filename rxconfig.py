@@ -27,6 +27,11 @@ config = rx.Config(
     plugins=[
         rx.plugins.SitemapPlugin(),
         rx.plugins.TailwindV4Plugin(),
-        rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="teal", radius="medium")),
+        # Solid panels: translucent ones put `backdrop-filter: blur(64px)` behind every
+        # card, which a browser without GPU compositing redraws at about 50 ms a frame
+        # (it tripled the chat's Send-to-visible time in bench/chat_latency.py).
+        rx.plugins.RadixThemesPlugin(
+            theme=rx.theme(accent_color="teal", radius="medium", panel_background="solid")
+        ),
     ],
 )

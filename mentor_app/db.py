@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlmodel import Session, create_engine
 
 from mentor_app.settings import settings
@@ -68,3 +69,13 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         except BaseException:
             db.rollback()
             raise
+
+
+def insert_for(bind: Connection | Engine, table: Any) -> Any:
+    """An INSERT that can say ON CONFLICT DO NOTHING ... RETURNING, on either engine."""
+    name = bind.dialect.name
+    if name == "sqlite":
+        return sqlite.insert(table)
+    if name == "postgresql":
+        return postgresql.insert(table)
+    raise NotImplementedError(f"only SQLite and PostgreSQL are supported, not {name}")

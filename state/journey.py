@@ -21,15 +21,10 @@ from mentor_app.db import session_scope
 from mentor_app.models import Pair, User
 from mentor_app.services import chat, journey
 from mentor_app.services.errors import Conflict, NotFound, ServiceError
+from state.linked import assign_changed, patch_in_fresh
 from state.session import SessionState, SignedOut
 
 BROWSER_TIMEZONE = "Intl.DateTimeFormat().resolvedOptions().timeZone"
-# After the server has committed a message: empty the composer and forget its client id,
-# so the next message gets a new one (the composer makes it on the first keystroke).
-CLEAR_COMPOSER = (
-    "(() => { const f = document.getElementById('chat-form'); "
-    "if (f) { f.elements['body'].value = ''; f.elements['client_id'].value = ''; } })()"
-)
 EARLIER_MAX = 200
 
 
@@ -69,6 +64,8 @@ class PairLiveState(rx.SharedState):
     """The part of a pair's page both members share. No event handlers: only the server
     writes it, after the journey service has checked who is asking."""
 
+    _internal_patch_linked_state = patch_in_fresh
+
     status: rx.Field[str] = rx.field("")
     steps: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
     progress: rx.Field[int] = rx.field(0)
@@ -77,8 +74,8 @@ class PairLiveState(rx.SharedState):
     checked_in: rx.Field[dict[str, list[str]]] = rx.field(default_factory=dict)  # week: roles
 
     def _apply(self, view: journey.JourneyView) -> None:
-        self.status = view.status
-        self.steps = [
+        status = view.status
+        steps = [
             {
                 "week": str(s.week),
                 "title": s.title,
@@ -94,9 +91,9 @@ class PairLiveState(rx.SharedState):
             for s in view.steps
         ]
         total = len(view.steps) or 1
-        self.progress = round(100 * view.weeks_done / total)
-        self.progress_text = f"{view.weeks_done} of {len(view.steps)} steps done"
-        self.check_ins = [
+        progress = round(100 * view.weeks_done / total)
+        progress_text = f"{view.weeks_done} of {len(view.steps)} steps done"
+        check_ins = [
             {
                 "week": str(c.week),
                 "name": c.name,
@@ -111,12 +108,22 @@ class PairLiveState(rx.SharedState):
         weeks: dict[str, list[str]] = {}
         for c in view.check_ins:
             weeks.setdefault(str(c.week), []).append(c.role)
-        self.checked_in = weeks
+        assign_changed(
+            self,
+            status=status,
+            steps=steps,
+            progress=progress,
+            progress_text=progress_text,
+            check_ins=check_ins,
+            checked_in=weeks,
+        )
 
 
 class PairChatState(rx.SharedState):
     """The pair's chat, shared like `PairLiveState` (same token) but a state of its own,
     so a new message re-renders the chat alone, not the whole journey. Server-written."""
+
+    _internal_patch_linked_state = patch_in_fresh
 
     messages: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)  # the last 50
     has_earlier: rx.Field[bool] = rx.field(False)
@@ -131,9 +138,12 @@ class PairChatState(rx.SharedState):
             self.has_earlier = True
 
     def _apply_chat(self, snapshot: ChatSnapshot) -> None:
-        self.messages = [_message(m) for m in snapshot.messages]
-        self.has_earlier = snapshot.more
-        self.can_send = snapshot.can_send
+        assign_changed(
+            self,
+            messages=[_message(m) for m in snapshot.messages],
+            has_earlier=snapshot.more,
+            can_send=snapshot.can_send,
+        )
 
 
 async def refresh_pair_page(pair_id: int) -> None:
@@ -170,6 +180,9 @@ class PairPageState(SessionState):
     message: rx.Field[str] = rx.field("")
     not_found: rx.Field[bool] = rx.field(False)
     form_key: rx.Field[int] = rx.field(0)  # bumped to re-mount the check-in form
+    # Bumped once the server has committed a message: the composer re-mounts empty, with a
+    # new client id to come, in the same answer as the message (no second frame to wait for).
+    composer_key: rx.Field[int] = rx.field(0)
     earlier: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)  # older pages
     earlier_more: rx.Field[bool] = rx.field(False)
     chat_error: rx.Field[str] = rx.field("")
@@ -384,7 +397,8 @@ class PairPageState(SessionState):
     async def send(self, form: dict[str, Any]) -> Any:
         """Store the message, then show it to both members: only a committed message is
         shown as sent. On a refusal the composer keeps the text."""
-        self.chat_error = ""
+        if self.chat_error:
+            self.chat_error = ""
         pair_id = self._pair_id()
         try:
             with self._as_user() as (db, user):
@@ -417,7 +431,8 @@ class PairPageState(SessionState):
                 await self._reload()
             return None
         (await self._chat())._add_message(shown)
-        return rx.call_script(CLEAR_COMPOSER)
+        self.composer_key += 1
+        return None
 
     @rx.event
     async def load_earlier(self) -> Any:

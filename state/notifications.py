@@ -22,6 +22,7 @@ from reflex.event import EventSpec
 from mentor_app.db import session_scope
 from mentor_app.services import notifications
 from mentor_app.services.errors import NotFound
+from state.linked import patch_in_fresh
 from state.session import SessionState, SignedOut
 
 logger = logging.getLogger(__name__)
@@ -37,6 +38,8 @@ def bell_token(user_id: int) -> str:
 class NotificationBellState(rx.SharedState):
     """A member's unread count, shared by their tabs. No event handlers: only the server
     writes it, for the user it resolved from the session."""
+
+    _internal_patch_linked_state = patch_in_fresh
 
     unread: rx.Field[int] = rx.field(0)
 

@@ -57,9 +57,17 @@ class SessionState(rx.State):
         return sessions.resolve_session(db, token=self.session_token or None)
 
     def _show_user(self, user: User | None) -> None:
-        self.signed_in = user is not None
-        self.display_name = user.display_name if user else ""
-        self.is_moderator = bool(user and user.is_site_moderator)
+        # Assigned only when they change: every assignment travels to the browser with
+        # the event's answer, and this runs on every event.
+        signed_in = user is not None
+        name = user.display_name if user else ""
+        moderator = bool(user and user.is_site_moderator)
+        if self.signed_in != signed_in:
+            self.signed_in = signed_in
+        if self.display_name != name:
+            self.display_name = name
+        if self.is_moderator != moderator:
+            self.is_moderator = moderator
 
     @contextmanager
     def _as_user(self) -> Iterator[tuple[Session, User]]:

@@ -597,6 +597,8 @@ def composer() -> rx.Component:
                 id="chat-body",
                 name="body",
                 rows=2,
+                # Focus comes back to a composer re-mounted after a send, never on opening.
+                auto_focus=PAGE.composer_key > 0,
                 placeholder="Write a message. Enter sends, Shift+Enter starts a new line.",
                 custom_attrs={"onKeyDown": SEND_ON_ENTER, "onInput": CLIENT_ID_ON_INPUT},
                 style={
@@ -615,6 +617,7 @@ def composer() -> rx.Component:
             width="100%",
         ),
         id="chat-form",
+        key=PAGE.composer_key,
         on_submit=PAGE.send,
         reset_on_submit=False,
         width="100%",

@@ -15,9 +15,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import exists, literal, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
+from mentor_app.db import insert_for
 from mentor_app.models import (
     Block,
     Enrollment,
@@ -137,44 +139,75 @@ def send_message(
     client_id: str | None,
     now: dt.datetime | None = None,
 ) -> Message:
-    """Store a message as sent. The same client id twice is the same message."""
+    """Store a message as sent. The same client id twice is the same message.
+
+    Every check is read in one query, and the row is written by one INSERT that yields to
+    an equal one (same sender and client id) committed meanwhile: a message is the most
+    frequent write there is, and each round trip is time the partner waits."""
     pair, _role = journey.pair_of_member(db, actor=actor, pair_id=pair_id)
     me = groups.acting_user_id(actor)
     cid = client_id if client_id and _CLIENT_ID.fullmatch(client_id) else None
-    if cid is not None:
-        earlier = db.exec(
-            select(Message).where(Message.sender_id == me, Message.client_id == cid)
-        ).first()
-        if earlier is not None:
-            if earlier.pair_id != pair_id:
-                raise Conflict("This message was already sent in another chat.")
-            return earlier  # a retry: the first attempt was committed
-    if not can_send(db, pair):
+    now = now or utcnow()
+    partner = _partner_id(pair, me)
+    earlier_id, blocked, recent = db.exec(
+        select(
+            (
+                select(Message.id)
+                .where(Message.sender_id == me, Message.client_id == cid)
+                .scalar_subquery()
+                if cid is not None
+                else literal(None)
+            ),
+            exists().where(
+                or_(
+                    (col(Block.blocker_id) == me) & (col(Block.blocked_id) == partner),
+                    (col(Block.blocker_id) == partner) & (col(Block.blocked_id) == me),
+                )
+            ),
+            select(func.count())
+            .select_from(Message)
+            .where(Message.sender_id == me, col(Message.created_at) > now - RATE_WINDOW)
+            .scalar_subquery(),
+        )
+    ).one()
+    if earlier_id is not None:
+        return _earlier(db, earlier_id, pair_id)  # a retry: the first attempt was committed
+    if pair.status != "active" or blocked:
         raise Conflict(CANNOT_SEND)
     text = _clean_body(body)
-    now = now or utcnow()
-    recent = db.exec(
-        select(func.count())
-        .select_from(Message)
-        .where(Message.sender_id == me, col(Message.created_at) > now - RATE_WINDOW)
-    ).one()
     if recent >= RATE_MAX:
         raise Throttled(
             "You're sending messages very quickly. Wait a few seconds, then send again.",
             retry_after_s=int(RATE_WINDOW.total_seconds()),
             field="body",
         )
-    message = Message(
-        pair_id=pair_id, sender_id=me, client_id=cid or uuid.uuid4().hex, body=text, created_at=now
-    )
-    try:
-        with db.begin_nested():
-            db.add(message)
-    except IntegrityError:  # the same send, racing from another tab or a reconnect
-        return db.exec(
-            select(Message).where(Message.sender_id == me, Message.client_id == cid)
+    values = {
+        "pair_id": pair_id,
+        "sender_id": me,
+        "client_id": cid or uuid.uuid4().hex,
+        "body": text,
+        "created_at": now,
+    }
+    new_id = db.execute(
+        insert_for(db.get_bind(), Message)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["sender_id", "client_id"])
+        .returning(col(Message.id))
+    ).scalar_one_or_none()
+    if new_id is None:  # the same send, racing from another tab or a reconnect
+        raced = db.exec(
+            select(Message.id).where(Message.sender_id == me, Message.client_id == cid)
         ).one()
-    return message
+        return _earlier(db, raced or 0, pair_id)
+    return Message(id=new_id, **values)
+
+
+def _earlier(db: Session, message_id: int, pair_id: int) -> Message:
+    earlier = db.get(Message, message_id)
+    assert earlier is not None
+    if earlier.pair_id != pair_id:
+        raise Conflict("This message was already sent in another chat.")
+    return earlier
 
 
 # --- reporting -------------------------------------------------------------------------------

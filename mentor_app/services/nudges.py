@@ -19,12 +19,11 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.expression import bindparam
 from sqlmodel import Session, SQLModel
 
-from mentor_app.db import session_scope
+from mentor_app.db import insert_for, session_scope
 from mentor_app.models import (
     Block,
     CheckIn,
@@ -379,21 +378,12 @@ def _plan_pair(
 # --- writing -----------------------------------------------------------------------------------
 
 
-def _insert_for(conn: Connection, table: Any) -> Any:
-    name = conn.dialect.name
-    if name == "sqlite":
-        return sqlite.insert(table)
-    if name == "postgresql":
-        return postgresql.insert(table)
-    raise NotImplementedError(f"nudges need SQLite or PostgreSQL, not {name}")
-
-
 def _insert_nudges(
     conn: Connection, planned: Sequence[_Planned], now: dt.datetime
 ) -> list[tuple[int, tuple[int, int, int, str]]]:
     """Insert the nudge rows; (id, key) of those this run wrote, the rest already existed."""
     statement = (
-        _insert_for(conn, NUDGE)
+        insert_for(conn, NUDGE)
         .on_conflict_do_nothing(index_elements=["pair_id", "user_id", "week", "kind"])
         .returning(
             NUDGE.c.id,

@@ -57,10 +57,14 @@ def resolve_session(
     if not token or len(token) > TOKEN_MAX:
         return None
     now = now or utcnow()
-    row = db.exec(select(UserSession).where(UserSession.token_hash == _hash(token))).first()
-    if row is None:
+    found = db.exec(
+        select(UserSession, User)
+        .join(User, col(User.id) == col(UserSession.user_id), isouter=True)
+        .where(UserSession.token_hash == _hash(token))
+    ).first()  # one query: it runs on every event
+    if found is None:
         return None
-    user = db.get(User, row.user_id)
+    row, user = found
     expired = row.expires_at <= now or now - row.last_seen_at > IDLE_LIFETIME
     # A suspended user's sessions die too, so lifting a suspension needs a fresh log-in.
     if expired or user is None or user.status != "active":

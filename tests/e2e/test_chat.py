@@ -180,3 +180,55 @@ def test_the_mentee_reports_a_message_and_a_moderator_sees_the_evidence(
     mentor.goto("/groups")
     expect(mentor.get_by_role("heading", name="My groups")).to_be_visible()
     expect(mentor.get_by_text(re.compile("report", re.I))).to_have_count(0)
+
+
+def test_a_message_travels_alone_and_the_composer_is_ready_for_the_next(
+    new_page: Callable[..., Page], app_db: Session
+) -> None:
+    """Each change reaches the partner's page alone: a message does not carry the journey
+    with it, nor a journey step the chat (Reflex would re-send a shared state's last
+    changes with every later event). No card makes the browser blur what is behind it."""
+    _program, pair_id = arrange_pair_two_weeks_in(
+        app_db,
+        ("kit.mentor@example.org", "Kit Mentor"),
+        ("ray.mentee@example.org", "Ray Mentee"),
+        title="Frames test program",
+    )
+    url = f"/pairs/{pair_id}"
+    mentor, mentee = new_page(), new_page()
+    frames: list[str] = []
+    mentee.on(
+        "websocket",
+        lambda socket: socket.on(
+            "framereceived", lambda data: frames.append(data if isinstance(data, str) else "")
+        ),
+    )
+    open_chat(mentor, "kit.mentor@example.org", url)
+    open_chat(mentee, "ray.mentee@example.org", url)
+
+    def frame_with(text: str) -> str:
+        found = [f for f in frames if text in f]
+        assert len(found) == 1, f"{len(found)} frames carry {text!r}"
+        return found[0]
+
+    send(mentor, "Just the message, please")
+    expect(mentee.get_by_role("log", name="Messages")).to_contain_text("Just the message")
+    carried = frame_with("Just the message, please")
+    assert "pair_live_state" not in carried and "progress" not in carried
+    # The sender's composer is empty and focused again, ready for the next message.
+    expect(mentor.get_by_label("Message", exact=True)).to_be_focused()
+
+    mentor.get_by_role("button", name="Mark step done").first.click()
+    expect(mentee.get_by_text("1 of 6 steps done")).to_be_visible()
+    step_frames = [f for f in frames if "progress" in f]
+    assert step_frames and all("Just the message" not in f for f in step_frames)
+
+    send(mentor, "And again after the step")
+    expect(mentee.get_by_role("log", name="Messages")).to_contain_text("after the step")
+    assert "pair_live_state" not in frame_with("And again after the step")
+
+    backdrops = mentee.evaluate(
+        "() => [...document.querySelectorAll('.rt-Card')]"
+        ".map(card => getComputedStyle(card, '::before').backdropFilter)"
+    )
+    assert backdrops and set(backdrops) == {"none"}
