@@ -18,6 +18,9 @@ class Settings:
     redis_url: str | None
     app_origin: str
     cookie_secure: bool
+    # Origins allowed to open the websocket: the app's own, plus MENTOR_ALLOWED_ORIGINS
+    # (comma-separated), e.g. each address of a load-balanced pool.
+    allowed_origins: tuple[str, ...] = ()
     smtp_url: str | None = None  # unset: e-mails are printed, not sent
     mail_from: str = "Mentor circles <no-reply@localhost>"
 
@@ -33,10 +36,16 @@ def load() -> Settings:
         database_url=database_url,
         redis_url=os.environ.get("REDIS_URL") or None,
         app_origin=app_origin,
+        allowed_origins=_origins(app_origin, os.environ.get("MENTOR_ALLOWED_ORIGINS", "")),
         cookie_secure=app_origin.startswith("https://"),
         smtp_url=os.environ.get("SMTP_URL") or None,
         mail_from=os.environ.get("MAIL_FROM") or f"Mentor circles <no-reply@{_host(app_origin)}>",
     )
+
+
+def _origins(app_origin: str, extra: str) -> tuple[str, ...]:
+    origins = [app_origin] + [o.strip().rstrip("/") for o in extra.split(",") if o.strip()]
+    return tuple(dict.fromkeys(origins))
 
 
 def _host(origin: str) -> str:
