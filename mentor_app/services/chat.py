@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import exists, literal, or_
+from sqlalchemy import select as core_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
@@ -144,35 +145,48 @@ def send_message(
     Every check is read in one query, and the row is written by one INSERT that yields to
     an equal one (same sender and client id) committed meanwhile: a message is the most
     frequent write there is, and each round trip is time the partner waits."""
-    pair, _role = journey.pair_of_member(db, actor=actor, pair_id=pair_id)
     me = groups.acting_user_id(actor)
     cid = client_id if client_id and _CLIENT_ID.fullmatch(client_id) else None
     now = now or utcnow()
-    partner = _partner_id(pair, me)
-    earlier_id, blocked, recent = db.exec(
-        select(
+    pair_t = Pair.__table__.c  # type: ignore[attr-defined]
+    block_t = Block.__table__.c  # type: ignore[attr-defined]
+    message_t = Message.__table__.c  # type: ignore[attr-defined]
+    conn = db.connection()  # Core, not the ORM: the hot path of the whole app
+    found = conn.execute(
+        core_select(
+            pair_t.mentor_id,
+            pair_t.mentee_id,
+            pair_t.status,
             (
-                select(Message.id)
-                .where(Message.sender_id == me, Message.client_id == cid)
+                core_select(message_t.id)
+                .where(message_t.sender_id == me, message_t.client_id == cid)
                 .scalar_subquery()
                 if cid is not None
                 else literal(None)
             ),
             exists().where(
                 or_(
-                    (col(Block.blocker_id) == me) & (col(Block.blocked_id) == partner),
-                    (col(Block.blocker_id) == partner) & (col(Block.blocked_id) == me),
+                    (block_t.blocker_id == pair_t.mentor_id)
+                    & (block_t.blocked_id == pair_t.mentee_id),
+                    (block_t.blocker_id == pair_t.mentee_id)
+                    & (block_t.blocked_id == pair_t.mentor_id),
                 )
             ),
-            select(func.count())
-            .select_from(Message)
-            .where(Message.sender_id == me, col(Message.created_at) > now - RATE_WINDOW)
+            core_select(func.count())
+            .select_from(Message.__table__)  # type: ignore[attr-defined]
+            .where(message_t.sender_id == me, message_t.created_at > now - RATE_WINDOW)
             .scalar_subquery(),
-        )
-    ).one()
+        ).where(pair_t.id == pair_id)
+    ).first()
+    # The same rule as journey.pair_of_member: drafts and non-members see no pair.
+    if found is not None and me not in (found[0], found[1]):
+        audit.refused(actor_id=me, action="send message", target_type="pair", target_id=pair_id)
+    if found is None or found[2] == "draft" or me not in (found[0], found[1]):
+        raise NotFound(journey.PAIR_NOT_FOUND)
+    status, earlier_id, blocked, recent = found[2], found[3], bool(found[4]), int(found[5])
     if earlier_id is not None:
-        return _earlier(db, earlier_id, pair_id)  # a retry: the first attempt was committed
-    if pair.status != "active" or blocked:
+        return _earlier(db, int(earlier_id), pair_id)  # a retry: the first attempt was committed
+    if status != "active" or blocked:
         raise Conflict(CANNOT_SEND)
     text = _clean_body(body)
     if recent >= RATE_MAX:
@@ -188,11 +202,11 @@ def send_message(
         "body": text,
         "created_at": now,
     }
-    new_id = db.execute(
-        insert_for(db.get_bind(), Message)
+    new_id = conn.execute(
+        insert_for(conn, Message.__table__)  # type: ignore[attr-defined]
         .values(**values)
         .on_conflict_do_nothing(index_elements=["sender_id", "client_id"])
-        .returning(col(Message.id))
+        .returning(message_t.id)
     ).scalar_one_or_none()
     if new_id is None:  # the same send, racing from another tab or a reconnect
         raced = db.exec(

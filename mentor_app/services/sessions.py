@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 import secrets
 
-from sqlmodel import Session, col, delete, select
+from sqlmodel import Session, col, delete, select, update
 
 from mentor_app.models import User, UserSession, utcnow
 
@@ -58,23 +58,22 @@ def resolve_session(
         return None
     now = now or utcnow()
     found = db.exec(
-        select(UserSession, User)
-        .join(User, col(User.id) == col(UserSession.user_id), isouter=True)
+        select(User, UserSession.id, UserSession.expires_at, UserSession.last_seen_at)
+        .join(UserSession, col(UserSession.user_id) == col(User.id))
         .where(UserSession.token_hash == _hash(token))
-    ).first()  # one query: it runs on every event
+    ).first()  # one query, one object: it runs on every event
     if found is None:
         return None
-    row, user = found
-    expired = row.expires_at <= now or now - row.last_seen_at > IDLE_LIFETIME
+    user, session_id, expires_at, last_seen_at = found
+    this_session = col(UserSession.id) == session_id
+    expired = expires_at <= now or now - last_seen_at > IDLE_LIFETIME
     # A suspended user's sessions die too, so lifting a suspension needs a fresh log-in.
-    if expired or user is None or user.status != "active":
-        db.delete(row)
+    if expired or user.status != "active":
+        db.exec(delete(UserSession).where(this_session))
         db.flush()
         return None
-    if now - row.last_seen_at >= TOUCH_INTERVAL:
-        row.last_seen_at = now
-        db.add(row)
-        db.flush()
+    if now - last_seen_at >= TOUCH_INTERVAL:
+        db.exec(update(UserSession).where(this_session).values(last_seen_at=now))
     return user
 
 
