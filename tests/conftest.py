@@ -1,15 +1,21 @@
-"""Shared fixtures: a real, migrated SQLite database in a temp folder per test, and an
-empty PostgreSQL database of its own for tests that need the real server."""
+"""Shared fixtures: a real, migrated database per test, on the engine `--db` names.
+
+`--db=sqlite` (the default) gives each test a SQLite file in its temp folder;
+`--db=postgresql` gives each test a PostgreSQL database of its own, copied from a
+template migrated once per session and dropped afterwards. `pg_engine` is an empty
+PostgreSQL database for the tests that are about PostgreSQL itself."""
 
 from __future__ import annotations
 
-import uuid
+import itertools
+import re
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from mentor_app import migrations
@@ -17,9 +23,140 @@ from mentor_app.db import make_engine
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
+# Every test database is named mct_<run>_<what>; the run holds the advisory lock
+# (RUN_LOCK_CLASS, run) on the server for its whole life, so a later run can tell a
+# dead run's leftovers (lock free) from a live concurrent run's databases (lock held).
+PREFIX = "mct_"
+RUN_LOCK_CLASS = 0x6D63  # "mc"
+_NAME = re.compile(rf"^{PREFIX}([0-9a-f]{{8}})_")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--db",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="engine the service tests run on: a SQLite file, or a fresh PostgreSQL "
+        f"database per test on {PG_SERVER.rsplit('/', 1)[0]} (default: sqlite)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "sqlite_only(reason): about SQLite itself, skipped with --db=postgresql"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    on = config.getoption("db")
+    for item in items:
+        marker = item.get_closest_marker("sqlite_only")
+        if on == "postgresql" and marker is not None:
+            reason = marker.kwargs.get("reason") or (marker.args[0] if marker.args else "")
+            item.add_marker(pytest.mark.skip(reason=f"SQLite only: {reason}"))
+        if on == "sqlite" and "pg_engine" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.skip(reason="PostgreSQL only: runs with --db=postgresql"))
+
+
+class PgDatabases:
+    """Creates and drops this run's test databases on the PostgreSQL server."""
+
+    def __init__(self, server_url: str) -> None:
+        self.base_url = server_url.rsplit("/", 1)[0]
+        self.admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+        self.run = secrets.randbits(31)
+        self.template: str | None = None
+        self._count = itertools.count()
+        self._lock: Connection = self.admin.connect()
+        self._lock.execute(
+            text("SELECT pg_advisory_lock(:c, :r)"), {"c": RUN_LOCK_CLASS, "r": self.run}
+        )
+        self.drop_dead_runs_leftovers()
+
+    def _new_name(self, what: str) -> str:
+        return f"{PREFIX}{self.run:08x}_{what}"
+
+    def drop_dead_runs_leftovers(self) -> None:
+        with self.admin.connect() as connection:
+            names = connection.execute(
+                text("SELECT datname FROM pg_database WHERE datname LIKE :p"),
+                {"p": PREFIX.replace("_", r"\_") + "%"},
+            ).scalars()
+            by_run: dict[int, list[str]] = {}
+            for name in names:
+                if match := _NAME.match(name):
+                    by_run.setdefault(int(match[1], 16), []).append(name)
+            for run, leftovers in by_run.items():
+                if run == self.run:
+                    continue
+                args = {"c": RUN_LOCK_CLASS, "r": run}
+                if not connection.execute(
+                    text("SELECT pg_try_advisory_lock(:c, :r)"), args
+                ).scalar():
+                    continue  # that run is alive
+                for name in leftovers:
+                    connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                connection.execute(text("SELECT pg_advisory_unlock(:c, :r)"), args)
+
+    def create(self, template: str | None = None) -> str:
+        name = self._new_name(str(next(self._count)))
+        source = f' TEMPLATE "{template}"' if template else ""
+        with self.admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"{source}'))
+        return name
+
+    def create_migrated(self) -> str:
+        """A copy of the migrated template: much faster than migrating each database."""
+        if self.template is None:
+            name = self._new_name("template")
+            with self.admin.connect() as connection:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+            engine = make_engine(self.url(name))
+            try:
+                migrations.upgrade(engine)
+            finally:
+                engine.dispose()  # CREATE DATABASE ... TEMPLATE wants no one connected
+            self.template = name
+        return self.create(self.template)
+
+    def url(self, name: str) -> str:
+        return f"{self.base_url}/{name}"
+
+    def drop(self, name: str) -> None:
+        with self.admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    def close(self) -> None:
+        if self.template is not None:
+            self.drop(self.template)
+        self._lock.close()
+        self.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_databases() -> Iterator[PgDatabases]:
+    databases = PgDatabases(PG_SERVER)
+    yield databases
+    databases.close()
+
+
+def _pg_engine_on(databases: PgDatabases, name: str) -> Iterator[Engine]:
+    engine = make_engine(databases.url(name))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        databases.drop(name)
+
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
+def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """The migrated database of this test, on the engine `--db` names."""
+    if request.config.getoption("db") == "postgresql":
+        databases: PgDatabases = request.getfixturevalue("pg_databases")
+        yield from _pg_engine_on(databases, databases.create_migrated())
+        return
+    tmp_path: Path = request.getfixturevalue("tmp_path")
     eng = make_engine(f"sqlite:///{tmp_path / 'test.db'}")
     migrations.upgrade(eng)
     yield eng
@@ -34,26 +171,13 @@ def db(engine: Engine) -> Iterator[Session]:
 
 
 @pytest.fixture
-def pg_engine() -> Iterator[Engine]:
+def pg_engine(pg_databases: PgDatabases) -> Iterator[Engine]:
     """A new, empty PostgreSQL database, dropped afterwards."""
-    name = f"mc_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_SERVER, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(PG_SERVER.rsplit("/", 1)[0] + f"/{name}")
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    yield from _pg_engine_on(pg_databases, pg_databases.create())
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_engine(request: pytest.FixtureRequest) -> Engine:
-    """The migrated database on each engine in turn: for rules the database itself holds."""
-    engine: Engine = request.getfixturevalue("engine" if request.param == "sqlite" else "pg_engine")
-    if request.param == "postgresql":
-        migrations.upgrade(engine)
+@pytest.fixture
+def any_engine(engine: Engine) -> Engine:
+    """The migrated database, for rules the database itself holds (races, triggers): the
+    same as `engine`, kept as its own name since these tests are run once per engine."""
     return engine

@@ -11,10 +11,11 @@ from sqlalchemy.engine import Engine
 from mentor_app import migrations
 
 
-def test_empty_sqlite_upgraded_to_head_matches_the_models(engine: Engine) -> None:
+def test_an_empty_database_upgraded_to_head_matches_the_models(engine: Engine) -> None:
     assert migrations.pending_changes(engine) == []
 
 
+@pytest.mark.sqlite_only(reason="SQLite pragmas")
 def test_every_sqlite_connection_has_the_safety_pragmas(engine: Engine) -> None:
     with engine.connect() as connection:
         pragmas = {
@@ -29,6 +30,7 @@ def test_every_sqlite_connection_has_the_safety_pragmas(engine: Engine) -> None:
     }
 
 
+@pytest.mark.sqlite_only(reason="SQLite's BEGIN IMMEDIATE")
 def test_sqlite_transactions_take_the_write_lock_at_begin(engine: Engine) -> None:
     # A deferred transaction that reads then writes fails at once with "database is
     # locked"; BEGIN IMMEDIATE takes the write lock up front, so writers queue instead.

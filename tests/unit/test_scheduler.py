@@ -76,6 +76,9 @@ def test_only_one_worker_holds_the_lease(engine: Engine) -> None:
     assert second.held is False and second.renew() is False
 
 
+@pytest.mark.sqlite_only(
+    reason="the lease row is the SQLite leader lock; PostgreSQL's advisory lock is tested below"
+)
 def test_a_released_lease_goes_to_the_next_worker(engine: Engine) -> None:
     first, second = LeaderLock(engine), LeaderLock(engine)
     assert first.acquire()
@@ -88,6 +91,9 @@ def test_a_released_lease_goes_to_the_next_worker(engine: Engine) -> None:
         assert db.exec(select(LeaderLease.holder)).one() == second.holder
 
 
+@pytest.mark.sqlite_only(
+    reason="the lease row is the SQLite leader lock; PostgreSQL's advisory lock is tested below"
+)
 def test_a_lease_left_unrenewed_expires_and_is_taken_over(engine: Engine) -> None:
     clock = Clock(T0)
     first = LeaderLock(engine, clock=clock)
