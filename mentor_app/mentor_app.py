@@ -27,12 +27,12 @@ from state.moderation import ModerationQueueState
 from state.notifications import NotificationCenterState
 from state.pairing import MyPairsState, PairingWorkspaceState
 from state.programs import NewProgramState, ProgramPageState, WizardState
-from state.session import SessionState
+from state.session import SessionState, backend_exception_handler
 from state.settings import SettingsState
 
 TITLE = "Mentor circles"
 
-app = rx.App()
+app = rx.App(backend_exception_handler=backend_exception_handler)
 app.register_lifespan_task(scheduler_lifespan)  # nudges etc.; leader-locked
 schedule_outbox()  # the e-mail outbox's sender, every minute, on the scheduler's leader
 app.add_page(home.index, route="/", title=TITLE, on_load=SessionState.load_public_page)

@@ -3,21 +3,37 @@ for every event that needs one, never from an id the browser sends."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import quote
 
 import reflex as rx
+from reflex.app import default_backend_exception_handler
 from reflex.event import EventSpec
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from mentor_app.db import session_scope
 from mentor_app.models import User
 from mentor_app.services import sessions
-from mentor_app.services.errors import NotFound
+from mentor_app.services.errors import NotFound, Unavailable
 from mentor_app.settings import settings
 
 SESSION_COOKIE_MAX_AGE = int(sessions.ABSOLUTE_LIFETIME.total_seconds())
+logger = logging.getLogger(__name__)
+BUSY = "We could not save that just now, and nothing was changed. Please try again in a moment."
+
+
+def backend_exception_handler(exception: Exception) -> EventSpec | None:
+    """Reflex's last resort for what no handler caught. A database that cannot take the
+    transaction now (a page load while another writer holds SQLite's lock past the busy
+    timeout) is told as the retry message; anything else gets Reflex's own notice."""
+    if isinstance(exception, (Unavailable, OperationalError)):
+        logger.warning("Database busy or unreachable: %s", exception)
+        return rx.toast.error(BUSY)
+    spec = default_backend_exception_handler(exception)
+    return spec if isinstance(spec, EventSpec) else None
 
 
 class SignedOut(Exception):
@@ -73,13 +89,19 @@ class SessionState(rx.State):
     def _as_user(self) -> Iterator[tuple[Session, User]]:
         """One transaction as the signed-in user, who is shown in the header.
 
-        Raises SignedOut when the cookie no longer names a live session."""
-        with session_scope() as db:
-            user = self._user(db)
-            self._show_user(user)
-            if user is None:
-                raise SignedOut
-            yield db, user
+        Raises SignedOut when the cookie no longer names a live session, and Unavailable
+        (a ServiceError, shown like any refusal) when the database cannot take the
+        transaction, e.g. another writer held SQLite's lock past the busy timeout: the
+        whole transaction is rolled back, so the same action can be repeated."""
+        try:
+            with session_scope() as db:
+                user = self._user(db)
+                self._show_user(user)
+                if user is None:
+                    raise SignedOut
+                yield db, user
+        except OperationalError as error:
+            raise Unavailable(BUSY) from error
 
     def _page_id(self, marker: str, missing: str) -> int:
         """The id of what this page shows, from its URL; NotFound(missing) when absent."""

@@ -28,6 +28,11 @@ class Conflict(ServiceError):
     """The action clashes with what is already there (e.g. a taken e-mail)."""
 
 
+class Unavailable(ServiceError):
+    """The database could not take the change now (locked past its busy timeout,
+    unreachable); nothing was written and the same action can simply be repeated."""
+
+
 class Throttled(ServiceError):
     """Too many attempts; try again after `retry_after_s` seconds."""
 
