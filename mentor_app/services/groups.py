@@ -104,6 +104,9 @@ def require_admin(db: Session, *, actor: User, group_id: int) -> Membership:
     """The actor's admin membership of the group, or PermissionDenied (also for non-members)."""
     membership = membership_of(db, group_id=group_id, user_id=acting_user_id(actor))
     if membership is None or membership.role != "admin":
+        audit.refused(
+            actor_id=actor.id, action="admin action", target_type="group", target_id=group_id
+        )
         raise PermissionDenied(ONLY_ADMINS)
     return membership
 

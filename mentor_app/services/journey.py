@@ -124,6 +124,8 @@ def pair_of_member(db: Session, *, actor: User, pair_id: int) -> tuple[Pair, str
     """The pair and the actor's role in it; NotFound for drafts and for everyone else."""
     me = groups.acting_user_id(actor)
     pair = db.get(Pair, pair_id)
+    if pair is not None and me not in (pair.mentor_id, pair.mentee_id):
+        audit.refused(actor_id=me, action="not a member", target_type="pair", target_id=pair_id)
     if pair is None or pair.status == "draft" or me not in (pair.mentor_id, pair.mentee_id):
         raise NotFound(PAIR_NOT_FOUND)
     return pair, "mentor" if pair.mentor_id == me else "mentee"

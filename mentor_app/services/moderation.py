@@ -145,6 +145,9 @@ def _require_moderator(db: Session, actor: User) -> int:
             select(User.is_site_moderator, User.status).where(User.id == actor_id)
         ).first()
     if row is None or not row[0] or row[1] != "active":
+        audit.refused(
+            actor_id=actor_id, action="moderator action", target_type="site", target_id=None
+        )
         raise PermissionDenied(ONLY_MODERATORS)
     return actor_id
 
