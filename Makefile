@@ -7,7 +7,7 @@ export REFLEX_TELEMETRY_ENABLED := false
 export REFLEX_CHECK_LATEST_VERSION := false
 export PORT
 
-.PHONY: run test install lint migrate seed screenshots
+.PHONY: run run-prod test install lint migrate seed screenshots
 
 install:
 	@scripts/bootstrap.sh
@@ -22,6 +22,16 @@ seed: migrate
 run: seed
 	@echo "==> Mentor circles on http://localhost:$(PORT) (building the frontend first)"
 	reflex run --env prod --single-port
+
+## Scale-out: PostgreSQL + Redis, $(WORKERS) backend workers on $(PORT) (see README).
+WORKERS ?= 4
+run-prod: install
+	@if [ -z "$$DATABASE_URL" ] || [ -z "$$REDIS_URL" ]; then \
+	  echo "run-prod needs DATABASE_URL=postgresql+psycopg://... and REDIS_URL=redis://..."; exit 2; fi
+	python -m mentor_app.migrations
+	python -m mentor_app.seed
+	@echo "==> Mentor circles on http://localhost:$(PORT) with $(WORKERS) workers"
+	GRANIAN_WORKERS=$(WORKERS) reflex run --env prod --single-port
 
 lint: install
 	ruff check .

@@ -25,10 +25,11 @@ other origins); `app.urls[i]` is also the base for HTTP (`/ping`, pages).
 
 Isolation: the database `mc_scaleout_<random>` is created, migrated (`python -m
 mentor_app.migrations`) and seeded (`python -m mentor_app.seed`: the demo logins of the
-README) at start and dropped (WITH FORCE) at stop. The Redis database index is claimed
-among 1..15 with a key `mentor:scaleout:claim` (SET NX, 6 h expiry), emptied at start and
-flushed at stop. Every instance runs the scheduler unless `MENTOR_SCHEDULER="off"` is
-passed as an extra environment variable.
+README) at start and dropped (WITH FORCE) at stop; instance i's connections carry
+`application_name=mentor-instance-i` (see `scheduler_leaders()`). The Redis database
+index is claimed among 1..15 with a key `mentor:scaleout:claim` (SET NX, 6 h expiry),
+emptied at start and flushed at stop. Every instance runs the scheduler unless
+`MENTOR_SCHEDULER="off"` is passed as an extra environment variable.
 """
 
 from __future__ import annotations
@@ -126,6 +127,36 @@ class ScaleOut:
         """The socket.io endpoint of instance `index` (Reflex's `/_event`)."""
         return f"ws://{self.hosts[index]}:{self.port}/_event"
 
+    @staticmethod
+    def application_name(index: int) -> str:
+        """The PostgreSQL `application_name` of instance `index`'s connections."""
+        return f"mentor-instance-{index}"
+
+    def scheduler_leaders(self) -> list[int]:
+        """The instances holding the scheduler's advisory lock right now (0 or 1 of them)."""
+        from mentor_app.scheduler import ADVISORY_LOCK_KEY
+
+        engine = self._admin_engine()
+        try:
+            with engine.connect() as conn:
+                names = conn.execute(
+                    text(
+                        "SELECT a.application_name FROM pg_locks l"
+                        " JOIN pg_stat_activity a ON a.pid = l.pid"
+                        " WHERE l.locktype = 'advisory' AND l.granted AND a.datname = :db"
+                        " AND l.classid::bigint = :hi AND l.objid::bigint = :lo"
+                    ),
+                    {
+                        "db": self.db_name,
+                        "hi": ADVISORY_LOCK_KEY >> 32,
+                        "lo": ADVISORY_LOCK_KEY & 0xFFFFFFFF,
+                    },
+                ).scalars()
+                wanted = {self.application_name(i): i for i in range(len(self.hosts))}
+                return sorted(wanted[name] for name in names if name in wanted)
+        finally:
+            engine.dispose()
+
     def log_path(self, index: int) -> Path:
         return self.work_dir / f"instance-{index}.log"
 
@@ -162,12 +193,13 @@ class ScaleOut:
         env = app_env(
             self.port,
             self.work_dir,
-            DATABASE_URL=self.database_url,
+            # Each instance names its connections, so pg_stat_activity tells them apart.
+            DATABASE_URL=f"{self.database_url}?application_name={self.application_name(index)}",
             REDIS_URL=self.redis_url,
             APP_ORIGIN=f"http://localhost:{self.port}",
             MENTOR_ALLOWED_ORIGINS=origins,
             GRANIAN_WORKERS=str(self.workers_per_instance),
-            MENTOR_INSTANCE=str(index),
+            PYTHONUNBUFFERED="1",  # the log is complete even after a SIGKILL
         )
         env.update(self.extra_env)
         return env
