@@ -56,6 +56,13 @@ def live_token(pair_id: int) -> str:
     return f"pair-{pair_id}"  # no underscore: Reflex reserves it in link tokens
 
 
+def chat_token(pair_id: int) -> str:
+    """The chat's own token. Two shared state classes must not share a token: with the
+    Redis state manager, Reflex 0.10.1 loads the second one linked in an event as a
+    detached copy whose link and changes are never saved (chat across workers failed)."""
+    return f"chat-{pair_id}"
+
+
 def _when(moment: dt.datetime | None) -> str:
     return moment.strftime("%d %b %Y, %H:%M UTC") if moment else ""
 
@@ -120,7 +127,7 @@ class PairLiveState(rx.SharedState):
 
 
 class PairChatState(rx.SharedState):
-    """The pair's chat, shared like `PairLiveState` (same token) but a state of its own,
+    """The pair's chat, shared like `PairLiveState` (on a token of its own: `chat_token`),
     so a new message re-renders the chat alone, not the whole journey. Server-written."""
 
     _internal_patch_linked_state = patch_in_fresh
@@ -158,11 +165,14 @@ async def refresh_pair_page(pair_id: int) -> None:
         mentor = db.get(User, db.get(Pair, pair_id).mentor_id)  # type: ignore[union-attr]
         assert mentor is not None
         snapshot = chat_snapshot(db, mentor, pair_id)
+    # One token after the other, in the order the tabs lock them.
     token = rx.BaseStateToken(ident=live_token(pair_id), cls=PairLiveState)
     async with app.modify_state(token) as root:
         live = await root.get_state(PairLiveState)
         assert isinstance(live, PairLiveState)
         live._apply(view)
+    token = rx.BaseStateToken(ident=chat_token(pair_id), cls=PairChatState)
+    async with app.modify_state(token) as root:
         talk = await root.get_state(PairChatState)
         assert isinstance(talk, PairChatState)
         talk._apply_chat(snapshot)
@@ -249,11 +259,11 @@ class PairPageState(SessionState):
         return linked
 
     async def _chat(self) -> PairChatState:
-        """This tab's copy of the pair's chat, linked to the same token (always after
+        """This tab's copy of the pair's chat, linked to the chat's token (always after
         `_live`, so every tab takes the two locks in one order)."""
         talk = await self.get_state(PairChatState)
         assert isinstance(talk, PairChatState)
-        linked = await talk._link_to(live_token(self._pair_id()))
+        linked = await talk._link_to(chat_token(self._pair_id()))
         assert isinstance(linked, PairChatState)
         return linked
 

@@ -102,16 +102,6 @@ def open_pair_on_two_workers(
     return mentor, mentee
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Reflex 0.10.1 + Redis: PairChatState is the second SharedState linked to the pair's "
-        "token in one event; _internal_patch_linked_state then loads it from a detached, "
-        "unlocked copy of the token's state, so the link (and any change) is never written "
-        "back and the partner's tab is not in its _linked_from. Fix: link the chat to a "
-        "token of its own (state/journey.py)."
-    ),
-)
 def test_two_members_on_different_workers_chat_live_both_ways(
     scale_out: ScaleOut, so_db: Session, page_on: Callable[[int], Page]
 ) -> None:
@@ -145,15 +135,6 @@ def test_journey_and_bell_cross_workers_live(
     expect(bell(mentee, 2)).to_be_visible()
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason=(
-        "open: within the 20 sends, tab_one's composer (Message) stopped being found for "
-        "15 s after the same member's tab on the other worker sent; likely the same "
-        "detached-PairChatState problem as the chat test. The limit itself is a database "
-        "count (chat.send_message), so it does not depend on the worker."
-    ),
-)
 def test_chat_rate_limit_counts_messages_sent_through_both_workers(
     so_db: Session, page_on: Callable[[int], Page]
 ) -> None:
