@@ -17,8 +17,9 @@ from playwright.sync_api import Browser, Page, expect
 from sqlmodel import Session, select
 
 from mentor_app.db import make_engine
-from mentor_app.models import EmailOutbox
+from mentor_app.models import EmailOutbox, LoginThrottle
 from mentor_app.scheduler import RENEW_EVERY_S
+from mentor_app.seed import DEMO_PASSWORD
 from tests.e2e.test_chat import open_chat, send
 from tests.e2e.test_journey import arrange_pair_two_weeks_in
 from tests.e2e.test_notifications import bell
@@ -236,3 +237,40 @@ def test_scheduler_runs_on_one_worker_and_a_survivor_takes_over_after_kill_9(
     scale_out.wait_ready(leader)
     time.sleep(2)
     assert scale_out.scheduler_leaders() == [follower]
+
+
+def test_login_throttling_counts_failures_on_both_workers(
+    so_db: Session, page_on: Callable[[int], Page]
+) -> None:
+    """Failed log-ins on one worker throttle the account on the other (the counter is a
+    database row, not process memory), and the owner gets in once the pause is over."""
+    email = "priya.mentee@example.org"
+
+    def failures() -> int:
+        so_db.expire_all()
+        row = so_db.get(LoginThrottle, email)
+        so_db.rollback()
+        return row.failure_count if row else 0
+
+    first, second = page_on(0), page_on(1)
+    second.goto("/login")
+    second.get_by_label("Email").fill(email)
+    second.get_by_label("Password").fill(DEMO_PASSWORD)  # the right one, ready to go
+    first.goto("/login")
+    first.get_by_label("Email").fill(email)
+    for attempt in range(1, 7):
+        first.get_by_label("Password").fill(f"wrong-password-{attempt}")
+        first.get_by_role("button", name="Log in").click()
+        deadline = time.monotonic() + 10
+        while failures() < attempt and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert failures() == attempt
+        if attempt == 5:
+            first.wait_for_timeout(1100)  # the fifth failure pauses the account for 1 s
+    # The sixth failure paused the account for 2 s: the right password on the other
+    # worker is refused too, without being checked.
+    second.get_by_role("button", name="Log in").click()
+    expect(second.get_by_text(re.compile("Too many attempts"))).to_be_visible()
+    second.wait_for_timeout(2100)
+    second.get_by_role("button", name="Log in").click()
+    expect(second.get_by_role("heading", name="My groups")).to_be_visible()
