@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from mentor_app import migrations
@@ -109,8 +110,7 @@ class PgDatabases:
         """A copy of the migrated template: much faster than migrating each database."""
         if self.template is None:
             name = self._new_name("template")
-            with self.admin.connect() as connection:
-                connection.execute(text(f'CREATE DATABASE "{name}"'))
+            self._create_with_language_collation(name)
             engine = make_engine(self.url(name))
             try:
                 migrations.upgrade(engine)
@@ -118,6 +118,17 @@ class PgDatabases:
                 engine.dispose()  # CREATE DATABASE ... TEMPLATE wants no one connected
             self.template = name
         return self.create(self.template)
+
+    def _create_with_language_collation(self, name: str) -> None:
+        """Servers often default to the "C" collation, byte order like SQLite's; production
+        ones usually sort text by a language's rules ("alice" before "Bob"), and a test server
+        sorting like SQLite would hide every text ORDER BY that differs between the two."""
+        icu = "TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US'"
+        with self.admin.connect() as connection:
+            try:
+                connection.execute(text(f'CREATE DATABASE "{name}" {icu}'))
+            except DBAPIError:  # a server built without ICU: its own default, then
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
 
     def url(self, name: str) -> str:
         return f"{self.base_url}/{name}"

@@ -204,8 +204,11 @@ def _cohort(db: Session, program_id: int) -> list[_Person]:
         )
         .join(User, col(User.id) == col(Enrollment.user_id))
         .where(col(Enrollment.program_id) == program_id)
-        .order_by(col(User.display_name), col(Enrollment.id))
     ).all()
+    # Sorted here, not by the database: PostgreSQL sorts text by its collation (en-US puts
+    # "alice" before "Bob"; SQLite and "C" put "Bob" first), and this order is the
+    # workspace's and auto-matching's tie-break, so it must not depend on the engine.
+    rows = sorted(rows, key=lambda r: (r[2], r[0] or 0))  # name by code point, then id
     return [
         _Person(
             eid or 0,

@@ -461,6 +461,33 @@ def test_suggest_all_drafts_the_best_whole_cohort_assignment(cohort: Cohort) -> 
     assert all(p.status == "draft" for p in made)
 
 
+def test_the_workspace_lists_people_in_the_same_name_order_on_every_engine(
+    cohort: Cohort,
+) -> None:
+    # Code point order (capitals first), whatever the database's collation would say.
+    for name in ("bea", "Cy", "Al"):
+        cohort.person(name, "mentee")
+    for name in ("dan", "Eve"):
+        cohort.person(name, "mentor")
+
+    workspace = pairing.get_workspace(cohort.db, actor=cohort.admin, program_id=cohort.pid)
+
+    assert [m.name for m in workspace.mentees_waiting] == ["Al", "Cy", "bea"]
+    assert [m.name for m in workspace.mentors] == ["Eve", "dan"]
+
+
+def test_suggest_all_breaks_a_tie_the_same_way_on_every_engine(cohort: Cohort) -> None:
+    # Two mentees as good as each other for the one seat: the tie goes by name order, which
+    # must not be the database's collation (en-US would put "bea" before "Cy").
+    mentor = cohort.person("Maya", "mentor", capacity=1, areas=AREAS[:1])
+    cy = cohort.person("Cy", "mentee", areas=AREAS[:1])
+    cohort.person("bea", "mentee", areas=AREAS[:1])
+
+    made = pairing.suggest_all(cohort.db, actor=cohort.admin, program_id=cohort.pid)
+
+    assert [(p.mentee_enrollment_id, p.mentor_enrollment_id) for p in made] == [(cy.id, mentor.id)]
+
+
 def test_suggest_all_leaves_out_pairs_below_the_minimum_score(cohort: Cohort) -> None:
     cohort.person("Maya", "mentor", capacity=1, areas=AREAS[:1])
     cohort.person("Theo", "mentee", areas=AREAS[1:2])
