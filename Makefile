@@ -38,11 +38,13 @@ lint: install
 	ruff format --check .
 	mypy mentor_app state components
 
-## Install (with Debian chromium), lint, type-check and run the whole suite.
+## Install (with Debian chromium), lint, type-check and run the whole suite, then the
+## service tests again on PostgreSQL (a fresh database per test on 127.0.0.1:5432).
 test:
 	@scripts/bootstrap.sh --browser
 	$(MAKE) --no-print-directory lint
 	python -m pytest
+	python -m pytest tests/unit --db=postgresql
 
 ## Refresh the README screenshots from the browser tests.
 screenshots: install
