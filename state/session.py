@@ -98,6 +98,9 @@ class SessionState(rx.State):
                 user = self._user(db)
                 self._show_user(user)
                 if user is None:
+                    # resolve_session deleted a dead session's row: keep that deletion,
+                    # which the rollback for SignedOut would otherwise undo.
+                    db.commit()
                     raise SignedOut
                 yield db, user
         except OperationalError as error:

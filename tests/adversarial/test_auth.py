@@ -287,6 +287,24 @@ def test_expired_sessions_cannot_act(
     assert _messages(app_db, pair_id) == []
 
 
+def test_a_dead_session_met_by_an_event_is_deleted_for_good(
+    connect: Callable[..., ReflexClient], app_db: Session
+) -> None:
+    pair_id, _mentor, mentee = _pair_page(app_db)
+    tab = signed_in(connect, mentee, f"/pairs/{pair_id}")
+    row = app_db.exec(select(UserSession).where(col(UserSession.user_id) == mentee.id)).one()
+    row.last_seen_at = utcnow() - sessions.IDLE_LIFETIME - dt.timedelta(minutes=1)
+    app_db.add(row)
+    app_db.commit()
+
+    tab.call(SEND, {"form": {"body": "too late", "client_id": uuid.uuid4().hex}})
+    assert tab.redirects[-1].startswith("/login")
+    app_db.expire_all()
+    # The refusal (SignedOut) rolls its transaction back; the dead row's deletion stays.
+    assert app_db.exec(select(UserSession).where(UserSession.user_id == mentee.id)).all() == []
+    app_db.commit()
+
+
 @pytest.mark.parametrize(
     ("idle", "age", "alive"),
     [
