@@ -277,7 +277,8 @@ class PairSurvey(SQLModel, table=True):
 
 
 class Message(SQLModel, table=True):
-    """A chat message between the two members of a pair, stored exactly as sent.
+    """A chat message between the two members of a pair, stored as sent (NUL apart:
+    see services.cleaning.storable).
 
     `client_id` comes from the sender's browser: a retry of the same send finds the row
     the first attempt wrote (unique per sender) instead of writing a second one."""

@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 
 from mentor_app.models import LoginThrottle, User, utcnow
 from mentor_app.services import audit, sessions
+from mentor_app.services.cleaning import storable
 from mentor_app.services.errors import Conflict, NotFound, Throttled, ValidationError
 
 # OWASP's argon2id baseline (19 MiB, 2 passes, 1 lane). `deprecated="auto"` makes
@@ -49,7 +50,7 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def normalise_email(value: str) -> str:
-    email = (value or "").strip().lower()
+    email = storable(value or "").strip().lower()
     if not email:
         raise ValidationError("Enter your email address.", field="email")
     local, at, domain = email.partition("@")
@@ -183,7 +184,7 @@ def sign_up(
 def authenticate(db: Session, *, email: str, password: str, now: dt.datetime | None = None) -> User:
     """The user for these credentials, or one uniform refusal whatever went wrong."""
     now = now or utcnow()
-    key = (email or "").strip().lower()[:EMAIL_MAX]
+    key = storable(email or "").strip().lower()[:EMAIL_MAX]
 
     throttle = db.get(LoginThrottle, key, with_for_update=True)
     if throttle is not None and throttle.locked_until is not None and throttle.locked_until > now:

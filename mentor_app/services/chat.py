@@ -32,6 +32,7 @@ from mentor_app.models import (
     utcnow,
 )
 from mentor_app.services import audit, blocks, groups, journey
+from mentor_app.services.cleaning import storable
 from mentor_app.services.errors import Conflict, NotFound, Throttled, ValidationError
 
 BODY_MAX = 4000
@@ -120,7 +121,8 @@ def can_send(db: Session, pair: Pair) -> bool:
 
 
 def _clean_body(body: Any) -> str:
-    text = str(body or "").replace("\r\n", "\n")
+    # Stored as sent, NUL apart (see cleaning.storable).
+    text = storable(str(body or "")).replace("\r\n", "\n")
     if not text.strip():
         raise ValidationError("Write a message first.", field="body")
     if len(text) > BODY_MAX:
@@ -243,7 +245,7 @@ def report(
     me = groups.acting_user_id(actor)
     if category not in REPORT_CATEGORIES:
         raise ValidationError("Choose what kind of problem this is.", field="category")
-    text = str(details or "").replace("\r\n", "\n").strip()
+    text = storable(str(details or "")).replace("\r\n", "\n").strip()
     if len(text) > DETAILS_MAX:
         raise ValidationError(f"Use at most {DETAILS_MAX:,} characters.", field="details")
     if category == "other" and not text:

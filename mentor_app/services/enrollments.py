@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from mentor_app.models import Enrollment, Pair, Program, User, utcnow
 from mentor_app.services import accounts, groups, programs
+from mentor_app.services.cleaning import storable
 from mentor_app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
 
 ANSWER_MAX = 2000
@@ -45,7 +46,7 @@ def _clean_answer(question: Mapping[str, Any], raw: Any) -> str | list[str] | No
         return None
     if not isinstance(raw, str):
         raise ValidationError("This answer is malformed.", field=where)
-    text = raw.strip()
+    text = storable(raw).strip()
     if not text:
         return None
     if qtype == "single_choice":

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, func, select
 
 from mentor_app.models import Group, Membership, User
 from mentor_app.services import audit
+from mentor_app.services.cleaning import storable
 from mentor_app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
 
 CATEGORIES: dict[str, str] = {
@@ -113,8 +114,8 @@ def require_admin(db: Session, *, actor: User, group_id: int) -> Membership:
 
 def create_group(db: Session, *, actor: User, name: str, description: str, category: str) -> Group:
     actor_id = acting_user_id(actor)
-    name = (name or "").strip()
-    description = (description or "").strip()
+    name = storable(name or "").strip()
+    description = storable(description or "").strip()
     if len(name) < NAME_MIN:
         raise ValidationError(f"Use at least {NAME_MIN} characters.", field="name")
     if len(name) > NAME_MAX:

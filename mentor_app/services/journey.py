@@ -28,6 +28,7 @@ from mentor_app.models import (
     utcnow,
 )
 from mentor_app.services import audit, groups, notifications, programs
+from mentor_app.services.cleaning import storable
 from mentor_app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
 
 NOTE_MAX = 1000
@@ -351,7 +352,7 @@ def _clean_met(value: Any) -> bool:
 
 
 def _clean_note(value: Any, limit: int = NOTE_MAX, field_name: str = "note") -> str:
-    note = str(value or "").replace("\r\n", "\n").strip()
+    note = storable(str(value or "")).replace("\r\n", "\n").strip()
     if len(note) > limit:
         raise ValidationError(f"Use at most {limit} characters.", field=field_name)
     return note

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, func, select
 
 from mentor_app.models import Enrollment, ModerationAction, Pair, Program, Report, User, utcnow
 from mentor_app.services import accounts, audit, chat, groups, notifications
+from mentor_app.services.cleaning import storable
 from mentor_app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
 
 STATUSES: dict[str, str] = {
@@ -273,7 +274,7 @@ def get_report(db: Session, *, actor: User, report_id: int) -> ReportDetail:
 
 
 def _clean_reason(value: Any, *, required: bool) -> str:
-    reason = str(value or "").replace("\r\n", "\n").strip()
+    reason = storable(str(value or "")).replace("\r\n", "\n").strip()
     if required and not reason:
         raise ValidationError("Give a reason: it is kept in the report's history.", field="reason")
     if len(reason) > REASON_MAX:
@@ -462,7 +463,7 @@ def end_pairs_of_suspended(db: Session, *, user_id: int) -> list[int]:
 
 def set_site_moderator(db: Session, *, email: str, value: bool) -> User:
     """Grant or revoke the site moderator flag; NotFound for an unknown e-mail."""
-    key = (email or "").strip().lower()
+    key = storable(email or "").strip().lower()
     user = db.exec(select(User).where(User.email == key)).first()
     if user is None:
         raise NotFound(f"No account with the e-mail {key or '(empty)'}.")

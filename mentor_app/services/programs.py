@@ -16,6 +16,7 @@ from sqlmodel import Session, col, func, select
 from mentor_app.models import Enrollment, Group, Membership, Program, User, utcnow
 from mentor_app.program_templates import TEMPLATES
 from mentor_app.services import audit, groups
+from mentor_app.services.cleaning import storable
 from mentor_app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
 
 # Limits, shown next to the fields in the wizard.
@@ -140,7 +141,7 @@ def _text(value: Any, field_name: str) -> str:
         return ""
     if not isinstance(value, str):
         raise ValidationError("Enter text here.", field=field_name)
-    return value.strip()
+    return storable(value).strip()
 
 
 def _as_bool(value: Any) -> bool:
