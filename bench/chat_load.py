@@ -147,6 +147,22 @@ def arrange_pairs(database_url: str, count: int, run: str) -> list[PairSeat]:
     return seats
 
 
+def stored_messages(database_url: str, run: str) -> int:
+    """How many of this run's messages the app stored (their client ids start with it)."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(
+                text("SELECT count(*) FROM pair_message WHERE client_id LIKE :prefix"),
+                {"prefix": f"{run}-%"},
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    return int(found)
+
+
 # --- the clients -----------------------------------------------------------------------------
 
 
@@ -680,6 +696,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         memory = MemoryWatch([app.pid(i) for i in range(args.workers)])
         results = asyncio.run(run_load(args, app, seats, echo.url, memory, run))
         figures = report(args, results, memory)
+        figures["stored"] = stored_messages(app.database_url, run)
+        print(f"{figures['stored']} of the {figures['sent']} messages sent are in the database "
+              "(a lost one that is there was queued, not dropped)")  # fmt: skip
     finally:
         app.stop()
         echo.stop()
