@@ -21,7 +21,9 @@ production topology of `make run-prod`, with the load balancer made deterministi
 
 Protocol-level clients (python-socketio) connect to `app.event_url(i)` (socket.io path
 `/_event`, transport websocket) and must send `Origin: app.urls[i]` (the sockets refuse
-other origins); `app.urls[i]` is also the base for HTTP (`/ping`, pages).
+other origins); `app.urls[i]` is also the base for HTTP (`/ping`, pages). Tests that only
+use such clients can pass `frontend=False`: no frontend build (the slowest part of a
+start), the instances serve Reflex's backend alone.
 
 Isolation: the database `mc_scaleout_<random>` is created, migrated (`python -m
 mentor_app.migrations`) and seeded (`python -m mentor_app.seed`: the demo logins of the
@@ -94,6 +96,7 @@ class ScaleOut:
         pg_server: str = PG_SERVER,
         redis_server: str = REDIS_SERVER,
         redis_db: int | None = None,
+        frontend: bool = True,
         **env: str,
     ) -> None:
         if not 1 <= instances <= 200:
@@ -111,6 +114,7 @@ class ScaleOut:
         self._redis_db_wanted = redis_db
         self.redis_db: int | None = None
         self.workers_per_instance = workers_per_instance
+        self.frontend = frontend
         self.extra_env = env
         self.processes: list[subprocess.Popen[bytes] | None] = [None] * instances
         self._db_created = False
@@ -226,11 +230,12 @@ class ScaleOut:
             env = self.env_for(0)
             for module in ("mentor_app.migrations", "mentor_app.seed"):
                 self._run([sys.executable, "-m", module], env, "setup.log")
-            self._run(
-                [sys.executable, "-m", "reflex", "export", "--frontend-only", "--no-zip"],
-                env,
-                "build.log",
-            )
+            if self.frontend:
+                self._run(
+                    [sys.executable, "-m", "reflex", "export", "--frontend-only", "--no-zip"],
+                    env,
+                    "build.log",
+                )
             for index in range(len(self.hosts)):
                 self.start_instance(index)
             deadline = time.monotonic() + timeout_s
@@ -246,7 +251,13 @@ class ScaleOut:
             raise RuntimeError(f"instance {index} is already running")
         log = self.log_path(index).open("ab")
         self.processes[index] = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.scaleout", "serve", self.hosts[index]],
+            [
+                sys.executable,
+                "-m",
+                "tests.support.scaleout",
+                "serve" if self.frontend else "serve-backend",
+                self.hosts[index],
+            ],
             cwd=PROJECT_ROOT,
             env=self.env_for(index),
             stdout=log,
@@ -262,7 +273,9 @@ class ScaleOut:
             process = self.processes[index]
             if process is None or process.poll() is not None:
                 raise RuntimeError(f"instance {index} exited early:\n{self._tail(index)}")
-            if _answers(self.urls[index] + "/ping") and _answers(self.urls[index] + "/"):
+            if _answers(self.urls[index] + "/ping") and (
+                not self.frontend or _answers(self.urls[index] + "/")
+            ):
                 return
             time.sleep(0.5)
         raise RuntimeError(f"instance {index} did not start in time:\n{self._tail(index)}")
@@ -346,10 +359,11 @@ def _answers(url: str) -> bool:
         return False
 
 
-def _serve(host: str) -> None:
-    """One instance: Reflex's production backend with the already built frontend mounted,
-    on `host:$PORT`. This is what `reflex run --env prod --single-port` does after its
-    build, minus its port check (which refuses a port another address already listens on)."""
+def _serve(host: str, *, frontend: bool = True) -> None:
+    """One instance: Reflex's production backend with the already built frontend mounted
+    (unless `frontend` is False), on `host:$PORT`. This is what `reflex run --env prod
+    --single-port` does after its build, minus its port check (which refuses a port
+    another address already listens on)."""
     from reflex.utils import exec as rx_exec
     from reflex_base import constants
     from reflex_base.config import get_config
@@ -363,12 +377,12 @@ def _serve(host: str) -> None:
         host,
         int(config.backend_port or 8000),
         config.loglevel.subprocess_level(),
-        mount_frontend_compiled_app=True,
+        mount_frontend_compiled_app=frontend,
     )
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "serve":
-        _serve(sys.argv[2])
+    if len(sys.argv) == 3 and sys.argv[1] in ("serve", "serve-backend"):
+        _serve(sys.argv[2], frontend=sys.argv[1] == "serve")
     else:
-        sys.exit("usage: python -m tests.support.scaleout serve HOST")
+        sys.exit("usage: python -m tests.support.scaleout serve|serve-backend HOST")
