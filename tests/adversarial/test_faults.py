@@ -1,7 +1,12 @@
 """Faults: a server killed mid-conversation, another writer holding SQLite's lock, schedulers
 that restart and race across a clock change and a week of downtime, a nudge job that dies
 half-way, and the settings of every database connection. Nothing acknowledged is lost and
-nothing is made twice."""
+nothing is made twice.
+
+With --db=postgresql (make test's second run) the scheduler and nudge-job cases run on
+PostgreSQL, where a crashed leader is a worker whose sessions ended (its advisory lock with
+them), and kill -9 hits an instance of the PostgreSQL + Redis deployment; the cases about
+SQLite itself and its embedded deployment are marked sqlite_only."""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ import datetime as dt
 import sqlite3
 import threading
 import time
+import uuid
 import zoneinfo
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,13 +33,16 @@ from sqlmodel import Session, col, func, select
 from mentor_app import db as app_db
 from mentor_app.models import Enrollment, Message, Notification, Nudge, Pair, User
 from mentor_app.scheduler import JobScheduler, LeaderLock
-from mentor_app.seed import DEMO_PROGRAM
+from mentor_app.seed import DEMO_PASSWORD, DEMO_PROGRAM
 from mentor_app.services import nudges
 from mentor_app.services.nudges import NudgeRules, run_nudges
+from state.journey import PairPageState
 from state.session import BUSY, backend_exception_handler
 from tests.factories import PairSetup, make_pair
 from tests.support.appserver import AppServer
 from tests.support.crash import kill_and_restart
+from tests.support.rxclient import ReflexClient, handler
+from tests.support.scaleout import ScaleOut
 
 # --- a production server of this module's own: it is killed once ----------------------------
 
@@ -142,6 +151,7 @@ def chat_pair(db: Session, tag: str) -> int:
 # --- another writer holds the lock ---------------------------------------------------------
 
 
+@pytest.mark.sqlite_only(reason="SQLite's write lock, on the embedded deployment")
 def test_a_message_sent_while_another_writer_holds_the_lock_for_3s_is_stored(
     server: AppServer, server_db: Session, page_on: Callable[[], Page]
 ) -> None:
@@ -164,6 +174,7 @@ def test_a_message_sent_while_another_writer_holds_the_lock_for_3s_is_stored(
     assert len(messages_with(database_file(server), "Sent while the database was busy")) == 1
 
 
+@pytest.mark.sqlite_only(reason="SQLite's write lock, on the embedded deployment")
 def test_a_send_locked_out_past_the_timeout_says_try_again_stores_nothing_and_resends_once(
     server: AppServer, server_db: Session, page_on: Callable[[], Page]
 ) -> None:
@@ -187,6 +198,7 @@ def test_a_send_locked_out_past_the_timeout_says_try_again_stores_nothing_and_re
     assert len(messages_with(database_file(server), body)) == 1
 
 
+@pytest.mark.sqlite_only(reason="SQLite's 'database is locked'")
 def test_a_locked_database_no_handler_caught_reaches_the_user_as_the_retry_message() -> None:
     """Page loads do not catch service errors: Reflex's last-resort handler tells them."""
     locked = OperationalError("BEGIN IMMEDIATE", {}, sqlite3.OperationalError("database is locked"))
@@ -221,6 +233,7 @@ def _pairs_of_demo_program(path: Path) -> int:
     return int(count)
 
 
+@pytest.mark.sqlite_only(reason="SQLite's write lock, on the embedded deployment")
 def test_pairing_waits_out_a_3s_lock_and_past_the_timeout_says_try_again_writing_nothing(
     server: AppServer, page_on: Callable[[], Page]
 ) -> None:
@@ -247,6 +260,9 @@ def test_pairing_waits_out_a_3s_lock_and_past_the_timeout_says_try_again_writing
 # --- kill -9 right after the acknowledgement -----------------------------------------------
 
 
+@pytest.mark.sqlite_only(
+    reason="the embedded deployment; its PostgreSQL + Redis one is the next test"
+)
 def test_a_message_acknowledged_before_kill_9_survives_the_restart_and_its_retry_makes_one_row(
     server: AppServer, server_db: Session, page_on: Callable[[], Page]
 ) -> None:
@@ -278,6 +294,75 @@ def test_a_message_acknowledged_before_kill_9_survives_the_restart_and_its_retry
     expect(log.get_by_text(body, exact=True)).to_have_count(1)
 
 
+@pytest.fixture
+def scale_out(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ScaleOut]:
+    """The PostgreSQL + Redis deployment, one instance, driven by protocol-level tabs: no
+    frontend build (a start takes seconds) and no scheduler."""
+    if request.config.getoption("db") != "postgresql":
+        pytest.skip("the PostgreSQL + Redis deployment: runs with --db=postgresql")
+    app = ScaleOut(tmp_path, instances=1, frontend=False, MENTOR_SCHEDULER="off")
+    app.start()
+    yield app
+    app.stop()
+
+
+def _client_ids_of(engine: Engine, body: str) -> list[str]:
+    with Session(engine) as check:
+        rows = check.exec(
+            select(Message.client_id).where(Message.body == body).order_by(col(Message.id))
+        ).all()
+    return [str(c) for c in rows]
+
+
+def _bodies_shown(tab: ReflexClient) -> list[str]:
+    return [m["body"] for m in tab.var("pair_chat_state.messages", [])]
+
+
+def test_on_postgresql_and_redis_a_message_acknowledged_before_kill_9_survives_and_resends_once(
+    scale_out: ScaleOut,
+) -> None:
+    engine = app_db.make_engine(scale_out.database_url)
+    tabs: list[ReflexClient] = []
+    try:
+        with Session(engine, expire_on_commit=False) as arrange:
+            pair_id = chat_pair(arrange, "pgkilled")
+        tab = ReflexClient(scale_out.urls[0]).connect("/login")
+        tabs.append(tab)
+        assert tab.log_in("pgkilled.mentee@example.org", DEMO_PASSWORD)
+        tab.navigate(f"/pairs/{pair_id}")
+        body, client_id = "Acknowledged on PostgreSQL, then the server died", uuid.uuid4().hex
+        send = handler(PairPageState, "send")
+        form = {"form": {"body": body, "client_id": client_id}}
+        acknowledged = int(tab.var("pair_page_state.composer_key")) + 1
+        tab.call(send, form, until=lambda c: c.var("pair_page_state.composer_key") == acknowledged)
+        assert body in _bodies_shown(tab)  # the sender saw it sent
+
+        scale_out.kill(0)  # kill -9 of the instance's whole process group
+        scale_out.start_instance(0)
+        scale_out.wait_ready(0)
+        assert _client_ids_of(engine, body) == [client_id]
+
+        # The tab reloads (its token, its session cookie): the message is there, once.
+        again = ReflexClient(
+            scale_out.urls[0], token=tab.token, session_cookie=tab.session_cookie
+        ).connect(f"/pairs/{pair_id}")
+        tabs.append(again)
+        assert _bodies_shown(again).count(body) == 1
+
+        # It never got the answer, say, and sends again with the same client id.
+        acknowledged = int(again.var("pair_page_state.composer_key")) + 1
+        again.call(
+            send, form, until=lambda c: c.var("pair_page_state.composer_key") == acknowledged
+        )
+        assert not again.var("pair_page_state.chat_error")
+        assert _client_ids_of(engine, body) == [client_id]
+        assert _bodies_shown(again).count(body) == 1
+    finally:
+        for t in tabs:
+            t.close()
+        engine.dispose()
+
+
 # --- schedulers: restarts, a clock change and a week of downtime ---------------------------
 
 
@@ -291,15 +376,61 @@ class Clock:
         return self.moment
 
 
-def _scheduler(engine: Engine, clock: Clock) -> JobScheduler:
-    """One worker's scheduler, as the lifespan makes it; the test calls its two jobs
-    (keep the lease, run the nudges) where APScheduler would."""
-    return JobScheduler(
-        engine,
-        lock=LeaderLock(engine, clock=clock),
-        rules=NudgeRules(chunk_size=1),  # one pair a transaction: a crash leaves some done
-        clock=clock,
-    )
+class Deployment:
+    """The worker processes of a simulated deployment, each with its scheduler as the
+    lifespan makes it; the test calls its two jobs (keep the lock, run the nudges) where
+    APScheduler would. On PostgreSQL each worker has an engine of its own whose sessions
+    carry its name, as a separate process's would, so that a crash can end exactly them."""
+
+    def __init__(self, engine: Engine, clock: Clock) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.on_postgresql = engine.dialect.name == "postgresql"
+        self._engines: list[Engine] = []
+        self._started = 0
+
+    def start_worker(self) -> JobScheduler:
+        self._started += 1
+        own = self.engine
+        if self.on_postgresql:
+            name = f"faults-worker-{self._started}"
+            url = self.engine.url.update_query_dict({"application_name": name})
+            own = app_db.make_engine(url.render_as_string(hide_password=False))
+            self._engines.append(own)
+        return JobScheduler(
+            own,
+            lock=LeaderLock(own, clock=self.clock),
+            rules=NudgeRules(chunk_size=1),  # one pair a transaction: a crash leaves some done
+            clock=self.clock,
+        )
+
+    def kill_sessions_of(self, worker: JobScheduler) -> None:
+        """What PostgreSQL sees of a kill -9: every session of the process ends, its open
+        transaction and its lock session with them (pg_terminate_backend, then wait until
+        they are gone)."""
+        name = worker.engine.url.query["application_name"]
+        sessions = text(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE application_name = :name AND datname = current_database()"
+        )
+        with self.engine.connect() as admin:
+            assert admin.execute(sessions, {"name": name}).scalar_one() >= 1
+            admin.commit()
+            deadline = time.monotonic() + 10
+            while admin.execute(
+                text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :name"),
+                {"name": name},
+            ).scalar_one():
+                admin.rollback()  # a fresh snapshot of pg_stat_activity
+                assert time.monotonic() < deadline, "the killed worker's sessions stayed"
+                time.sleep(0.05)
+            admin.rollback()
+
+    def close(self, workers: list[JobScheduler]) -> None:
+        for worker in workers:
+            worker.stop()
+        for own in self._engines:
+            own.dispose()
 
 
 def _tick(pool: concurrent.futures.Executor, workers: list[JobScheduler]) -> None:
@@ -341,17 +472,20 @@ def test_two_schedulers_restarting_across_clock_changes_and_downtime_nudge_once_
     redeploy = {dt.datetime(2026, 3, 13, 8, tzinfo=dt.UTC)}
 
     real_notify = nudges._create_notifications
-    crashing = threading.Event()
+    crashing: list[JobScheduler] = []  # the worker that dies in its next notification step
+    clock = Clock(start)
+    deployment = Deployment(engine, clock)
 
     def dies_mid_run(*args: Any, **kwargs: Any) -> Any:
-        if crashing.is_set():
+        if crashing:
             # Its nudge rows are inserted, its notifications not yet: they must roll back.
+            if deployment.on_postgresql:
+                deployment.kill_sessions_of(crashing[0])
             raise RuntimeError("worker killed")
         return real_notify(*args, **kwargs)
 
     monkeypatch.setattr(nudges, "_create_notifications", dies_mid_run)
-    clock = Clock(start)
-    workers = [_scheduler(engine, clock), _scheduler(engine, clock)]
+    workers = [deployment.start_worker(), deployment.start_worker()]
     restarts = 0
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
         moment = start
@@ -361,25 +495,35 @@ def test_two_schedulers_restarting_across_clock_changes_and_downtime_nudge_once_
                 moment += dt.timedelta(hours=1)
                 continue
             if moment in crash_leader:
-                # The leader dies in the middle of its run, keeping its lease; a new worker
-                # starts. Until the lease expires nobody runs; then one does, once.
+                # The leader dies in the middle of its run and a new worker starts.
                 leader = next(w for w in workers if w.keep_lease())
-                crashing.set()
-                with pytest.raises(RuntimeError, match="worker killed"):
+                crashing.append(leader)
+                with pytest.raises((RuntimeError, OperationalError)) as died:
                     leader.run_nudges()
+                # On PostgreSQL its rollback meets its own killed session: the thread ends
+                # on that error, raised while handling the crash.
+                assert "worker killed" in {str(died.value), str(died.value.__context__)}
                 crashing.clear()
-                workers = [w for w in workers if w is not leader] + [_scheduler(engine, clock)]
+                workers = [w for w in workers if w is not leader] + [deployment.start_worker()]
                 clock.moment = moment + dt.timedelta(seconds=30)
-                assert [w.keep_lease() for w in workers] == [False, False]
+                taken = [w.keep_lease() for w in workers]
+                if deployment.on_postgresql:
+                    # Its sessions ended with it, and its advisory lock at once: one of the
+                    # others takes it at its next renewal.
+                    assert sorted(taken) == [False, True]
+                else:
+                    # Its lease row stays: nobody runs until it expires, then one does.
+                    assert taken == [False, False]
                 clock.moment = moment + dt.timedelta(seconds=120)
                 restarts += 1
             elif moment in redeploy:
                 for worker in workers:  # a deploy: both stop cleanly, two new ones start
                     worker.stop()
-                workers = [_scheduler(engine, clock), _scheduler(engine, clock)]
+                workers = [deployment.start_worker(), deployment.start_worker()]
                 restarts += 1
             _tick(pool, workers)
             moment += dt.timedelta(hours=1)
+    deployment.close(workers)
     assert restarts == 3
 
     zones = {u.id: zoneinfo.ZoneInfo(u.timezone) for u in (a.mentor, a.mentee, b.mentor, b.mentee)}
@@ -525,6 +669,7 @@ def _assert_set_up(found: dict[str, Any]) -> None:
     assert found["busy_timeout"] >= 5000, found
 
 
+@pytest.mark.sqlite_only(reason="SQLite pragmas")
 def test_every_connection_of_the_apps_engine_reports_wal_foreign_keys_full_sync_and_timeout(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -552,6 +697,7 @@ def test_every_connection_of_the_apps_engine_reports_wal_foreign_keys_full_sync_
         app_db.engine_for.cache_clear()
 
 
+@pytest.mark.sqlite_only(reason="SQLite's BEGIN IMMEDIATE")
 def test_a_write_transaction_takes_the_lock_at_begin(engine: Engine) -> None:
     """BEGIN IMMEDIATE on every transaction: a read-then-write one waits for the lock
     instead of failing at once with "database is locked" when it comes to write."""
