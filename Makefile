@@ -44,7 +44,7 @@ test:
 	@scripts/bootstrap.sh --browser
 	$(MAKE) --no-print-directory lint
 	python -m pytest
-	python -m pytest tests/unit --db=postgresql
+	python -m pytest tests/unit tests/adversarial/test_faults.py --db=postgresql
 
 ## Refresh the README screenshots from the browser tests.
 screenshots: install
