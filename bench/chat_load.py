@@ -13,8 +13,10 @@ mentee in turn, so each sends one every two seconds: the chat allows 20 a sender
 with the browser's form payload; its client id is in its text, so the partner's page
 (the `PairChatState` deltas it receives) tells when it arrived: send -> delivered is
 timed in this one process on `time.perf_counter`. A message the partner has not seen
-`--drain-s` after the last send is lost; one the partner sees under two message ids is
-duplicated; one that reaches a member of another pair is misdelivered.
+`--drain-s` after the last send is lost (`stored` then tells how many the app did store:
+a lost message that is stored was queued behind a backlog, not dropped); one the partner
+sees under two message ids is duplicated; one that reaches a member of another pair is
+misdelivered.
 
 Two floors are measured in the same run, first on an idle machine and then during the
 load, one probe a second from each of their own clients:
