@@ -3,7 +3,8 @@ different backend workers, with no browser.
 
 Run `python -m bench.chat_load --pairs N --seconds S`; the last line printed is one JSON
 object with the figures. It starts the app in scale-out mode (PostgreSQL + Redis, two
-instances of one worker each, tests/support/scaleout.py), arranges N published pairs of
+instances of one worker each, backend only: no page is loaded; tests/support/scaleout.py),
+arranges N published pairs of
 fresh members through the services, logs every member in through the real log-in form
 and opens their pair's page with a protocol-level client (tests/support/rxclient.py:
 python-socketio speaking Reflex's event protocol), the mentor on worker 0 and the mentee
@@ -685,7 +686,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     echo = EchoServer(work / "echo.log")
     # No scheduler: arranging N pairs queues 2N "new pair" e-mails, and the leader sending
     # them (to the console) during the load took a fifth of its worker; nudges are weekly.
-    app = ScaleOut(work / "app", instances=args.workers, MENTOR_SCHEDULER="off")
+    app = ScaleOut(work / "app", instances=args.workers, frontend=False, MENTOR_SCHEDULER="off")
     try:
         started = time.monotonic()
         echo.start()
