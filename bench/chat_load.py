@@ -4,11 +4,10 @@ different backend workers, with no browser.
 Run `python -m bench.chat_load --pairs N --seconds S`; the last line printed is one JSON
 object with the figures. It starts the app in scale-out mode (PostgreSQL + Redis, two
 instances of one worker each, backend only: no page is loaded; tests/support/scaleout.py),
-arranges N published pairs of
-fresh members through the services, logs every member in through the real log-in form
-and opens their pair's page with a protocol-level client (tests/support/rxclient.py:
-python-socketio speaking Reflex's event protocol), the mentor on worker 0 and the mentee
-on worker 1. Each pair then exchanges one message a second for `--seconds` (mentor and
+arranges N published pairs of fresh members through the services, logs every member in
+through the real log-in form and opens their pair's page with a protocol-level client
+(tests/support/rxclient.py: python-socketio speaking Reflex's event protocol), the mentor
+on worker 0 and the mentee on worker 1. Each pair then exchanges one message a second for `--seconds` (mentor and
 mentee in turn, so each sends one every two seconds: the chat allows 20 a sender in
 10 s), each pair at its own phase within the second. A message is `PairPageState.send`
 with the browser's form payload; its client id is in its text, so the partner's page
