@@ -7,16 +7,16 @@ instances of one worker each, backend only: no page is loaded; tests/support/sca
 arranges N published pairs of fresh members through the services, logs every member in
 through the real log-in form and opens their pair's page with a protocol-level client
 (tests/support/rxclient.py: python-socketio speaking Reflex's event protocol), the mentor
-on worker 0 and the mentee on worker 1. Each pair then exchanges one message a second for `--seconds` (mentor and
-mentee in turn, so each sends one every two seconds: the chat allows 20 a sender in
-10 s), each pair at its own phase within the second. A message is `PairPageState.send`
-with the browser's form payload; its client id is in its text, so the partner's page
-(the `PairChatState` deltas it receives) tells when it arrived: send -> delivered is
-timed in this one process on `time.perf_counter`. A message the partner has not seen
-`--drain-s` after the last send is lost (`stored` then tells how many the app did store:
-a lost message that is stored was queued behind a backlog, not dropped); one the partner
-sees under two message ids is duplicated; one that reaches a member of another pair is
-misdelivered.
+on worker 0 and the mentee on worker 1. Each pair then exchanges one message a second for
+`--seconds` (mentor and mentee in turn, so each sends one every two seconds: the chat
+allows 20 a sender in 10 s), each pair at its own phase within the second. A message is
+`PairPageState.send` with the browser's form payload; its client id is in its text, so the
+partner's page (the `PairChatState` deltas it receives) tells when it arrived: send ->
+delivered is timed in this one process on `time.perf_counter`. A message the partner has
+not seen `--drain-s` after the last send is lost (`stored` then tells how many the app did
+store: a lost message that is stored was queued behind a backlog, not dropped); one the
+partner sees under two message ids is duplicated; one that reaches a member of another
+pair is misdelivered.
 
 Two floors are measured in the same run, first on an idle machine and then during the
 load, one probe a second from each of their own clients:
