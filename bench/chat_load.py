@@ -616,8 +616,9 @@ def report(args: argparse.Namespace, results: Results, memory: MemoryWatch) -> d
           f"refused {len(ledger.refusals)}")  # fmt: skip
     for refusal in ledger.refusals[:5]:
         print(f"  refused: {refusal}")
-    print(figures_text("send -> delivered at the partner (other worker)", latencies))
-    for first, second in ((0, 1), (1, 0)):
+    where = " (other worker)" if args.workers > 1 else ""
+    print(figures_text(f"send -> delivered at the partner{where}", latencies))
+    for first, second in ((0, 1), (1, 0)) if args.workers > 1 else ():
         way = [
             (e.delivered_at - e.at) * 1000
             for e in ledger.sent.values()
