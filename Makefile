@@ -39,7 +39,7 @@ lint: install
 	mypy mentor_app state components
 
 ## Install (with Debian chromium), lint, type-check and run the whole suite, then the
-## service tests again on PostgreSQL (a fresh database per test on 127.0.0.1:5432).
+## service and fault tests again on PostgreSQL (a fresh database per test on 127.0.0.1:5432).
 test:
 	@scripts/bootstrap.sh --browser
 	$(MAKE) --no-print-directory lint
