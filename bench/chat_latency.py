@@ -31,7 +31,6 @@ import os
 import secrets
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -164,25 +163,12 @@ class FloorServer(AppServer):
         self.app_dir = app_dir
 
     def start(self, timeout_s: float = 900) -> None:
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
+        self.launch(
             [sys.executable, "-m", "reflex", "run", "--env", "prod", "--single-port"],
             cwd=self.app_dir,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
+            timeout_s=timeout_s,
+            what="floor app",
         )
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"floor app exited early:\n{self.log_tail()}")
-            if self._answers("/ping") and self._answers("/"):
-                return
-            time.sleep(1)
-        self.stop()
-        raise RuntimeError(f"floor app did not start in {timeout_s}s:\n{self.log_tail()}")
 
 
 # --- the real app's pair ---------------------------------------------------------------------

@@ -65,10 +65,26 @@ class AppServer:
     def start(self, timeout_s: float = 900) -> None:
         self.run_module("mentor_app.migrations")
         self.run_module("mentor_app.seed")
+        self.launch(
+            [sys.executable, "-m", "reflex", "run", "--env", "prod", "--single-port"],
+            timeout_s=timeout_s,
+        )
+
+    def launch(
+        self,
+        command: list[str],
+        *,
+        cwd: Path = PROJECT_ROOT,
+        timeout_s: float = 900,
+        poll_s: float = 1.0,
+        what: str = "app",
+    ) -> None:
+        """Run `command` as this server (its environment, log and own process group) and
+        wait until it answers `/ping` and `/`."""
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "reflex", "run", "--env", "prod", "--single-port"],
-            cwd=PROJECT_ROOT,
+            command,
+            cwd=cwd,
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -78,12 +94,12 @@ class AppServer:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"app exited early:\n{self.log_tail()}")
+                raise RuntimeError(f"{what} exited early:\n{self.log_tail()}")
             if self._answers("/ping") and self._answers("/"):
                 return
-            time.sleep(1)
+            time.sleep(poll_s)
         self.stop()
-        raise RuntimeError(f"app did not start in {timeout_s}s:\n{self.log_tail()}")
+        raise RuntimeError(f"{what} did not start in {timeout_s}s:\n{self.log_tail()}")
 
     def _answers(self, path: str) -> bool:
         try:
