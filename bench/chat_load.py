@@ -66,7 +66,8 @@ CHAT_STATE = (
     f"{ROOT_STATE}.reflex___istate___shared____shared_state_base_internal"
     ".state___journey____pair_chat_state"
 )
-SEND = f"{PAGE_STATE}.send"
+FORM_STATE = f"{PAGE_STATE}.state___journey____pair_chat_form_state"  # the composer's
+SEND = f"{FORM_STATE}.send"
 BARE_EVENT = f"{PAGE_STATE}.close_report"
 BODY_PREFIX = "load "
 ECHO_NAMESPACE = "/_event"
@@ -243,12 +244,12 @@ class Member(AsyncReflexClient):
     async def _on_update(self, update: dict[str, Any]) -> None:
         at = time.perf_counter()
         delta = update.get("delta") or {}
-        page = delta.get(PAGE_STATE)
-        if page is not None:
+        page, form = delta.get(PAGE_STATE), delta.get(FORM_STATE)
+        if page is not None or form is not None:
             if self.answer is not None and not self.answer.done():
                 self.answer.set_result(at)
-            if page.get("chat_error_rx_state_"):
-                self.ledger.refusals.append(f"{self.email}: {page['chat_error_rx_state_']}")
+            if form is not None and form.get("chat_error_rx_state_"):
+                self.ledger.refusals.append(f"{self.email}: {form['chat_error_rx_state_']}")
         chat = delta.get(CHAT_STATE)
         if chat is not None:
             if chat.get("can_send_rx_state_"):

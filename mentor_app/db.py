@@ -71,9 +71,10 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
             raise
 
 
-def insert_for(bind: Connection | Engine, table: Any) -> Any:
-    """An INSERT that can say ON CONFLICT DO NOTHING ... RETURNING, on either engine."""
-    name = bind.dialect.name
+def insert_for(bind: Connection | Engine | str, table: Any) -> Any:
+    """An INSERT that can say ON CONFLICT DO NOTHING ... RETURNING, on either engine
+    (given a connection, an engine or the dialect's name)."""
+    name = bind if isinstance(bind, str) else bind.dialect.name
     if name == "sqlite":
         return sqlite.insert(table)
     if name == "postgresql":

@@ -21,7 +21,7 @@ from mentor_app.db import session_scope
 from mentor_app.models import Pair, User
 from mentor_app.services import chat, journey
 from mentor_app.services.errors import Conflict, NotFound, ServiceError
-from state.linked import assign_changed, patch_in_fresh
+from state.linked import assign_changed, clean_and_remember, patch_in_fresh
 from state.session import SessionState, SignedOut
 
 BROWSER_TIMEZONE = "Intl.DateTimeFormat().resolvedOptions().timeZone"
@@ -72,6 +72,7 @@ class PairLiveState(rx.SharedState):
     writes it, after the journey service has checked who is asking."""
 
     _internal_patch_linked_state = patch_in_fresh
+    _clean = clean_and_remember
 
     status: rx.Field[str] = rx.field("")
     steps: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
@@ -131,6 +132,7 @@ class PairChatState(rx.SharedState):
     so a new message re-renders the chat alone, not the whole journey. Server-written."""
 
     _internal_patch_linked_state = patch_in_fresh
+    _clean = clean_and_remember
 
     messages: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)  # the last 50
     has_earlier: rx.Field[bool] = rx.field(False)
@@ -141,7 +143,7 @@ class PairChatState(rx.SharedState):
         there: it replaces itself)."""
         kept = [m for m in self.messages if m["id"] != message["id"]] + [message]
         self.messages = sorted(kept, key=lambda m: int(m["id"]))[-chat.PAGE_SIZE :]
-        if len(kept) > chat.PAGE_SIZE:
+        if len(kept) > chat.PAGE_SIZE and not self.has_earlier:
             self.has_earlier = True
 
     def _apply_chat(self, snapshot: ChatSnapshot) -> None:
@@ -190,12 +192,6 @@ class PairPageState(SessionState):
     message: rx.Field[str] = rx.field("")
     not_found: rx.Field[bool] = rx.field(False)
     form_key: rx.Field[int] = rx.field(0)  # bumped to re-mount the check-in form
-    # Bumped once the server has committed a message: the composer re-mounts empty, with a
-    # new client id to come, in the same answer as the message (no second frame to wait for).
-    composer_key: rx.Field[int] = rx.field(0)
-    earlier: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)  # older pages
-    earlier_more: rx.Field[bool] = rx.field(False)
-    chat_error: rx.Field[str] = rx.field("")
     report_open: rx.Field[bool] = rx.field(False)
     report_errors: rx.Field[dict[str, str]] = rx.field(default_factory=dict)
 
@@ -287,8 +283,10 @@ class PairPageState(SessionState):
 
     @rx.event
     async def load(self) -> Any:
-        self.errors, self.message, self.chat_error = {}, "", ""
-        self.earlier, self.earlier_more, self.report_open = [], False, False
+        self.errors, self.message, self.report_open = {}, "", False
+        talk = await self.get_state(PairChatFormState)
+        assert isinstance(talk, PairChatFormState)
+        talk._reset()
         follow_up = await self._reload()
         if follow_up is not None:
             return follow_up
@@ -401,7 +399,74 @@ class PairPageState(SessionState):
             "survey",
         )
 
-    # --- the chat ---------------------------------------------------------------------
+    @rx.event
+    def open_report(self) -> None:
+        self.report_open, self.report_errors = True, {}
+
+    @rx.event
+    def set_report_open(self, value: bool) -> None:
+        self.report_open, self.report_errors = bool(value), {}
+
+    @rx.event
+    def close_report(self) -> None:
+        self.report_open, self.report_errors = False, {}
+
+    @rx.event
+    async def send_report(self, form: dict[str, Any]) -> Any:
+        ids = [int(k[2:]) for k, v in form.items() if k.startswith("m-") and k[2:].isdigit() and v]
+        self.report_errors = {}
+        try:
+            with self._as_user() as (db, user):
+                chat.report(
+                    db,
+                    actor=user,
+                    pair_id=self._pair_id(),
+                    category=str(form.get("category", "")),
+                    message_ids=ids,
+                    details=form.get("details", ""),
+                )
+        except SignedOut:
+            return self._login_redirect()
+        except NotFound:
+            self.not_found, self.pair = True, {}
+            return None
+        except ServiceError as error:
+            self.report_errors = {error.field or "form": error.message}
+            return None
+        self.report_open = False
+        self.message = (
+            "Thank you. Your report has gone to the site moderators; "
+            + self.pair.get("partner", "your partner")
+            + " is not told."
+        )
+        return None
+
+    @rx.event
+    async def block(self) -> Any:
+        return await self._act(
+            lambda db, user, pid: chat.block_partner(db, actor=user, pair_id=pid),
+            "You blocked "
+            + str(self.pair.get("partner", "your partner"))
+            + ". No messages pass between you, and you won't be paired again. "
+            "You can lift the block in Settings.",
+            "block",
+        )
+
+
+class PairChatFormState(PairPageState):
+    """The chat's composer and the earlier pages this tab loaded: a state of their own, so
+    the answer to a send changes the chat alone and the rest of the page is not re-drawn
+    (every part of the page that reads `PairPageState` is, when it changes)."""
+
+    # Bumped once the server has committed a message: the composer re-mounts empty, with a
+    # new client id to come, in the same answer as the message (no second frame to wait for).
+    composer_key: rx.Field[int] = rx.field(0)
+    earlier: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)  # older pages
+    earlier_more: rx.Field[bool] = rx.field(False)
+    chat_error: rx.Field[str] = rx.field("")
+
+    def _reset(self) -> None:
+        assign_changed(self, chat_error="", earlier=[], earlier_more=False)
 
     @rx.event
     async def send(self, form: dict[str, Any]) -> Any:
@@ -463,56 +528,3 @@ class PairPageState(SessionState):
         self.earlier = ([_message(m) for m in older] + self.earlier)[:EARLIER_MAX]
         self.earlier_more = more and len(self.earlier) < EARLIER_MAX
         return None
-
-    @rx.event
-    def open_report(self) -> None:
-        self.report_open, self.report_errors = True, {}
-
-    @rx.event
-    def set_report_open(self, value: bool) -> None:
-        self.report_open, self.report_errors = bool(value), {}
-
-    @rx.event
-    def close_report(self) -> None:
-        self.report_open, self.report_errors = False, {}
-
-    @rx.event
-    async def send_report(self, form: dict[str, Any]) -> Any:
-        ids = [int(k[2:]) for k, v in form.items() if k.startswith("m-") and k[2:].isdigit() and v]
-        self.report_errors = {}
-        try:
-            with self._as_user() as (db, user):
-                chat.report(
-                    db,
-                    actor=user,
-                    pair_id=self._pair_id(),
-                    category=str(form.get("category", "")),
-                    message_ids=ids,
-                    details=form.get("details", ""),
-                )
-        except SignedOut:
-            return self._login_redirect()
-        except NotFound:
-            self.not_found, self.pair = True, {}
-            return None
-        except ServiceError as error:
-            self.report_errors = {error.field or "form": error.message}
-            return None
-        self.report_open = False
-        self.message = (
-            "Thank you. Your report has gone to the site moderators; "
-            + self.pair.get("partner", "your partner")
-            + " is not told."
-        )
-        return None
-
-    @rx.event
-    async def block(self) -> Any:
-        return await self._act(
-            lambda db, user, pid: chat.block_partner(db, actor=user, pair_id=pid),
-            "You blocked "
-            + str(self.pair.get("partner", "your partner"))
-            + ". No messages pass between you, and you won't be paired again. "
-            "You can lift the block in Settings.",
-            "block",
-        )

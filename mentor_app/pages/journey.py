@@ -11,11 +11,12 @@ from components.layout import not_found_notice
 from mentor_app.pages.common import shell
 from mentor_app.services.chat import REPORT_CATEGORIES
 from mentor_app.services.journey import END_REASONS, MOODS
-from state.journey import PairChatState, PairLiveState, PairPageState
+from state.journey import PairChatFormState, PairChatState, PairLiveState, PairPageState
 
 LIVE = PairLiveState
 CHAT = PairChatState
 PAGE = PairPageState
+TALK = PairChatFormState
 
 
 def _active() -> rx.Var:
@@ -598,7 +599,7 @@ def composer() -> rx.Component:
                 name="body",
                 rows=2,
                 # Focus comes back to a composer re-mounted after a send, never on opening.
-                auto_focus=PAGE.composer_key > 0,
+                auto_focus=TALK.composer_key > 0,
                 placeholder="Write a message. Enter sends, Shift+Enter starts a new line.",
                 custom_attrs={"onKeyDown": SEND_ON_ENTER, "onInput": CLIENT_ID_ON_INPUT},
                 style={
@@ -611,21 +612,21 @@ def composer() -> rx.Component:
                 },
             ),
             rx.el.input(type="hidden", name="client_id", id="chat-client-id"),
-            field_error("chat-body", PAGE.chat_error),
+            field_error("chat-body", TALK.chat_error),
             rx.flex(rx.spacer(), rx.button("Send", type="submit"), width="100%"),
             spacing="2",
             width="100%",
         ),
         id="chat-form",
-        key=PAGE.composer_key,
-        on_submit=PAGE.send,
+        key=TALK.composer_key,
+        on_submit=TALK.send,
         reset_on_submit=False,
         width="100%",
     )
 
 
 def chat_panel() -> rx.Component:
-    show_earlier = rx.cond(PAGE.earlier.length() > 0, PAGE.earlier_more, CHAT.has_earlier)
+    show_earlier = rx.cond(TALK.earlier.length() > 0, TALK.earlier_more, CHAT.has_earlier)
     return rx.card(
         rx.vstack(
             rx.flex(
@@ -641,16 +642,16 @@ def chat_panel() -> rx.Component:
             rx.text("Only the two of you can read this chat.", size="1", color_scheme="gray"),
             rx.cond(
                 show_earlier,
-                rx.button("Load earlier", variant="ghost", size="1", on_click=PAGE.load_earlier),
+                rx.button("Load earlier", variant="ghost", size="1", on_click=TALK.load_earlier),
             ),
             # A column-reversed scroll box with one child stays scrolled to its newest
             # message without any script; the messages inside keep reading order.
             rx.el.div(
                 rx.el.div(
-                    rx.foreach(PAGE.earlier, message_item),
+                    rx.foreach(TALK.earlier, message_item),
                     rx.foreach(CHAT.messages, message_item),
                     rx.cond(
-                        (CHAT.messages.length() == 0) & (PAGE.earlier.length() == 0),
+                        (CHAT.messages.length() == 0) & (TALK.earlier.length() == 0),
                         rx.text("No messages yet. Say hello!", color_scheme="gray", size="2"),
                     ),
                     display="flex",

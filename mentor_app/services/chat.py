@@ -13,9 +13,10 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import exists, literal, or_
+from sqlalchemy import bindparam, exists, literal, or_
 from sqlalchemy import select as core_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
@@ -150,35 +151,10 @@ def send_message(
     me = groups.acting_user_id(actor)
     cid = client_id if client_id and _CLIENT_ID.fullmatch(client_id) else None
     now = now or utcnow()
-    pair_t = Pair.__table__.c  # type: ignore[attr-defined]
-    block_t = Block.__table__.c  # type: ignore[attr-defined]
-    message_t = Message.__table__.c  # type: ignore[attr-defined]
     conn = db.connection()  # Core, not the ORM: the hot path of the whole app
     found = conn.execute(
-        core_select(
-            pair_t.mentor_id,
-            pair_t.mentee_id,
-            pair_t.status,
-            (
-                core_select(message_t.id)
-                .where(message_t.sender_id == me, message_t.client_id == cid)
-                .scalar_subquery()
-                if cid is not None
-                else literal(None)
-            ),
-            exists().where(
-                or_(
-                    (block_t.blocker_id == pair_t.mentor_id)
-                    & (block_t.blocked_id == pair_t.mentee_id),
-                    (block_t.blocker_id == pair_t.mentee_id)
-                    & (block_t.blocked_id == pair_t.mentor_id),
-                )
-            ),
-            core_select(func.count())
-            .select_from(Message.__table__)  # type: ignore[attr-defined]
-            .where(message_t.sender_id == me, message_t.created_at > now - RATE_WINDOW)
-            .scalar_subquery(),
-        ).where(pair_t.id == pair_id)
+        _SEND_CHECK if cid is not None else _SEND_CHECK_NO_CLIENT_ID,
+        {"pair_id": pair_id, "me": me, "cid": cid, "since": now - RATE_WINDOW},
     ).first()
     # The same rule as journey.pair_of_member: drafts and non-members see no pair.
     if found is not None and me not in (found[0], found[1]):
@@ -204,18 +180,73 @@ def send_message(
         "body": text,
         "created_at": now,
     }
-    new_id = conn.execute(
-        insert_for(conn, Message.__table__)  # type: ignore[attr-defined]
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["sender_id", "client_id"])
-        .returning(message_t.id)
-    ).scalar_one_or_none()
+    new_id = conn.execute(_insert_message(conn.dialect.name), values).scalar_one_or_none()
     if new_id is None:  # the same send, racing from another tab or a reconnect
         raced = db.exec(
             select(Message.id).where(Message.sender_id == me, Message.client_id == cid)
         ).one()
         return _earlier(db, raced or 0, pair_id)
     return Message(id=new_id, **values)
+
+
+# The send's statements are built once, with parameters: building a SQLAlchemy expression
+# and its cache key costs more than SQLite takes to run it.
+_pair = Pair.__table__.c  # type: ignore[attr-defined]
+_block = Block.__table__.c  # type: ignore[attr-defined]
+_message_c = Message.__table__.c  # type: ignore[attr-defined]
+_me = bindparam("me", type_=_message_c.sender_id.type)
+
+
+def _send_check(by_client_id: bool) -> Any:
+    """The pair's members and status, the message an earlier attempt with this client id
+    stored, whether either member blocked the other, and the sender's recent messages."""
+    return core_select(
+        _pair.mentor_id,
+        _pair.mentee_id,
+        _pair.status,
+        (
+            core_select(_message_c.id)
+            .where(
+                _message_c.sender_id == _me,
+                _message_c.client_id == bindparam("cid", type_=_message_c.client_id.type),
+            )
+            .scalar_subquery()
+            if by_client_id
+            else literal(None)
+        ),
+        exists().where(
+            or_(
+                (_block.blocker_id == _pair.mentor_id) & (_block.blocked_id == _pair.mentee_id),
+                (_block.blocker_id == _pair.mentee_id) & (_block.blocked_id == _pair.mentor_id),
+            )
+        ),
+        core_select(func.count())
+        .select_from(Message.__table__)  # type: ignore[attr-defined]
+        .where(
+            _message_c.sender_id == _me,
+            _message_c.created_at > bindparam("since", type_=_message_c.created_at.type),
+        )
+        .scalar_subquery(),
+    ).where(_pair.id == bindparam("pair_id", type_=_pair.id.type))
+
+
+_SEND_CHECK = _send_check(by_client_id=True)
+_SEND_CHECK_NO_CLIENT_ID = _send_check(by_client_id=False)
+
+
+@cache
+def _insert_message(dialect: str) -> Any:
+    """INSERT ... ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING id, for the
+    dialect: one that lost a race to an equal message yields no row."""
+    return (
+        insert_for(dialect, Message.__table__)  # type: ignore[attr-defined]
+        .values({name: bindparam(name, type_=_message_c[name].type) for name in _MESSAGE_VALUES})
+        .on_conflict_do_nothing(index_elements=["sender_id", "client_id"])
+        .returning(_message_c.id)
+    )
+
+
+_MESSAGE_VALUES = ("pair_id", "sender_id", "client_id", "body", "created_at")
 
 
 def _earlier(db: Session, message_id: int, pair_id: int) -> Message:

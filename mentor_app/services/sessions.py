@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import secrets
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, delete, select, update
 
 from mentor_app.models import User, UserSession, utcnow
@@ -50,6 +51,15 @@ def rotate_session(
     return create_session(db, user=user, now=now)
 
 
+# It runs on every event: one query, one object, built once (a SQLAlchemy expression and
+# its cache key cost more to build than SQLite takes to answer).
+_BY_TOKEN = (
+    select(User, UserSession.id, UserSession.expires_at, UserSession.last_seen_at)
+    .join(UserSession, col(UserSession.user_id) == col(User.id))
+    .where(col(UserSession.token_hash) == bindparam("token_hash"))
+)
+
+
 def resolve_session(
     db: Session, *, token: str | None, now: dt.datetime | None = None
 ) -> User | None:
@@ -57,23 +67,20 @@ def resolve_session(
     if not token or len(token) > TOKEN_MAX:
         return None
     now = now or utcnow()
-    found = db.exec(
-        select(User, UserSession.id, UserSession.expires_at, UserSession.last_seen_at)
-        .join(UserSession, col(UserSession.user_id) == col(User.id))
-        .where(UserSession.token_hash == _hash(token))
-    ).first()  # one query, one object: it runs on every event
+    found = db.exec(_BY_TOKEN, params={"token_hash": _hash(token)}).first()
     if found is None:
         return None
     user, session_id, expires_at, last_seen_at = found
-    this_session = col(UserSession.id) == session_id
     expired = expires_at <= now or now - last_seen_at > IDLE_LIFETIME
     # A suspended user's sessions die too, so lifting a suspension needs a fresh log-in.
     if expired or user.status != "active":
-        db.exec(delete(UserSession).where(this_session))
+        db.exec(delete(UserSession).where(col(UserSession.id) == session_id))
         db.flush()
         return None
     if now - last_seen_at >= TOUCH_INTERVAL:
-        db.exec(update(UserSession).where(this_session).values(last_seen_at=now))
+        db.exec(
+            update(UserSession).where(col(UserSession.id) == session_id).values(last_seen_at=now)
+        )
     return user
 
 

@@ -16,7 +16,7 @@ from mentor_app.models import LoginThrottle, Message, User, UserSession, utcnow
 from mentor_app.seed import DEMO_PASSWORD
 from mentor_app.services import accounts, sessions
 from mentor_app.services.errors import Throttled, ValidationError
-from state.journey import PairPageState
+from state.journey import PairChatFormState
 from tests.adversarial.conftest import signed_in
 from tests.e2e.test_journey import arrange_pair_two_weeks_in
 from tests.factories import PASSWORD, make_user
@@ -235,7 +235,7 @@ def _pair_page(app_db: Session) -> tuple[int, User, User]:
     return pair_id, mentor, mentee
 
 
-SEND = handler(PairPageState, "send")
+SEND = handler(PairChatFormState, "send")
 
 
 def _messages(app_db: Session, pair_id: int) -> list[str]:

@@ -27,7 +27,7 @@ from mentor_app.services import chat, groups, programs
 from mentor_app.settings import load as load_settings
 from state.dashboard import ProgramDashboardState
 from state.groups import GroupPageState
-from state.journey import PairPageState
+from state.journey import PairChatFormState, PairPageState
 from state.moderation import ModerationQueueState
 from state.pairing import PairingWorkspaceState
 from state.programs import ProgramPageState, WizardState
@@ -57,8 +57,11 @@ def _seen(tab: ReflexClient, text: str) -> bool:
 # --- another pair's chat and journey ------------------------------------------------------
 
 CRAFTED = {
-    "send a message": (handler(PairPageState, "send"), {"form": {"body": "hi", "client_id": "x"}}),
-    "load earlier messages": (handler(PairPageState, "load_earlier"), {}),
+    "send a message": (
+        handler(PairChatFormState, "send"),
+        {"form": {"body": "hi", "client_id": "x"}},
+    ),
+    "load earlier messages": (handler(PairChatFormState, "load_earlier"), {}),
     "mark a step": (handler(PairPageState, "mark_done"), {"week": 1}),
     "check in": (
         handler(PairPageState, "save_check_in"),

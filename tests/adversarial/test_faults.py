@@ -36,7 +36,7 @@ from mentor_app.scheduler import JobScheduler, LeaderLock
 from mentor_app.seed import DEMO_PASSWORD, DEMO_PROGRAM
 from mentor_app.services import nudges
 from mentor_app.services.nudges import NudgeRules, run_nudges
-from state.journey import PairPageState
+from state.journey import PairChatFormState
 from state.session import BUSY, backend_exception_handler
 from tests.factories import PairSetup, make_pair
 from tests.support.appserver import AppServer
@@ -331,10 +331,12 @@ def test_on_postgresql_and_redis_a_message_acknowledged_before_kill_9_survives_a
         assert tab.log_in("pgkilled.mentee@example.org", DEMO_PASSWORD)
         tab.navigate(f"/pairs/{pair_id}")
         body, client_id = "Acknowledged on PostgreSQL, then the server died", uuid.uuid4().hex
-        send = handler(PairPageState, "send")
+        send = handler(PairChatFormState, "send")
         form = {"form": {"body": body, "client_id": client_id}}
-        acknowledged = int(tab.var("pair_page_state.composer_key")) + 1
-        tab.call(send, form, until=lambda c: c.var("pair_page_state.composer_key") == acknowledged)
+        acknowledged = int(tab.var("pair_chat_form_state.composer_key")) + 1
+        tab.call(
+            send, form, until=lambda c: c.var("pair_chat_form_state.composer_key") == acknowledged
+        )
         assert body in _bodies_shown(tab)  # the sender saw it sent
 
         scale_out.kill(0)  # kill -9 of the instance's whole process group
@@ -350,11 +352,11 @@ def test_on_postgresql_and_redis_a_message_acknowledged_before_kill_9_survives_a
         assert _bodies_shown(again).count(body) == 1
 
         # It never got the answer, say, and sends again with the same client id.
-        acknowledged = int(again.var("pair_page_state.composer_key")) + 1
+        acknowledged = int(again.var("pair_chat_form_state.composer_key")) + 1
         again.call(
-            send, form, until=lambda c: c.var("pair_page_state.composer_key") == acknowledged
+            send, form, until=lambda c: c.var("pair_chat_form_state.composer_key") == acknowledged
         )
-        assert not again.var("pair_page_state.chat_error")
+        assert not again.var("pair_chat_form_state.chat_error")
         assert _client_ids_of(engine, body) == [client_id]
         assert _bodies_shown(again).count(body) == 1
     finally:

@@ -215,6 +215,7 @@ def test_a_message_travels_alone_and_the_composer_is_ready_for_the_next(
     expect(mentee.get_by_role("log", name="Messages")).to_contain_text("Just the message")
     carried = frame_with("Just the message, please")
     assert "pair_live_state" not in carried and "progress" not in carried
+    assert "rx_router" not in carried  # nor the page's unchanged address and route ids
     # The sender's composer is empty and focused again, ready for the next message.
     expect(mentor.get_by_label("Message", exact=True)).to_be_focused()
 
@@ -226,6 +227,18 @@ def test_a_message_travels_alone_and_the_composer_is_ready_for_the_next(
     send(mentor, "And again after the step")
     expect(mentee.get_by_role("log", name="Messages")).to_contain_text("after the step")
     assert "pair_live_state" not in frame_with("And again after the step")
+
+    # What changes nothing the two share reaches the partner not at all: opening and
+    # closing the report dialog are two events in the mentor's tab, no frame in the mentee's.
+    before = len(frames)
+    mentor.get_by_role("button", name="Report").click()
+    expect(mentor.get_by_role("dialog")).to_be_visible()
+    mentor.get_by_role("button", name="Cancel").click()
+    expect(mentor.get_by_role("dialog")).to_have_count(0)
+    send(mentor, "After the dialog")  # the frames before it arrive before it
+    expect(mentee.get_by_role("log", name="Messages")).to_contain_text("After the dialog")
+    events = [f for f in frames[before:] if f.startswith("42")]
+    assert events == [frame_with("After the dialog")]
 
     backdrops = mentee.evaluate(
         "() => [...document.querySelectorAll('.rt-Card')]"

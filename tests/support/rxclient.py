@@ -27,8 +27,8 @@ Two APIs, same methods:
     with ReflexClient(server.url) as c:
         c.log_in("ada@example.com", "correct horse")     # the real LogInState.submit
         c.navigate("/pairs/3")                           # on_load handlers run
-        c.call(handler(PairPageState, "send_message"), {"form": {...}})
-        c.var("pair_page_state.chat_error")              # by substate suffix + var name
+        c.call(handler(PairChatFormState, "send"), {"form": {...}})
+        c.var("pair_chat_form_state.chat_error")              # by substate suffix + var name
 
     # async (benches): one event loop, many clients
     async with AsyncReflexClient(url, session_cookie=token) as c:
@@ -215,7 +215,7 @@ class AsyncReflexClient:
     # --- reading -----------------------------------------------------------------
 
     def var(self, name: str, default: Any = None) -> Any:
-        """A var by `<substate suffix>.<var>`: "pair_page_state.chat_error",
+        """A var by `<substate suffix>.<var>`: "pair_chat_form_state.chat_error",
         "session_state.signed_in", or a full substate name."""
         substate, _, var_name = name.rpartition(".")
         key = var_name + FIELD_SUFFIX
