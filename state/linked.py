@@ -7,10 +7,56 @@ travels to every linked tab.
 
 from __future__ import annotations
 
+import asyncio
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from reflex.istate.shared import SharedStateBaseInternal
 from reflex.state import _override_base_method
+
+
+@dataclass(frozen=True)
+class _Relay:
+    """What an event's changes will be relayed with: the event's task, the shared states it
+    changed (full names) and the other tabs linked to them."""
+
+    task: asyncio.Task[Any] | None
+    states: frozenset[str]
+    tabs: frozenset[str]
+
+
+# Set in the event's task; the tasks Reflex starts from it to relay its changes to the
+# other tabs inherit it (a task copies its creator's context; each event has its own task).
+_relay: ContextVar[_Relay | None] = ContextVar("mentor_shared_relay", default=None)
+
+
+def _note_changed(state: Any) -> None:
+    task = asyncio.current_task()
+    own_tab = state._get_root_state().rx_router_session.client_token
+    noted = _relay.get()
+    if noted is None or noted.task is not task:
+        noted = _Relay(task, frozenset(), frozenset())
+    _relay.set(
+        _Relay(
+            task,
+            noted.states | {state.get_full_name()},
+            noted.tabs | (frozenset(state._linked_from) - {own_tab}),
+        )
+    )
+
+
+def _relay_skips(state: Any) -> bool:
+    """True while relaying another event's changes to this tab (a task started by that
+    event, for a tab linked to what it changed) when this shared state was not among them:
+    it is neither read nor changed, so it need not be locked, loaded and patched in."""
+    noted = _relay.get()
+    return (
+        noted is not None
+        and noted.task is not asyncio.current_task()
+        and state.get_full_name() not in noted.states
+        and state.rx_router_session.client_token in noted.tabs
+    )
 
 
 async def patch_in_fresh(self: Any, token: str, full_delta: bool = False) -> Any:
@@ -26,8 +72,12 @@ async def patch_in_fresh(self: Any, token: str, full_delta: bool = False) -> Any
 
     Here each event starts with no changes (None) and untouched unless linking itself
     changed the copy (a new tab in `_linked_from`, which must be saved); `clean_and_remember`
-    records what the event changes. A shared state the event leaves alone is not relayed.
+    records what the event changes. A shared state the event leaves alone is not relayed,
+    and when a change is relayed to a tab, its other shared states are left unlinked for
+    that round (a chat message no longer locks and loads the journey and the bell too).
     """
+    if not full_delta and _relay_skips(self):
+        return self
     root = self._get_root_state()
     root_changes = set(root.dirty_vars)
     linked = await SharedStateBaseInternal._internal_patch_linked_state(self, token, full_delta)
@@ -49,6 +99,7 @@ def clean_and_remember(self: Any) -> None:
     Fields whose names start with an underscore stay on the server and are not relayed."""
     shown = {name for name in self.dirty_vars if not name.startswith("_")}
     if shown:
+        _note_changed(self)
         if self._previous_dirty_vars is None:
             self._previous_dirty_vars = set()
         self._previous_dirty_vars |= shown
