@@ -100,8 +100,10 @@ def test_the_mentor_blocks_mid_conversation_and_the_mentees_next_send_is_refused
     mentor.get_by_role("alertdialog").get_by_role("button", name="Block Ivy Mentee").click()
     expect(mentor.get_by_role("status")).to_contain_text("You blocked Ivy Mentee")
 
-    # Without a reload, the mentee's send is refused and nothing is delivered.
+    # Without a reload, the mentee's send is refused and nothing is delivered. One event
+    # changed the chat and the journey: both reach the mentee's open page.
     expect(mentee.get_by_text("You can no longer send messages in this chat.")).to_be_visible()
+    expect(mentee.get_by_text(re.compile("This pair ended on"))).to_be_visible()
     expect(mentee.get_by_label("Message", exact=True)).to_have_count(0)
     expect(mentor.get_by_role("log", name="Messages")).not_to_contain_text("Please answer me")
     expect(mentee.get_by_role("log", name="Messages")).to_contain_text("phone number")
