@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 from state.linked import _note_changed, _relay_skips
+from tests.support.loops import run_in_own_loop
 
 
 @dataclass
@@ -58,7 +59,7 @@ def test_a_relay_links_in_only_what_the_event_changed_for_the_tabs_it_goes_to() 
             "a tab the change does not go to skips nothing": not any(to_stranger.values()),
         }
 
-    assert asyncio.run(event()) == {
+    assert run_in_own_loop(event()) == {
         "own task skips nothing": True,
         "mentee: chat linked in": True,
         "mentee: journey and bell skipped": True,
@@ -86,7 +87,7 @@ def test_changes_add_up_within_an_event_and_do_not_leak_into_the_next() -> None:
         changed_both = await asyncio.create_task(first_event())
         return changed_both, await asyncio.create_task(next_event())
 
-    (skips_live, skips_chat), later = asyncio.run(both())
+    (skips_live, skips_chat), later = run_in_own_loop(both())
     assert (skips_live, skips_chat) == (False, False)  # both changed: both linked in
     assert later is False  # nothing noted in another event's task
 
@@ -102,4 +103,4 @@ def test_the_own_tab_is_not_a_relay_target_of_its_own_change() -> None:
 
         return await asyncio.create_task(own_tab_task())
 
-    assert asyncio.run(event()) is False
+    assert run_in_own_loop(event()) is False

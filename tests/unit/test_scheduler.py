@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import datetime as dt
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import text
@@ -31,16 +28,9 @@ from mentor_app.scheduler import (
 )
 from mentor_app.settings import PROJECT_ROOT
 from tests.factories import PairSetup, make_pair
+from tests.support.loops import run_in_own_loop
 
 T0 = dt.datetime(2026, 3, 9, 14, 0, tzinfo=dt.UTC)
-T = TypeVar("T")
-
-
-def run_in_own_loop(coro: Coroutine[Any, Any, T]) -> T:
-    """asyncio.run in a thread of its own: in a full run the browser tests' Playwright
-    keeps an event loop running in the main thread."""
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result()
 
 
 def at(seconds: float) -> dt.datetime:
