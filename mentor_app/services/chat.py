@@ -232,6 +232,7 @@ def _send_check(by_client_id: bool) -> Any:
 
 _SEND_CHECK = _send_check(by_client_id=True)
 _SEND_CHECK_NO_CLIENT_ID = _send_check(by_client_id=False)
+_MESSAGE_VALUES = ("pair_id", "sender_id", "client_id", "body", "created_at")
 
 
 @cache
@@ -244,9 +245,6 @@ def _insert_message(dialect: str) -> Any:
         .on_conflict_do_nothing(index_elements=["sender_id", "client_id"])
         .returning(_message_c.id)
     )
-
-
-_MESSAGE_VALUES = ("pair_id", "sender_id", "client_id", "body", "created_at")
 
 
 def _earlier(db: Session, message_id: int, pair_id: int) -> Message:
