@@ -21,7 +21,7 @@ from mentor_app.db import session_scope
 from mentor_app.models import Pair, User
 from mentor_app.services import chat, journey
 from mentor_app.services.errors import Conflict, NotFound, ServiceError
-from state.linked import assign_changed, clean_and_remember, patch_in_fresh
+from state.linked import assign_changed, clean_and_send, patch_in_fresh
 from state.session import SessionState, SignedOut
 
 BROWSER_TIMEZONE = "Intl.DateTimeFormat().resolvedOptions().timeZone"
@@ -72,7 +72,7 @@ class PairLiveState(rx.SharedState):
     writes it, after the journey service has checked who is asking."""
 
     _internal_patch_linked_state = patch_in_fresh
-    _clean = clean_and_remember
+    _clean = clean_and_send
 
     status: rx.Field[str] = rx.field("")
     steps: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
@@ -132,7 +132,7 @@ class PairChatState(rx.SharedState):
     so a new message re-renders the chat alone, not the whole journey. Server-written."""
 
     _internal_patch_linked_state = patch_in_fresh
-    _clean = clean_and_remember
+    _clean = clean_and_send
 
     messages: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)  # the last 50
     has_earlier: rx.Field[bool] = rx.field(False)

@@ -22,7 +22,7 @@ from reflex.event import EventSpec
 from mentor_app.db import session_scope
 from mentor_app.services import notifications
 from mentor_app.services.errors import NotFound
-from state.linked import clean_and_remember, patch_in_fresh
+from state.linked import clean_and_send, patch_in_fresh
 from state.session import SessionState, SignedOut
 
 logger = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ class NotificationBellState(rx.SharedState):
     writes it, for the user it resolved from the session."""
 
     _internal_patch_linked_state = patch_in_fresh
-    _clean = clean_and_remember
+    _clean = clean_and_send
 
     unread: rx.Field[int] = rx.field(0)
 

@@ -1,106 +1,185 @@
-"""Which shared states a relay to another tab links in (state/linked.py).
+"""How a shared state's changes reach the other tabs linked to it (state/linked.py).
 
-An event notes the shared states it changed; the tasks Reflex starts from it to relay the
-changes skip, for the tabs they relay to, the shared states the event left alone. Nothing
-else is skipped: not the event's own task, not a tab the change does not go to, not a task
-that did not come from the event.
+`clean_and_send` notes the fields each answer of an event changed and sends them, once, to
+the other linked tabs as the event lets go of the state's lock, with the values the state
+holds then. Meanwhile the state looks unchanged and untouched to Reflex, whose own relay
+(lock, load and save every other tab's tree) then finds nothing to do; its "touched" mark
+is put back before it is saved.
 """
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 from dataclasses import dataclass, field
 from types import SimpleNamespace
+from typing import Any
 
-from state.linked import _note_changed, _relay_skips
+import pytest
+
+import state.linked as linked
 from tests.support.loops import run_in_own_loop
+
+CHAT = "state.pair_chat_state"
 
 
 @dataclass
 class FakeShared:
-    """What the two helpers read of a shared state patched into a tab's tree."""
+    """What `clean_and_send` reads of a shared state patched into a tab's tree."""
 
-    name: str
     tab: str
-    _linked_from: set[str] = field(default_factory=set)
+    linked_from: set[str]
+    values: dict[str, Any] = field(default_factory=dict)
+    dirty_vars: set[str] = field(default_factory=set)
+    _was_touched: bool = False
+    _previous_dirty_vars: set[str] | None = None
+    cleaned: int = 0
 
-    def get_full_name(self) -> str:
-        return self.name
+    def __post_init__(self) -> None:
+        self._exit_stack: contextlib.AsyncExitStack | None = None
+
+    # Reflex's side.
+    @property
+    def _linked_from(self) -> set[str]:
+        return self.linked_from
 
     @property
     def rx_router_session(self) -> SimpleNamespace:
         return SimpleNamespace(client_token=self.tab)
 
+    def _linked_locks_holder(self) -> FakeShared:
+        return self
+
     def _get_root_state(self) -> FakeShared:
         return self
 
+    def get_full_name(self) -> str:
+        return CHAT
 
-CHAT, LIVE, BELL = "state.pair_chat_state", "state.pair_live_state", "state.bell_state"
-TABS = ("mentor-tab", "mentee-tab")
+    def get_value(self, name: str) -> Any:
+        return self.values[name]
 
+    # What a handler does.
+    def set(self, **values: Any) -> None:
+        self.values.update(values)
+        self.dirty_vars |= set(values)
+        self._was_touched = True
 
-def test_a_relay_links_in_only_what_the_event_changed_for_the_tabs_it_goes_to() -> None:
-    async def event() -> dict[str, bool]:
-        # The mentor's tab changes the chat, linked from both members' tabs.
-        _note_changed(FakeShared(CHAT, "mentor-tab", {"mentor-tab", "mentee-tab"}))
-        # In the event's own task nothing is skipped, even for the partner's tab (a handler
-        # may change another tab's state directly, and then every state must be there).
-        own_task = [_relay_skips(FakeShared(n, tab)) for n in (CHAT, LIVE) for tab in TABS]
-
-        async def relay(tab: str) -> dict[str, bool]:
-            return {n: _relay_skips(FakeShared(n, tab)) for n in (CHAT, LIVE, BELL)}
-
-        to_mentee = await asyncio.create_task(relay("mentee-tab"))
-        to_stranger = await asyncio.create_task(relay("stranger-tab"))
-        return {
-            "own task skips nothing": not any(own_task),
-            "mentee: chat linked in": not to_mentee[CHAT],
-            "mentee: journey and bell skipped": to_mentee[LIVE] and to_mentee[BELL],
-            "a tab the change does not go to skips nothing": not any(to_stranger.values()),
-        }
-
-    assert run_in_own_loop(event()) == {
-        "own task skips nothing": True,
-        "mentee: chat linked in": True,
-        "mentee: journey and bell skipped": True,
-        "a tab the change does not go to skips nothing": True,
-    }
+    def clean(self) -> None:
+        """Resolving an answer of the event: Reflex calls `_clean`."""
+        linked.clean_and_send(self)
 
 
-def test_changes_add_up_within_an_event_and_do_not_leak_into_the_next() -> None:
-    async def first_event() -> tuple[bool, bool]:
-        _note_changed(FakeShared(LIVE, "mentor-tab", {"mentor-tab", "mentee-tab"}))
-        _note_changed(FakeShared(CHAT, "mentor-tab", {"mentor-tab", "mentee-tab"}))
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[dict[str, Any], set[str]]]:
+    calls: list[tuple[dict[str, Any], set[str]]] = []
 
-        async def relay() -> tuple[bool, bool]:
-            return (
-                _relay_skips(FakeShared(LIVE, "mentee-tab")),
-                _relay_skips(FakeShared(CHAT, "mentee-tab")),
-            )
+    async def record(delta: dict[str, Any], tabs: set[str]) -> None:
+        calls.append((delta, tabs))
 
-        return await asyncio.create_task(relay())
+    def base_clean(state: FakeShared) -> None:  # what Reflex's own `_clean` does
+        state.cleaned += 1
+        state.dirty_vars = set()
 
-    async def next_event() -> bool:  # its own task, as Reflex runs every event
-        return _relay_skips(FakeShared(LIVE, "mentee-tab"))
-
-    async def both() -> tuple[tuple[bool, bool], bool]:
-        changed_both = await asyncio.create_task(first_event())
-        return changed_both, await asyncio.create_task(next_event())
-
-    (skips_live, skips_chat), later = run_in_own_loop(both())
-    assert (skips_live, skips_chat) == (False, False)  # both changed: both linked in
-    assert later is False  # nothing noted in another event's task
+    monkeypatch.setattr(linked, "send_to_tabs", record)
+    monkeypatch.setattr(linked.SharedStateBaseInternal, "_clean", base_clean)
+    return calls
 
 
-def test_the_own_tab_is_not_a_relay_target_of_its_own_change() -> None:
-    """A task the event starts for its own tab (not a relay) links everything in."""
+async def _event(state: FakeShared, handler: Any, *, fail: bool = False) -> dict[str, Any]:
+    """Hold the state's lock as Reflex does (an exit stack), run the handler, and report
+    what Reflex's relay would see at the end of the event, before the locks are let go."""
+    seen: dict[str, Any] = {}
+    with contextlib.suppress(RuntimeError):
+        async with contextlib.AsyncExitStack() as stack:
+            state._exit_stack = stack
+            handler(state)
+            seen = {
+                "touched": state._was_touched,
+                "previous dirty vars": state._previous_dirty_vars,
+            }
+            if fail:
+                raise RuntimeError("the event failed")
+    state._exit_stack = None
+    return seen
 
-    async def event() -> bool:
-        _note_changed(FakeShared(CHAT, "mentor-tab", {"mentor-tab", "mentee-tab"}))
 
-        async def own_tab_task() -> bool:
-            return _relay_skips(FakeShared(LIVE, "mentor-tab"))
+def test_changes_of_every_answer_go_once_to_the_other_tabs_with_the_last_values(
+    sent: list[tuple[dict[str, Any], set[str]]],
+) -> None:
+    chat = FakeShared("mentor-tab", {"mentor-tab", "mentee-tab", "mentor-tab-2"})
 
-        return await asyncio.create_task(own_tab_task())
+    def handler(state: FakeShared) -> None:
+        state.set(messages=["hi"], _cursor=1)
+        state.clean()  # a first answer (the handler yields)
+        state.set(messages=["hi", "there"], can_send=True)
+        state.clean()
 
-    assert run_in_own_loop(event()) is False
+    relay_sees = run_in_own_loop(_event(chat, handler))
+
+    assert sent == [
+        (
+            {CHAT: {"messages_rx_state_": ["hi", "there"], "can_send_rx_state_": True}},
+            {"mentee-tab", "mentor-tab-2"},
+        )
+    ]
+    # Reflex's own relay finds nothing changed and nothing touched ...
+    assert relay_sees == {"touched": False, "previous dirty vars": None}
+    # ... and the state is touched again by the time its lock is let go: it is saved.
+    assert chat._was_touched is True
+    assert chat.cleaned == 2
+
+
+def test_an_event_that_changed_nothing_shown_sends_nothing_but_is_still_saved(
+    sent: list[tuple[dict[str, Any], set[str]]],
+) -> None:
+    chat = FakeShared("mentee-tab", {"mentor-tab", "mentee-tab"})
+
+    def handler(state: FakeShared) -> None:
+        state.set(_cursor=5)  # server-side only
+        state.clean()
+
+    run_in_own_loop(_event(chat, handler))
+    assert sent == []
+    assert chat._was_touched is True
+
+
+def test_a_failed_event_sends_nothing(sent: list[tuple[dict[str, Any], set[str]]]) -> None:
+    chat = FakeShared("mentor-tab", {"mentor-tab", "mentee-tab"})
+
+    def handler(state: FakeShared) -> None:
+        state.set(messages=["never"])
+        state.clean()
+
+    run_in_own_loop(_event(chat, handler, fail=True))
+    assert sent == []
+
+
+def test_each_event_sends_only_its_own_changes(
+    sent: list[tuple[dict[str, Any], set[str]]],
+) -> None:
+    chat = FakeShared("mentor-tab", {"mentor-tab", "mentee-tab"})
+
+    def first(state: FakeShared) -> None:
+        state.set(messages=["one"], has_earlier=False)
+        state.clean()
+
+    def second(state: FakeShared) -> None:
+        state.set(messages=["one", "two"])
+        state.clean()
+
+    run_in_own_loop(_event(chat, first))
+    run_in_own_loop(_event(chat, second))
+    assert [delta for delta, _ in sent] == [
+        {CHAT: {"messages_rx_state_": ["one"], "has_earlier_rx_state_": False}},
+        {CHAT: {"messages_rx_state_": ["one", "two"]}},
+    ]
+
+
+def test_outside_a_locked_event_nothing_is_noted(
+    sent: list[tuple[dict[str, Any], set[str]]],
+) -> None:
+    chat = FakeShared("mentor-tab", {"mentor-tab", "mentee-tab"})
+    chat.set(messages=["x"])
+    chat.clean()  # no exit stack: Reflex is not relaying anything either
+    assert sent == []
+    assert chat._was_touched is True
