@@ -160,21 +160,23 @@ async def refresh_pair_page(pair_id: int) -> None:
     database for every tab linked to it. The admin's own tab is never linked."""
     from mentor_app.mentor_app import app  # the app module imports the states
 
-    with session_scope() as db:
-        view = journey.get_shared_view(db, pair_id=pair_id)
-        if view is None:
-            return
-        mentor = db.get(User, db.get(Pair, pair_id).mentor_id)  # type: ignore[union-attr]
-        assert mentor is not None
-        snapshot = chat_snapshot(db, mentor, pair_id)
-    # One token after the other, in the order the tabs lock them.
+    # One token after the other, in the order the tabs lock them; each read under its
+    # lock (see `PairPageState._reload`).
     token = rx.BaseStateToken(ident=live_token(pair_id), cls=PairLiveState)
     async with app.modify_state(token) as root:
+        with session_scope() as db:
+            view = journey.get_shared_view(db, pair_id=pair_id)
+        if view is None:
+            return
         live = await root.get_state(PairLiveState)
         assert isinstance(live, PairLiveState)
         live._apply(view)
     token = rx.BaseStateToken(ident=chat_token(pair_id), cls=PairChatState)
     async with app.modify_state(token) as root:
+        with session_scope() as db:
+            mentor = db.get(User, db.get(Pair, pair_id).mentor_id)  # type: ignore[union-attr]
+            assert mentor is not None
+            snapshot = chat_snapshot(db, mentor, pair_id)
         talk = await root.get_state(PairChatState)
         assert isinstance(talk, PairChatState)
         talk._apply_chat(snapshot)
@@ -264,12 +266,27 @@ class PairPageState(SessionState):
         return linked
 
     async def _reload(self) -> EventSpec | None:
-        """Read the journey as this user (the service checks membership), then link this
-        tab and refresh what both members see."""
+        """Check that this user is a member of the pair, link this tab to the pair's shared
+        states, then read the journey and the chat and refresh what both members see.
+
+        The reads come after the links, under the shared states' locks: a message or a
+        mark the partner commits meanwhile is either in what is read here, or added by
+        the partner's own event after this one lets go (it commits first, then takes the
+        lock). Read before, it could be overwritten by this older copy in both tabs."""
+        try:
+            pair_id = self._pair_id()
+            with self._as_user() as (db, user):
+                journey.pair_of_member(db, actor=user, pair_id=pair_id)  # before any link
+        except SignedOut:
+            return self._login_redirect()
+        except NotFound:
+            self.not_found, self.pair = True, {}
+            return None
+        live, talk = await self._live(), await self._chat()
         try:
             with self._as_user() as (db, user):
-                view = journey.get_journey(db, actor=user, pair_id=self._pair_id())
-                snapshot = chat_snapshot(db, user, self._pair_id())
+                view = journey.get_journey(db, actor=user, pair_id=pair_id)
+                snapshot = chat_snapshot(db, user, pair_id)
                 me = user
         except SignedOut:
             return self._login_redirect()
@@ -277,8 +294,8 @@ class PairPageState(SessionState):
             self.not_found, self.pair = True, {}
             return None
         self._show(view, me)
-        (await self._live())._apply(view)
-        (await self._chat())._apply_chat(snapshot)
+        live._apply(view)
+        talk._apply_chat(snapshot)
         return None
 
     @rx.event

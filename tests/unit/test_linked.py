@@ -4,7 +4,8 @@
 the other linked tabs as the event lets go of the state's lock, with the values the state
 holds then. Meanwhile the state looks unchanged and untouched to Reflex, whose own relay
 (lock, load and save every other tab's tree) then finds nothing to do; its "touched" mark
-is put back before it is saved.
+is put back before it is saved. And a pair's page reads what it puts in the pair's shared
+states only once it holds their locks.
 """
 
 from __future__ import annotations
@@ -183,3 +184,62 @@ def test_outside_a_locked_event_nothing_is_noted(
     chat.clean()  # no exit stack: Reflex is not relaying anything either
     assert sent == []
     assert chat._was_touched is True
+
+
+# --- reading a pair's shared states: after linking, under their locks ------------------------
+
+
+class FakePairPage:
+    """What `PairPageState._reload` uses of its tab, recording the order of what it does."""
+
+    def __init__(self, steps: list[str]) -> None:
+        self.steps = steps
+        self.not_found = False
+        self.pair: dict[str, Any] = {}
+
+    def _pair_id(self) -> int:
+        return 7
+
+    @contextlib.contextmanager
+    def _as_user(self) -> Any:
+        yield SimpleNamespace(), SimpleNamespace(id=1)
+
+    async def _live(self) -> Any:
+        self.steps.append("link journey (its lock)")
+        return SimpleNamespace(_apply=lambda view: self.steps.append("show journey"))
+
+    async def _chat(self) -> Any:
+        self.steps.append("link chat (its lock)")
+        return SimpleNamespace(_apply_chat=lambda snap: self.steps.append("show chat"))
+
+    def _show(self, view: Any, me: Any) -> None:
+        self.steps.append("show page")
+
+
+def test_a_pair_page_reads_the_journey_and_chat_only_once_it_holds_their_locks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A message the partner commits while this tab reloads must not be overwritten by an
+    older copy read before the lock (the partner commits first, then takes the lock)."""
+    import state.journey as page
+
+    steps: list[str] = []
+
+    def step(name: str) -> Any:
+        return lambda *args, **kwargs: steps.append(name)
+
+    monkeypatch.setattr(page.journey, "pair_of_member", step("check membership"))
+    monkeypatch.setattr(page.journey, "get_journey", step("read journey"))
+    monkeypatch.setattr(page, "chat_snapshot", step("read chat"))
+
+    run_in_own_loop(page.PairPageState.__dict__["_reload"](FakePairPage(steps)))
+    assert steps == [
+        "check membership",  # nobody is linked to a pair they are not a member of
+        "link journey (its lock)",
+        "link chat (its lock)",
+        "read journey",
+        "read chat",
+        "show page",
+        "show journey",
+        "show chat",
+    ]
