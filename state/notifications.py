@@ -66,15 +66,18 @@ class BellState(SessionState):
         global _app_loop
         _app_loop = asyncio.get_running_loop()  # for pushes from other threads (jobs)
         try:
-            with self._as_user() as (db, user):
+            with self._as_user() as (_db, user):
                 user_id = user.id or 0
-                count = notifications.unread_count(db, actor=user)
         except SignedOut:
             self.connected = False  # the page's own on_load sends the tab to log in
             return
         bell = await self.get_state(NotificationBellState)
         linked = await bell._link_to(bell_token(user_id))
         _bell_first(self)
+        # Counted under the bell's lock: a push for a notification written meanwhile
+        # either comes after this or is counted here, never overwritten by an older count.
+        with session_scope() as db:
+            count = notifications.unread_counts(db, user_ids=[user_id])[user_id]
         if linked.unread != count:
             linked.unread = count
         self.connected = True

@@ -4,8 +4,8 @@
 the other linked tabs as the event lets go of the state's lock, with the values the state
 holds then. Meanwhile the state looks unchanged and untouched to Reflex, whose own relay
 (lock, load and save every other tab's tree) then finds nothing to do; its "touched" mark
-is put back before it is saved. And a pair's page reads what it puts in the pair's shared
-states only once it holds their locks.
+is put back before it is saved. And a pair's page and the bell read what they put in their
+shared states only once they hold their locks.
 """
 
 from __future__ import annotations
@@ -243,3 +243,42 @@ def test_a_pair_page_reads_the_journey_and_chat_only_once_it_holds_their_locks(
         "show journey",
         "show chat",
     ]
+
+
+class FakeBellTab:
+    """What `BellState.connect` uses of its tab, recording the order of what it does."""
+
+    def __init__(self, steps: list[str]) -> None:
+        self.steps = steps
+        self.connected = False
+
+    @contextlib.contextmanager
+    def _as_user(self) -> Any:
+        self.steps.append("resolve the user")
+        yield SimpleNamespace(), SimpleNamespace(id=3)
+
+    async def get_state(self, _cls: Any) -> Any:
+        async def link_to(token: str) -> Any:
+            self.steps.append(f"link {token} (its lock)")
+            return SimpleNamespace(unread=0)
+
+        return SimpleNamespace(_link_to=link_to)
+
+
+def test_the_bell_counts_only_once_it_holds_its_lock(monkeypatch: pytest.MonkeyPatch) -> None:
+    import state.notifications as bell
+
+    steps: list[str] = []
+
+    def count(_db: Any, *, user_ids: list[int]) -> dict[int, int]:
+        steps.append("count unread")
+        return dict.fromkeys(user_ids, 2)
+
+    monkeypatch.setattr(bell.notifications, "unread_counts", count)
+    monkeypatch.setattr(bell, "_bell_first", lambda state: None)
+    monkeypatch.setattr(bell, "session_scope", lambda: contextlib.nullcontext(None))
+    tab = FakeBellTab(steps)
+    connect = bell.BellState.__dict__["connect"]
+    run_in_own_loop(getattr(connect, "fn", connect)(tab))
+    assert steps == ["resolve the user", "link user-3 (its lock)", "count unread"]
+    assert tab.connected is True
