@@ -140,14 +140,14 @@ app.add_page(index, route="/", on_load=Room.join)
 '''
 
 
-def write_floor_app(folder: Path) -> Path:
-    """The floor app's source, with the project's frontend lock so both builds pin the
-    same React, Radix and socket.io."""
+def write_floor_app(folder: Path, source: str = FLOOR_APP) -> Path:
+    """The floor app's source (`source`: its one module, this bench's by default), with the
+    project's frontend lock so both builds pin the same React, Radix and socket.io."""
     app_dir = folder / "floor"
     (app_dir / "floorapp").mkdir(parents=True)
     (app_dir / "rxconfig.py").write_text(FLOOR_RXCONFIG.lstrip())
     (app_dir / "floorapp" / "__init__.py").write_text("")
-    (app_dir / "floorapp" / "floorapp.py").write_text(FLOOR_APP.lstrip())
+    (app_dir / "floorapp" / "floorapp.py").write_text(source.lstrip())
     lock = PROJECT_ROOT / "reflex.lock"
     if lock.is_dir():
         shutil.copytree(lock, app_dir / "reflex.lock")

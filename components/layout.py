@@ -3,6 +3,7 @@ Log out."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import reflex as rx
@@ -47,7 +48,7 @@ def header(
     *,
     signed_in: Var[bool],
     display_name: Var[str],
-    on_log_out: Any,
+    log_out_url: str = "/auth/logout",
     is_moderator: Var[bool] | bool = False,
     unread: Var[int] | None = None,
     on_bell_mount: Any = None,
@@ -70,7 +71,18 @@ def header(
                     rx.link("Settings", href="/settings"),
                     *([notification_bell(unread, on_bell_mount)] if unread is not None else []),
                     rx.text(display_name, color_scheme="gray", size="2"),
-                    rx.button("Log out", on_click=on_log_out, variant="soft", size="1"),
+                    # The endpoint clears the HttpOnly cookie, which no page script can;
+                    # then the log-in page loads afresh (a new socket, no session).
+                    rx.button(
+                        "Log out",
+                        on_click=rx.call_script(
+                            f"fetch({json.dumps(log_out_url)}, {{method: 'POST', "
+                            "credentials: 'same-origin'}).finally("
+                            "() => window.location.assign('/login'))"
+                        ),
+                        variant="soft",
+                        size="1",
+                    ),
                     spacing="3",
                     align="center",
                     wrap="wrap",
@@ -98,7 +110,7 @@ def page_shell(
     *children: rx.Component,
     signed_in: Var[bool],
     display_name: Var[str],
-    on_log_out: Any,
+    log_out_url: str = "/auth/logout",
     is_moderator: Var[bool] | bool = False,
     unread: Var[int] | None = None,
     on_bell_mount: Any = None,
@@ -107,7 +119,7 @@ def page_shell(
         header(
             signed_in=signed_in,
             display_name=display_name,
-            on_log_out=on_log_out,
+            log_out_url=log_out_url,
             is_moderator=is_moderator,
             unread=unread,
             on_bell_mount=on_bell_mount,

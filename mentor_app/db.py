@@ -18,6 +18,7 @@ from sqlmodel import Session, create_engine
 from mentor_app.settings import settings
 
 BUSY_TIMEOUT_MS = 5000
+READ_ONLY = "mentor_read_only"
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -29,10 +30,28 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.close()
+    # Case-insensitive name search beyond ASCII (services.names.casefold).
+    dbapi_connection.create_function("casefold", 1, _casefold, deterministic=True)
+
+
+def _casefold(text: Any) -> Any:
+    return text.casefold() if isinstance(text, str) else text
 
 
 def _sqlite_on_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # A read-only scope begins deferred: in WAL mode a reader never waits for a writer.
+    # query_only makes a write in it fail loudly instead of vanishing in its rollback.
+    if connection.get_execution_options().get(READ_ONLY, False):
+        connection.exec_driver_sql("PRAGMA query_only=ON")
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("PRAGMA query_only=OFF")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _postgresql_on_begin(connection: Any) -> None:
+    if connection.get_execution_options().get(READ_ONLY, False):
+        connection.exec_driver_sql("SET TRANSACTION READ ONLY")
 
 
 def make_engine(url: str) -> Engine:
@@ -47,7 +66,9 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, pool_pre_ping=True)
+    event.listen(engine, "begin", _postgresql_on_begin)
+    return engine
 
 
 @cache
@@ -69,6 +90,23 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         except BaseException:
             db.rollback()
             raise
+
+
+@cache
+def _read_only(engine: Engine) -> Engine:
+    return engine.execution_options(**{READ_ONLY: True})
+
+
+@contextmanager
+def read_scope(engine: Engine | None = None) -> Iterator[Session]:
+    """A unit of work that only reads: never takes SQLite's write lock (so it does not wait
+    for a writer holding it), and writes nothing (rolled back at the end)."""
+    with Session(_read_only(engine or get_engine()), expire_on_commit=False) as db:
+        try:
+            yield db
+        finally:
+            db.expunge_all()  # what was read stays readable after the scope (no expiry)
+            db.rollback()
 
 
 def insert_for(bind: Connection | Engine | str, table: Any) -> Any:

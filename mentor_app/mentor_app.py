@@ -4,7 +4,10 @@ import reflex as rx
 
 # rx.Model shares SQLModel's metadata, so importing the tables is enough for
 # `reflex db makemigrations` to see them.
-from mentor_app import models  # noqa: F401
+from mentor_app import models, web_auth  # noqa: F401
+from mentor_app.away import schedule as schedule_away_notices
+from mentor_app.http_headers import with_security_headers
+from mentor_app.loop_watch import loop_watch_lifespan
 from mentor_app.outbox import schedule as schedule_outbox
 from mentor_app.pages import (
     auth,
@@ -19,12 +22,15 @@ from mentor_app.pages import (
     settings,
 )
 from mentor_app.scheduler import scheduler_lifespan
+from mentor_app.throttle_cleanup import schedule as schedule_throttle_cleanup
+from state.account_data import AccountDataState
 from state.auth import LogInState, SignUpState
 from state.dashboard import ProgramDashboardState
 from state.groups import GroupPageState, MyGroupsState
 from state.journey import PairPageState
 from state.moderation import ModerationQueueState
 from state.notifications import NotificationCenterState
+from state.off_loop import install as run_handlers_off_the_loop
 from state.pairing import MyPairsState, PairingWorkspaceState
 from state.programs import NewProgramState, ProgramPageState, WizardState
 from state.session import SessionState, backend_exception_handler
@@ -32,10 +38,24 @@ from state.settings import SettingsState
 
 TITLE = "Mentor circles"
 
-app = rx.App(backend_exception_handler=backend_exception_handler)
+web_auth.install()  # the websocket learns its session from the upgrade request's cookie
+run_handlers_off_the_loop()  # our sync handlers' bodies run in threads (state/off_loop.py)
+app = rx.App(
+    backend_exception_handler=backend_exception_handler,
+    # The auth endpoints mount Reflex's app under them; the headers wrap them both.
+    api_transformer=[web_auth.routes(), with_security_headers],
+)
 app.register_lifespan_task(scheduler_lifespan)  # nudges etc.; leader-locked
+app.register_lifespan_task(loop_watch_lifespan)  # logs where the event loop was blocked
 schedule_outbox()  # the e-mail outbox's sender, every minute, on the scheduler's leader
-app.add_page(home.index, route="/", title=TITLE, on_load=SessionState.load_public_page)
+schedule_away_notices()  # presence heartbeat (every worker), away notices (the leader)
+schedule_throttle_cleanup()  # old log-in, sign-up and group counts, every 10 min (the leader)
+app.add_page(
+    home.index,
+    route="/",
+    title=TITLE,
+    on_load=[SessionState.load_public_page, AccountDataState.load_farewell],
+)
 app.add_page(
     auth.signup, route="/signup", title=f"Sign up · {TITLE}", on_load=SignUpState.open_form
 )

@@ -28,6 +28,9 @@ class User(SQLModel, table=True):
     status: str = Field(default="active", max_length=16)  # active | suspended
     is_site_moderator: bool = Field(default=False)
     timezone: str = Field(default="UTC", max_length=64)  # IANA name, from the browser
+    # Whether `timezone` came from the member's browser (sign-up, log-in, the pair page);
+    # while it is False, `timezone` is only the UTC default and nudges guess (see nudges).
+    timezone_known: bool = Field(default=False)
     created_at: dt.datetime = Field(default_factory=utcnow)
 
 
@@ -53,6 +56,18 @@ class LoginThrottle(SQLModel, table=True):
     failure_count: int = Field(default=0)
     last_failure_at: dt.datetime | None = None
     locked_until: dt.datetime | None = None
+
+
+class RateLimit(SQLModel, table=True):
+    """One rate limit's count in its current window: failed log-ins and sign-ups of a client
+    address, new groups and joins of a member (`services.throttling`). A row whose window
+    has passed counts as nothing and is deleted by the scheduler."""
+
+    __tablename__ = "rate_limit"
+
+    key: str = Field(primary_key=True, max_length=200)  # "<limit>:<address or member id>"
+    window_start: dt.datetime = Field(index=True)
+    count: int = Field(default=0)
 
 
 class Group(SQLModel, table=True):
@@ -388,9 +403,50 @@ class EmailOutbox(SQLModel, table=True):
     to_address: str = Field(max_length=254)
     subject: str = Field(max_length=200)
     body: str = Field(sa_type=Text)
-    status: str = Field(default="pending", max_length=16)  # pending | sending | sent | failed
+    # pending | sending | sent | failed | skipped | held (for the weekly digest) | digested
+    status: str = Field(default="pending", max_length=16)
     attempts: int = Field(default=0)
     next_attempt_at: dt.datetime = Field(default_factory=utcnow)
     last_error: str = Field(default="", max_length=500)
     created_at: dt.datetime = Field(default_factory=utcnow)
     sent_at: dt.datetime | None = None
+    # The notification's kind ("nudge", "paired" …; "digest" for a weekly digest) and the
+    # member it is for: read at send time against their e-mail preferences.
+    kind: str = Field(default="", max_length=32)
+    user_id: int | None = Field(
+        default=None, foreign_key="app_user.id", index=True, ondelete="CASCADE"
+    )
+
+
+class EmailPreference(SQLModel, table=True):
+    """Which optional e-mails a member gets. No row: the defaults (all on, no digest).
+    Safety, moderation and account e-mails are not optional and have no switch here."""
+
+    __tablename__ = "email_preference"
+
+    user_id: int = Field(foreign_key="app_user.id", primary_key=True, ondelete="CASCADE")
+    nudges: bool = Field(default=True)
+    reminders: bool = Field(default=True)
+    pairing: bool = Field(default=True)
+    digest: bool = Field(default=False)  # hold the optional ones for one e-mail a week
+    last_digest_at: dt.datetime | None = None
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class ConversationRead(SQLModel, table=True):
+    """How far a member has read a pair's chat, and the away notice of its quiet period.
+
+    read_at: the last time the conversation was in front of them (they opened the pair
+    page, sent a message, or a message reached a tab of theirs showing the chat). Messages
+    from the partner after it are unread. noticed_at: when they were last told of unread
+    messages while away; a notice is due again only once read_at has passed it (they read
+    the conversation: a new quiet period begins)."""
+
+    __tablename__ = "conversation_read"
+    __table_args__ = (UniqueConstraint("pair_id", "user_id", name="uq_conversation_read"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    pair_id: int = Field(foreign_key="mentor_pair.id", index=True, ondelete="CASCADE")
+    user_id: int = Field(foreign_key="app_user.id", ondelete="CASCADE")
+    read_at: dt.datetime | None = None
+    noticed_at: dt.datetime | None = None

@@ -2,6 +2,7 @@
 
 python -m mentor_app.outbox send      # deliver what is due now, then stop
 python -m mentor_app.outbox status    # e-mails per status, and the latest failures
+python -m mentor_app.outbox digest    # queue the weekly digests now (held e-mails)
 
 E-mails go through SMTP when SMTP_URL is set, to standard output otherwise.
 """
@@ -18,12 +19,16 @@ from collections.abc import Sequence
 from sqlalchemy.engine import Engine
 
 from mentor_app.db import session_scope
-from mentor_app.services import outbox
+from mentor_app.services import email_prefs, outbox
 from mentor_app.settings import settings
 
 JOB_ID = "outbox"
+DIGEST_JOB_ID = "email-digest"
+# Once a week, Monday 08:00 UTC: each member who chose the digest gets one e-mail listing
+# what was held for them (the next outbox run sends it).
+DIGEST_TRIGGER = {"trigger": "cron", "day_of_week": "mon", "hour": 8, "minute": 0}
 BATCH = 50
-BUDGET_S = 45.0  # one run stays within its one-minute interval
+BUDGET_S = 45.0  # a run stays within the default one-minute interval
 
 
 def send_pending(
@@ -41,11 +46,20 @@ def send_pending(
             return total
 
 
+def send_digests(engine: Engine | None = None) -> int:
+    """Queue this week's digests (idempotent: what one run gathers, the next finds gone)."""
+    with session_scope(engine) as db:
+        return email_prefs.send_digests(db)
+
+
 def schedule() -> None:
-    """Run `send_pending` every minute on the scheduler's leader (one process sends)."""
+    """Run `send_pending` every MENTOR_OUTBOX_EVERY_S (60) seconds on the scheduler's leader
+    (one process sends)."""
     from mentor_app.scheduler import register_job
 
-    register_job(JOB_ID, send_pending, {"trigger": "interval", "minutes": 1})
+    every_s = settings.outbox_every_s
+    register_job(JOB_ID, send_pending, {"trigger": "interval", "seconds": every_s})
+    register_job(DIGEST_JOB_ID, send_digests, DIGEST_TRIGGER)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -55,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("send", help="deliver the e-mails that are due now")
     commands.add_parser("status", help="e-mails per status, and the latest failures")
+    commands.add_parser("digest", help="gather held e-mails into the weekly digests now")
     return parser
 
 
@@ -63,12 +78,18 @@ def main(argv: Sequence[str] | None = None, *, engine: Engine | None = None) -> 
     if args.command == "send":
         logging.basicConfig(level=logging.INFO, format="%(message)s")
         r = send_pending(engine)
-        print(f"sent {r.sent}, retrying {r.retrying}, failed {r.failed}, stuck {r.stuck}")
+        print(
+            f"sent {r.sent}, retrying {r.retrying}, failed {r.failed}, stuck {r.stuck}, "
+            f"skipped {r.skipped}, held for the digest {r.held}"
+        )
+        return 0
+    if args.command == "digest":
+        print(f"queued {send_digests(engine)} digest(s)")
         return 0
     with session_scope(engine) as db:
         counts = outbox.counts(db)
         failed = [(f.id, f.to_address, f.attempts, f.last_error) for f in outbox.list_failed(db)]
-    for status in ("pending", "sending", "sent", "failed"):
+    for status in ("pending", "sending", "sent", "failed", "skipped", "held", "digested"):
         print(f"{status}: {counts.get(status, 0)}")
     for row_id, to, attempts, error in failed:
         print(f"failed #{row_id} to {to} after {attempts} attempts: {error}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -23,6 +24,13 @@ class Settings:
     allowed_origins: tuple[str, ...] = ()
     smtp_url: str | None = None  # unset: e-mails are printed, not sent
     mail_from: str = "Mentor circles <no-reply@localhost>"
+    outbox_every_s: int = 60  # how often the scheduler's leader delivers due e-mails
+    # Signs the unsubscribe links in e-mails (HMAC). Unset: a secret generated once and kept
+    # in the data dir (`email_secret`); several hosts must share one, so set it for them.
+    email_secret_env: str | None = None
+    # Behind a reverse proxy: the header naming the client's address (its right-most
+    # entry, the one the proxy wrote), e.g. "X-Forwarded-For". Unset: the TCP peer.
+    client_ip_header: str | None = None
 
 
 def load() -> Settings:
@@ -40,7 +48,42 @@ def load() -> Settings:
         cookie_secure=app_origin.startswith("https://"),
         smtp_url=os.environ.get("SMTP_URL") or None,
         mail_from=os.environ.get("MAIL_FROM") or f"Mentor circles <no-reply@{_host(app_origin)}>",
+        outbox_every_s=max(1, int(os.environ.get("MENTOR_OUTBOX_EVERY_S", "60"))),
+        email_secret_env=os.environ.get("MENTOR_EMAIL_SECRET") or None,
+        client_ip_header=os.environ.get("MENTOR_CLIENT_IP_HEADER", "").strip() or None,
     )
+
+
+EMAIL_SECRET_FILE = "email-secret"
+
+
+def email_secret(current: Settings | None = None) -> bytes:
+    """The key that signs unsubscribe links: MENTOR_EMAIL_SECRET, else a random one made
+    the first time it is needed and kept (readable by the owner only) in the data dir, so
+    links in e-mails already sent keep working after a restart. Two processes starting
+    at once both end up with the one file that was created first."""
+    current = current or settings
+    if current.email_secret_env:
+        return current.email_secret_env.encode("utf-8")
+    path = current.data_dir / EMAIL_SECRET_FILE
+    if not path.exists():
+        current.data_dir.mkdir(parents=True, exist_ok=True)
+        # Written whole under a name of its own, then linked in: a reader never sees a
+        # half-written file, and of two processes racing the first link wins.
+        draft = path.with_name(f"{EMAIL_SECRET_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(secrets.token_urlsafe(48))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # another process made it first: use theirs
+        finally:
+            draft.unlink()
+    secret = path.read_text().strip()
+    if not secret:
+        raise RuntimeError(f"{path} is empty: delete it to have a new secret made")
+    return secret.encode("utf-8")
 
 
 def _origins(app_origin: str, extra: str) -> tuple[str, ...]:

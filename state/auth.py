@@ -1,19 +1,46 @@
-"""The sign-up and log-in forms."""
+"""The sign-up and log-in forms. The page posts the form itself to `web_auth`'s HTTP
+endpoints, which set the HttpOnly session cookie; the password never enters the state,
+and the session token never reaches the page. This state only shows the answer."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import json
 from typing import Any
 
 import reflex as rx
 from reflex.event import EventSpec
-from sqlmodel import Session
 
 from mentor_app.db import session_scope
-from mentor_app.models import User
-from mentor_app.services import accounts, sessions
-from mentor_app.services.errors import ServiceError
-from state.session import SessionState, safe_next
+from mentor_app.web_auth import safe_next
+from state.session import SessionState
+
+FORM_ID = "auth-form"
+UNREACHABLE = "We could not reach the server. Check your connection and try again."
+
+
+def post_form_script(endpoint: str) -> str:
+    """Post the form to `endpoint` (with the page's `?next=` and the browser's time zone),
+    go on to the next page on success, and hand the JSON answer to the state's callback
+    either way."""
+    return f"""(async () => {{
+  const form = document.getElementById({json.dumps(FORM_ID)});
+  try {{
+    const body = new URLSearchParams(new FormData(form));
+    try {{
+      body.set("timezone", Intl.DateTimeFormat().resolvedOptions().timeZone || "");
+    }} catch (error) {{}}
+    const response = await fetch({json.dumps(endpoint)} + window.location.search, {{
+      method: "POST",
+      body: body,
+      credentials: "same-origin",
+    }});
+    const answer = await response.json();
+    if (answer.ok) {{ window.location.assign(answer.next); }}
+    return answer;
+  }} catch (error) {{
+    return {{ ok: false, form_error: {json.dumps(UNREACHABLE)} }};
+  }}
+}})()"""
 
 
 class AuthFormState(SessionState):
@@ -23,12 +50,6 @@ class AuthFormState(SessionState):
     form_error: rx.Field[str] = rx.field("")
     submitting: rx.Field[bool] = rx.field(False)
 
-    def _show_error(self, error: ServiceError) -> None:
-        if error.field:
-            self.errors = {error.field: error.message}
-        else:
-            self.form_error = error.message
-
     def _clear(self) -> None:
         self.errors = {}
         self.form_error = ""
@@ -36,23 +57,25 @@ class AuthFormState(SessionState):
     def _next_page(self) -> str:
         return safe_next(self.router.url.query_parameters.get("next"))
 
-    def _sign_in_with(self, find_user: Callable[[Session], User]) -> Iterator[Any]:
-        """Run the service, then issue a fresh session token (never reuse the old one)."""
+    @rx.event
+    def begin(self) -> None:
         self._clear()
         self.submitting = True
-        yield
-        try:
-            with session_scope() as db:
-                user = find_user(db)
-                token = sessions.rotate_session(db, old_token=self.session_token or None, user=user)
-        except ServiceError as error:
-            self._show_error(error)
-            self.submitting = False
+
+    @rx.event
+    def finish(self, answer: Any) -> None:
+        """The endpoint's answer. On success the page is already loading the next one."""
+        if isinstance(answer, dict) and answer.get("ok") is True:
             return
-        self.session_token = token
-        self._show_user(user)
         self.submitting = False
-        yield rx.redirect(self._next_page())
+        answer = answer if isinstance(answer, dict) else {}
+        errors = answer.get("errors")
+        self.errors = (
+            {str(k): str(v)[:300] for k, v in errors.items()} if isinstance(errors, dict) else {}
+        )
+        self.form_error = str(answer.get("form_error") or "")[:300]
+        if not self.errors and not self.form_error:
+            self.form_error = UNREACHABLE
 
     @rx.event
     def open_form(self) -> EventSpec | None:
@@ -66,24 +89,8 @@ class AuthFormState(SessionState):
 
 
 class SignUpState(AuthFormState):
-    @rx.event
-    def submit(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
-        yield from self._sign_in_with(
-            lambda db: accounts.sign_up(
-                db,
-                email=form.get("email", ""),
-                display_name=form.get("display_name", ""),
-                password=form.get("password", ""),
-                date_of_birth=form.get("date_of_birth", ""),
-            )
-        )
+    pass
 
 
 class LogInState(AuthFormState):
-    @rx.event
-    def submit(self, form: dict[str, str]):  # type: ignore[no-untyped-def]
-        yield from self._sign_in_with(
-            lambda db: accounts.authenticate(
-                db, email=form.get("email", ""), password=form.get("password", "")
-            )
-        )
+    pass

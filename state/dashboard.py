@@ -10,10 +10,10 @@ from reflex.event import EventSpec
 
 from mentor_app.services import dashboard
 from mentor_app.services.errors import NotFound, PermissionDenied, ServiceError
+from state.paging import EMPTY_PAGE_INFO, page_info
 from state.session import SessionState, SignedOut
 
 CHART_BAR_MAX_PX = 120
-PAIRS_SHOWN = 200  # the table's bound; the CSV export has every pair
 BAND_COLORS = {dashboard.HEALTHY: "green", dashboard.WATCH: "amber", dashboard.AT_RISK: "red"}
 
 
@@ -41,31 +41,36 @@ class ProgramDashboardState(SessionState):
     denied: rx.Field[str] = rx.field("")
     kpis: rx.Field[dict[str, str]] = rx.field(default_factory=dict)
     chart: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    # One page of the active pairs by health (the CSV export has them all).
     pairs: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
-    pairs_total: rx.Field[int] = rx.field(0)
+    pairs_total: rx.Field[int] = rx.field(0)  # active pairs, whatever the filter
+    pairs_page: rx.Field[int] = rx.field(0)
+    pairs_info: rx.Field[dict[str, Any]] = rx.field(default_factory=lambda: EMPTY_PAGE_INFO)
+    turning: rx.Field[bool] = rx.field(False)  # the next page is on its way
     at_risk_only: rx.Field[bool] = rx.field(False)
     message: rx.Field[str] = rx.field("")
     error: rx.Field[str] = rx.field("")
 
-    # Backend only: every row shown when the filter is off.
-    _rows: list[dict[str, Any]] = []
-
     def _program_id(self) -> int:
         return self._page_id("programs", "Program not found.")
 
-    def _show_rows(self) -> None:
-        rows = [r for r in self._rows if r["at_risk"]] if self.at_risk_only else self._rows
-        self.pairs = rows
-
     def _refresh(self) -> EventSpec | None:
         try:
-            with self._as_user() as (db, user):
-                board = dashboard.get_dashboard(db, actor=user, program_id=self._program_id())
+            with self._reading_as_user() as (db, user):
+                view = dashboard.get_dashboard_page(
+                    db,
+                    actor=user,
+                    program_id=self._program_id(),
+                    page=self.pairs_page,
+                    at_risk_only=self.at_risk_only,
+                )
         except SignedOut:
             return self._login_redirect()
         except (NotFound, PermissionDenied) as error:
-            self.denied, self.program, self._rows, self.pairs = error.message, {}, [], []
+            self.denied, self.program, self.pairs = error.message, {}, []
+            self.pairs_info = EMPTY_PAGE_INFO
             return None
+        board = view.board
         self.denied = ""
         self.program = {
             "id": board.program_id,
@@ -96,21 +101,40 @@ class ProgramDashboardState(SessionState):
             }
             for r in board.check_in_rates
         ]
-        active = [p for p in board.pairs if p.status == "active"]
-        self.pairs_total = len(active)
-        self._rows = [_pair_row(p) for p in active[:PAIRS_SHOWN]]
-        self._show_rows()
+        self.pairs_total = view.active_total
+        self.pairs = [_pair_row(p) for p in view.pairs.items]
+        self.pairs_page = view.pairs.page  # a page the list has, after a change
+        self.pairs_info = page_info(view.pairs)
         return None
 
     @rx.event
     def load(self) -> EventSpec | None:
         self.message, self.error, self.at_risk_only = "", "", False
+        self.pairs_page, self.turning = 0, False
         return self._refresh()
 
     @rx.event
-    def set_at_risk_only(self, value: bool) -> None:
+    def set_at_risk_only(self, value: bool) -> EventSpec | None:
         self.at_risk_only = bool(value)
-        self._show_rows()
+        self.pairs_page = 0
+        return self._refresh()
+
+    def _turn(self, step: int):  # type: ignore[no-untyped-def]
+        self.turning = True  # the table shows it is loading until its page is here
+        yield
+        self.pairs_page = max(0, self.pairs_page + step)
+        follow_up = self._refresh()
+        self.turning = False
+        if follow_up is not None:
+            yield follow_up
+
+    @rx.event
+    def next_pairs(self):  # type: ignore[no-untyped-def]
+        yield from self._turn(1)
+
+    @rx.event
+    def previous_pairs(self):  # type: ignore[no-untyped-def]
+        yield from self._turn(-1)
 
     @rx.event
     def set_paused(self, pair_id: int, paused: bool) -> EventSpec | None:

@@ -9,20 +9,28 @@ service has confirmed that its user is one of the two members. What is the viewe
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import reflex as rx
 from reflex.event import EventSpec
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
 
 from mentor_app.db import session_scope
 from mentor_app.models import Pair, User
-from mentor_app.services import chat, journey
+from mentor_app.services import chat, journey, presence
+from mentor_app.services.access import PairAccess, access_pair
 from mentor_app.services.errors import Conflict, NotFound, ServiceError
-from state.linked import assign_changed, clean_and_send, patch_in_fresh
+from state.linked import assign_changed, clean_and_send, link, patch_in_fresh
+from state.off_loop import in_thread, soon
 from state.session import SessionState, SignedOut
+
+logger = logging.getLogger(__name__)
 
 BROWSER_TIMEZONE = "Intl.DateTimeFormat().resolvedOptions().timeZone"
 EARLIER_MAX = 200
@@ -73,6 +81,11 @@ class PairLiveState(rx.SharedState):
 
     _internal_patch_linked_state = patch_in_fresh
     _clean = clean_and_send
+    _tab_sessions: dict[str, str] = {}  # tab -> key of the session that linked it (server)
+
+    @classmethod
+    def link_token(cls, access: PairAccess) -> str:
+        return live_token(access.pair_id)
 
     status: rx.Field[str] = rx.field("")
     steps: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
@@ -133,6 +146,11 @@ class PairChatState(rx.SharedState):
 
     _internal_patch_linked_state = patch_in_fresh
     _clean = clean_and_send
+    _tab_sessions: dict[str, str] = {}  # tab -> key of the session that linked it (server)
+
+    @classmethod
+    def link_token(cls, access: PairAccess) -> str:
+        return chat_token(access.pair_id)
 
     messages: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)  # the last 50
     has_earlier: rx.Field[bool] = rx.field(False)
@@ -155,17 +173,57 @@ class PairChatState(rx.SharedState):
         )
 
 
+def _note_read_after_send(access: PairAccess, talk: PairChatState) -> None:
+    """The sender has read the chat, and so has the partner if a tab of theirs shows it
+    (the message is pushed to every linked tab as this event ends): it keeps them from an
+    away notice about a message they saw. Best effort, and after the event: a second
+    committed write inside it held back the message's push to the partner by its fsync."""
+    keys = {talk._tab_sessions[t] for t in talk._linked_from if t in talk._tab_sessions}
+    task = asyncio.get_running_loop().create_task(
+        asyncio.to_thread(_write_read_marks, access, frozenset(keys))
+    )
+    _read_marks.add(task)  # a reference until it is done: the loop keeps only weak ones
+    task.add_done_callback(_read_marks.discard)
+
+
+_read_marks: set[asyncio.Task[None]] = set()
+
+
+def _write_read_marks(access: PairAccess, keys: frozenset[str]) -> None:
+    try:
+        with session_scope() as db:
+            presence.after_send(db, access=access, session_keys=keys)
+    except OperationalError:
+        logger.warning("Could not note pair %s's chat as read", access.pair_id, exc_info=True)
+
+
+def _shared_view(pair_id: int) -> journey.JourneyView | None:
+    with session_scope() as db:
+        return journey.get_shared_view(db, pair_id=pair_id)
+
+
+def _chat_as_mentor(pair_id: int) -> ChatSnapshot:
+    with session_scope() as db:
+        mentor = db.get(User, db.get(Pair, pair_id).mentor_id)  # type: ignore[union-attr]
+        assert mentor is not None
+        return chat_snapshot(db, mentor, pair_id)
+
+
 async def refresh_pair_page(pair_id: int) -> None:
     """Out of band (an admin ended the pair): reload the pair's shared state from the
-    database for every tab linked to it. The admin's own tab is never linked."""
+    database for every tab linked to it.
+
+    It waits for the pair's locks, so never await it inside an event handler: the tab of
+    an admin or moderator who is also a member of the pair may hold them (Reflex keeps a
+    tab's links across client-side navigation and locks them at each of its events), and
+    the event would wait for itself. `schedule_pair_refresh` is safe anywhere."""
     from mentor_app.mentor_app import app  # the app module imports the states
 
     # One token after the other, in the order the tabs lock them; each read under its
     # lock (see `PairPageState._reload`).
     token = rx.BaseStateToken(ident=live_token(pair_id), cls=PairLiveState)
     async with app.modify_state(token) as root:
-        with session_scope() as db:
-            view = journey.get_shared_view(db, pair_id=pair_id)
+        view = await in_thread(_shared_view, pair_id)
         if view is None:
             return
         live = await root.get_state(PairLiveState)
@@ -173,13 +231,23 @@ async def refresh_pair_page(pair_id: int) -> None:
         live._apply(view)
     token = rx.BaseStateToken(ident=chat_token(pair_id), cls=PairChatState)
     async with app.modify_state(token) as root:
-        with session_scope() as db:
-            mentor = db.get(User, db.get(Pair, pair_id).mentor_id)  # type: ignore[union-attr]
-            assert mentor is not None
-            snapshot = chat_snapshot(db, mentor, pair_id)
+        snapshot = await in_thread(_chat_as_mentor, pair_id)
         talk = await root.get_state(PairChatState)
         assert isinstance(talk, PairChatState)
         talk._apply_chat(snapshot)
+
+
+async def _refresh_logged(pair_id: int) -> None:
+    try:
+        await refresh_pair_page(pair_id)
+    except Exception:  # the pages show the database's truth at their next load
+        logger.exception("could not refresh the open pages of pair %s", pair_id)
+
+
+def schedule_pair_refresh(pair_id: int) -> None:
+    """Refresh the pair's open pages once the calling event has let go of its locks (as
+    `state.notifications.schedule_push` does): call it after the change is committed."""
+    soon(lambda: _refresh_logged(pair_id))
 
 
 class PairPageState(SessionState):
@@ -221,11 +289,7 @@ class PairPageState(SessionState):
             "label": (
                 f"Week {current} of {length}"
                 if in_journey
-                else (
-                    f"Starts {view.start_date.isoformat()}"
-                    if current < 1 and view.start_date
-                    else "All weeks done"
-                )
+                else (f"Starts {view.starts}" if current < 1 and view.starts else "All weeks done")
             ),
             "timezone": me.timezone,
         }
@@ -248,22 +312,15 @@ class PairPageState(SessionState):
         self.survey_due = view.my_survey_due
         self.form_key += 1
 
-    async def _live(self) -> PairLiveState:
-        """This tab's copy of the pair's shared state, linked to the pair's token."""
-        live = await self.get_state(PairLiveState)
-        assert isinstance(live, PairLiveState)
-        linked = await live._link_to(live_token(self._pair_id()))
-        assert isinstance(linked, PairLiveState)
-        return linked
+    async def _live(self, access: PairAccess) -> PairLiveState:
+        """This tab's copy of the pair's shared state, linked to the pair's token: only
+        with the proof that this tab's user is one of the pair."""
+        return await link(self, PairLiveState, access)
 
-    async def _chat(self) -> PairChatState:
+    async def _chat(self, access: PairAccess) -> PairChatState:
         """This tab's copy of the pair's chat, linked to the chat's token (always after
-        `_live`, so every tab takes the two locks in one order)."""
-        talk = await self.get_state(PairChatState)
-        assert isinstance(talk, PairChatState)
-        linked = await talk._link_to(chat_token(self._pair_id()))
-        assert isinstance(linked, PairChatState)
-        return linked
+        `_live` where both are linked, so every tab takes the two locks in one order)."""
+        return await link(self, PairChatState, access)
 
     async def _reload(self) -> EventSpec | None:
         """Check that this user is a member of the pair, link this tab to the pair's shared
@@ -275,19 +332,24 @@ class PairPageState(SessionState):
         lock). Read before, it could be overwritten by this older copy in both tabs."""
         try:
             pair_id = self._pair_id()
-            with self._as_user() as (db, user):
-                journey.pair_of_member(db, actor=user, pair_id=pair_id)  # before any link
+            access = await self._with_user(  # before any link
+                lambda db, user: access_pair(db, actor=user, pair_id=pair_id)
+            )
+            live, talk = await self._live(access), await self._chat(access)
         except SignedOut:
             return self._login_redirect()
         except NotFound:
             self.not_found, self.pair = True, {}
             return None
-        live, talk = await self._live(), await self._chat()
+
+        def read(db: Session, user: User) -> tuple[journey.JourneyView, ChatSnapshot, User]:
+            view = journey.get_journey(db, actor=user, pair_id=pair_id)
+            snapshot = chat_snapshot(db, user, pair_id)
+            presence.mark_conversation_read(db, access=access)  # the chat is in view
+            return view, snapshot, user
+
         try:
-            with self._as_user() as (db, user):
-                view = journey.get_journey(db, actor=user, pair_id=pair_id)
-                snapshot = chat_snapshot(db, user, pair_id)
-                me = user
+            view, snapshot, me = await self._with_user(read)
         except SignedOut:
             return self._login_redirect()
         except NotFound:
@@ -314,8 +376,9 @@ class PairPageState(SessionState):
     @rx.event
     async def set_timezone(self, name: Any) -> EventSpec | None:
         try:
-            with self._as_user() as (db, user):
-                journey.set_timezone(db, actor=user, timezone=str(name or ""))
+            await self._with_user(
+                lambda db, user: journey.set_timezone(db, actor=user, timezone=str(name or ""))
+            )
         except SignedOut:
             return self._login_redirect()
         return await self._reload()
@@ -325,8 +388,8 @@ class PairPageState(SessionState):
     ) -> EventSpec | None:
         self.errors, self.message = {}, ""
         try:
-            with self._as_user() as (db, user):
-                action(db, user, self._pair_id())
+            pair_id = self._pair_id()
+            await self._with_user(lambda db, user: action(db, user, pair_id))
         except SignedOut:
             return self._login_redirect()
         except NotFound:
@@ -433,15 +496,17 @@ class PairPageState(SessionState):
         ids = [int(k[2:]) for k, v in form.items() if k.startswith("m-") and k[2:].isdigit() and v]
         self.report_errors = {}
         try:
-            with self._as_user() as (db, user):
-                chat.report(
+            pair_id = self._pair_id()
+            await self._with_user(
+                lambda db, user: chat.report(
                     db,
                     actor=user,
-                    pair_id=self._pair_id(),
+                    pair_id=pair_id,
                     category=str(form.get("category", "")),
                     message_ids=ids,
                     details=form.get("details", ""),
                 )
+            )
         except SignedOut:
             return self._login_redirect()
         except NotFound:
@@ -492,26 +557,31 @@ class PairChatFormState(PairPageState):
         if self.chat_error:
             self.chat_error = ""
         pair_id = self._pair_id()
+
+        def store(db: Session, user: User) -> tuple[PairAccess, dict[str, Any]]:
+            access = access_pair(db, actor=user, pair_id=pair_id)
+            sent = chat.send_message(
+                db,
+                actor=user,
+                pair_id=pair_id,
+                body=form.get("body", ""),
+                client_id=str(form.get("client_id", "")) or None,
+            )
+            db.commit()  # committed before anyone is shown the message
+            return access, _message(
+                chat.MessageView(
+                    id=sent.id or 0,
+                    sender_id=sent.sender_id,
+                    sender_name=user.display_name,
+                    # The role in the pair written to, not what this tab last showed.
+                    sender_role=access.role,
+                    body=sent.body,
+                    created_at=sent.created_at,
+                )
+            )
+
         try:
-            with self._as_user() as (db, user):
-                sent = chat.send_message(
-                    db,
-                    actor=user,
-                    pair_id=pair_id,
-                    body=form.get("body", ""),
-                    client_id=str(form.get("client_id", "")) or None,
-                )
-                db.commit()  # committed before anyone is shown the message
-                shown = _message(
-                    chat.MessageView(
-                        id=sent.id or 0,
-                        sender_id=sent.sender_id,
-                        sender_name=user.display_name,
-                        sender_role=str(self.pair.get("my_role", "")),
-                        body=sent.body,
-                        created_at=sent.created_at,
-                    )
-                )
+            access, shown = await self._with_user(store)
         except SignedOut:
             return self._login_redirect()
         except NotFound:
@@ -522,20 +592,29 @@ class PairChatFormState(PairPageState):
             if isinstance(error, Conflict):  # blocked or ended meanwhile: show it now
                 await self._reload()
             return None
-        (await self._chat())._add_message(shown)
+        try:
+            talk = await self._chat(access)
+        except SignedOut:  # the session ended since the send: the message is stored
+            return self._login_redirect()
+        talk._add_message(shown)
         self.composer_key += 1
+        _note_read_after_send(access, talk)
         return None
 
     @rx.event
     async def load_earlier(self) -> Any:
-        talk = await self._chat()
-        shown = self.earlier or talk.messages
-        before = int(shown[0]["id"]) if shown else None
         try:
-            with self._as_user() as (db, user):
-                older, more = chat.list_messages(
-                    db, actor=user, pair_id=self._pair_id(), before_id=before
+            pair_id = self._pair_id()
+            access = await self._with_user(  # before any link
+                lambda db, user: access_pair(db, actor=user, pair_id=pair_id)
+            )
+            shown = self.earlier or (await self._chat(access)).messages
+            before = int(shown[0]["id"]) if shown else None
+            older, more = await self._with_user(
+                lambda db, user: chat.list_messages(
+                    db, actor=user, pair_id=pair_id, before_id=before
                 )
+            )
         except SignedOut:
             return self._login_redirect()
         except NotFound:

@@ -17,7 +17,8 @@ from sqlmodel import Session
 from mentor_app.models import User
 from mentor_app.services import chat, moderation
 from mentor_app.services.errors import NotFound, PermissionDenied, ServiceError
-from state.journey import refresh_pair_page
+from state.journey import schedule_pair_refresh
+from state.paging import EMPTY_PAGE_INFO, page_info
 from state.session import SessionState, SignedOut
 
 ONLY_MODERATORS_PAGE = "Only site moderators can see this page."
@@ -56,7 +57,11 @@ class ModerationQueueState(SessionState):
     denied: rx.Field[str] = rx.field("")
     status_filter: rx.Field[str] = rx.field("open")
     counts: rx.Field[dict[str, int]] = rx.field(default_factory=dict)
+    # One page of the reports in the chosen state, and where that page is.
     reports: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
+    reports_page: rx.Field[int] = rx.field(0)
+    reports_info: rx.Field[dict[str, Any]] = rx.field(default_factory=lambda: EMPTY_PAGE_INFO)
+    turning: rx.Field[bool] = rx.field(False)  # the next page is on its way
     report: rx.Field[dict[str, Any]] = rx.field(default_factory=dict)
     evidence: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
     history: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
@@ -64,11 +69,21 @@ class ModerationQueueState(SessionState):
     reason: rx.Field[str] = rx.field("")
     errors: rx.Field[dict[str, str]] = rx.field(default_factory=dict)
     message: rx.Field[str] = rx.field("")
+    # Orphaned groups (no active admin) and suspended accounts, with their dialogs.
+    orphaned: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
+    suspended: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
+    appoint_group: rx.Field[dict[str, Any]] = rx.field(default_factory=dict)
+    appoint_options: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    lift_member: rx.Field[dict[str, Any]] = rx.field(default_factory=dict)
+    fix_errors: rx.Field[dict[str, str]] = rx.field(default_factory=dict)
 
     def _deny(self, text: str) -> None:
         self.allowed, self.denied = False, text
         self.counts, self.reports, self.report = {}, [], {}
+        self.reports_page, self.reports_info = 0, EMPTY_PAGE_INFO
         self.evidence, self.history, self.steps = [], [], []
+        self.orphaned, self.suspended = [], []
+        self.appoint_group, self.appoint_options, self.lift_member = {}, [], {}
 
     def _show_detail(self, detail: moderation.ReportDetail | None) -> None:
         if detail is None:
@@ -85,6 +100,7 @@ class ModerationQueueState(SessionState):
             "reported": detail.reported_name,
             "suspended": detail.reported_status == "suspended",
             "when": _when(detail.created_at),
+            "orphans": ", ".join(f"“{name}”" for name in detail.orphaned_by_suspension),
         }
         self.evidence = [
             {
@@ -111,7 +127,9 @@ class ModerationQueueState(SessionState):
         self.steps = list(detail.allowed)
 
     def _load_into(self, db: Session, user: User) -> None:
-        queue = moderation.list_reports(db, actor=user, status=self.status_filter)
+        queue = moderation.list_reports(
+            db, actor=user, status=self.status_filter, page=self.reports_page
+        )
         chosen = int(self.report.get("id", 0) or 0)
         detail = None
         if chosen:
@@ -121,12 +139,28 @@ class ModerationQueueState(SessionState):
                 detail = None
         self.allowed, self.denied = True, ""
         self.counts = queue.counts
-        self.reports = [_row(r) for r in queue.reports]
+        self.reports = [_row(r) for r in queue.reports.items]
+        # The page read: a report decided off the last page leaves a page the list has.
+        self.reports_page = queue.reports.page
+        self.reports_info = page_info(queue.reports)
         self._show_detail(detail)
+        self.orphaned = [
+            {
+                "id": g.id,
+                "name": g.name,
+                "members": f"{len(g.candidates)} active member"
+                + ("" if len(g.candidates) == 1 else "s"),
+            }
+            for g in moderation.list_orphaned_groups(db, actor=user)
+        ]
+        self.suspended = [
+            {"user_id": m.user_id, "name": m.display_name, "email": m.email}
+            for m in moderation.list_suspended(db, actor=user)
+        ]
 
     def _refresh(self) -> EventSpec | None:
         try:
-            with self._as_user() as (db, user):
+            with self._reading_as_user() as (db, user):
                 self._load_into(db, user)
         except SignedOut:
             return self._login_redirect()
@@ -138,6 +172,7 @@ class ModerationQueueState(SessionState):
     def load(self) -> EventSpec | None:
         self.status_filter, self.report, self.reason = "open", {}, ""
         self.errors, self.message = {}, ""
+        self.reports_page, self.turning = 0, False
         return self._refresh()
 
     @rx.event
@@ -145,7 +180,25 @@ class ModerationQueueState(SessionState):
         if status not in moderation.STATUSES:
             return None
         self.status_filter, self.errors, self.message = status, {}, ""
+        self.reports_page = 0
         return self._refresh()
+
+    def _turn(self, step: int):  # type: ignore[no-untyped-def]
+        self.turning = True  # the list shows it is loading until its page is here
+        yield
+        self.reports_page = max(0, self.reports_page + step)
+        follow_up = self._refresh()
+        self.turning = False
+        if follow_up is not None:
+            yield follow_up
+
+    @rx.event
+    def next_reports(self):  # type: ignore[no-untyped-def]
+        yield from self._turn(1)
+
+    @rx.event
+    def previous_reports(self):  # type: ignore[no-untyped-def]
+        yield from self._turn(-1)
 
     @rx.event
     def open_report(self, report_id: int) -> EventSpec | None:
@@ -225,7 +278,8 @@ class ModerationQueueState(SessionState):
             "The reporter has been thanked.",
         )
         for pair_id in result.ended_pair_ids if result else []:
-            await refresh_pair_page(pair_id)  # the partner's open page turns read-only
+            # After this event: a moderator in the pair holds its locks (refresh_pair_page).
+            schedule_pair_refresh(pair_id)  # the partner's open page turns read-only
         return follow_up
 
     @rx.event
@@ -235,3 +289,98 @@ class ModerationQueueState(SessionState):
             lambda db, user, rid: moderation.reopen(db, actor=user, report_id=rid, reason=reason),
             "The report is open again.",
         )[0]
+
+    # --- orphaned groups -------------------------------------------------------------------
+
+    @rx.event
+    def open_appoint(self, group_id: int) -> EventSpec | None:
+        self.fix_errors, self.message = {}, ""
+        try:
+            with self._as_user() as (db, user):
+                found = [
+                    g for g in moderation.list_orphaned_groups(db, actor=user) if g.id == group_id
+                ]
+        except SignedOut:
+            return self._login_redirect()
+        except PermissionDenied:
+            self._deny(ONLY_MODERATORS_PAGE)
+            return None
+        if not found:
+            self.errors = {"form": "That group has an admin again, or no longer exists."}
+            return self._refresh()
+        self.appoint_group = {"id": found[0].id, "name": found[0].name}
+        self.appoint_options = [
+            {"value": str(uid), "label": name} for uid, name in found[0].candidates
+        ]
+        return None
+
+    @rx.event
+    def set_appoint_open(self, value: bool) -> None:
+        if not value:
+            self.appoint_group, self.appoint_options, self.fix_errors = {}, [], {}
+
+    def _fix(self, action: Callable[[Session, User], object]) -> tuple[bool, EventSpec | None]:
+        """Run one of the moderators' fixes (appoint, lift): (done, what the page does next);
+        a refusal goes next to the dialog's field."""
+        try:
+            with self._as_user() as (db, user):
+                action(db, user)
+        except SignedOut:
+            return False, self._login_redirect()
+        except PermissionDenied:
+            self._deny(ONLY_MODERATORS_PAGE)
+            return False, None
+        except ServiceError as error:
+            self.fix_errors = {error.field or "form": error.message}
+            return False, None
+        return True, None
+
+    @rx.event
+    def appoint(self, form: dict[str, Any]) -> EventSpec | None:
+        self.fix_errors, self.message = {}, ""
+        raw = str(form.get("member", "") or "")
+        group_id = int(self.appoint_group.get("id", 0) or 0)
+        name = str(self.appoint_group.get("name", ""))
+        done, follow_up = self._fix(
+            lambda db, user: moderation.appoint_admin(
+                db,
+                actor=user,
+                group_id=group_id,
+                user_id=int(raw) if raw.isdigit() else None,
+                reason=form.get("reason", ""),
+            )
+        )
+        if not done:
+            return follow_up
+        self.appoint_group, self.appoint_options = {}, []
+        self.message = f"“{name}” has an admin again. They have been told."
+        return self._refresh()
+
+    # --- lifting a suspension ---------------------------------------------------------------
+
+    @rx.event
+    def open_lift(self, user_id: int) -> None:
+        self.fix_errors, self.message = {}, ""
+        found = [m for m in self.suspended if m.get("user_id") == user_id]
+        self.lift_member = dict(found[0]) if found else {}
+
+    @rx.event
+    def set_lift_open(self, value: bool) -> None:
+        if not value:
+            self.lift_member, self.fix_errors = {}, {}
+
+    @rx.event
+    def lift(self, form: dict[str, Any]) -> EventSpec | None:
+        self.fix_errors, self.message = {}, ""
+        user_id = int(self.lift_member.get("user_id", 0) or 0)
+        name = str(self.lift_member.get("name", ""))
+        done, follow_up = self._fix(
+            lambda db, user: moderation.lift_suspension(
+                db, actor=user, user_id=user_id, reason=form.get("reason", "")
+            )
+        )
+        if not done:
+            return follow_up
+        self.lift_member = {}
+        self.message = f"{name}'s suspension is lifted. They have been told."
+        return self._refresh()

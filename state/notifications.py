@@ -21,14 +21,13 @@ from reflex.event import EventSpec
 
 from mentor_app.db import session_scope
 from mentor_app.services import notifications
+from mentor_app.services.access import MemberAccess, access_self
 from mentor_app.services.errors import NotFound
-from state.linked import clean_and_send, patch_in_fresh
+from state.linked import clean_and_send, link, patch_in_fresh
+from state.off_loop import in_thread, remember_app_loop, soon
 from state.session import SessionState, SignedOut
 
 logger = logging.getLogger(__name__)
-
-_app_loop: asyncio.AbstractEventLoop | None = None
-_pushes: set[asyncio.Task[None]] = set()
 
 
 def bell_token(user_id: int) -> str:
@@ -41,6 +40,11 @@ class NotificationBellState(rx.SharedState):
 
     _internal_patch_linked_state = patch_in_fresh
     _clean = clean_and_send
+    _tab_sessions: dict[str, str] = {}  # tab -> key of the session that linked it (server)
+
+    @classmethod
+    def link_token(cls, access: MemberAccess) -> str:
+        return bell_token(access.actor_id)
 
     unread: rx.Field[int] = rx.field(0)
 
@@ -63,29 +67,26 @@ class BellState(SessionState):
 
     @rx.event
     async def connect(self) -> None:
-        global _app_loop
-        _app_loop = asyncio.get_running_loop()  # for pushes from other threads (jobs)
+        remember_app_loop(asyncio.get_running_loop())  # for pushes from jobs' threads
         try:
-            with self._as_user() as (_db, user):
-                user_id = user.id or 0
+            access = await self._with_user(lambda _db, user: access_self(user), read_only=True)
+            linked = await link(self, NotificationBellState, access)
         except SignedOut:
             self.connected = False  # the page's own on_load sends the tab to log in
             return
-        bell = await self.get_state(NotificationBellState)
-        linked = await bell._link_to(bell_token(user_id))
+        user_id = access.actor_id
         _bell_first(self)
         # Counted under the bell's lock: a push for a notification written meanwhile
         # either comes after this or is counted here, never overwritten by an older count.
-        with session_scope() as db:
-            count = notifications.unread_counts(db, user_ids=[user_id])[user_id]
+        count = await in_thread(_unread_count, user_id)
         if linked.unread != count:
             linked.unread = count
         self.connected = True
 
-    @rx.event
-    def disconnect(self) -> None:
-        """On log out: the tab stops showing the count until a user connects again."""
-        self.connected = False
+
+def _unread_count(user_id: int) -> int:
+    with session_scope() as db:
+        return notifications.unread_counts(db, user_ids=[user_id])[user_id]
 
 
 async def push_unread(user_ids: Iterable[int]) -> None:
@@ -100,8 +101,7 @@ async def push_unread(user_ids: Iterable[int]) -> None:
         try:
             async with app.modify_state(token) as root:
                 bell = await root.get_state(NotificationBellState)
-                with session_scope() as db:
-                    count = notifications.unread_counts(db, user_ids=[user_id])[user_id]
+                count = await in_thread(_unread_count, user_id)
                 if bell.unread != count:
                     bell.unread = count
         except Exception:  # a bell is best effort; the next page load re-counts
@@ -110,18 +110,8 @@ async def push_unread(user_ids: Iterable[int]) -> None:
 
 def schedule_push(user_ids: frozenset[int]) -> None:
     """Push the counts soon, without waiting: called right after a commit, maybe inside an
-    event handler that holds a lock the push needs, or in a job's thread."""
-    try:
-        loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-    except RuntimeError:
-        loop = None
-    if loop is not None:
-        task = loop.create_task(push_unread(user_ids))
-        _pushes.add(task)
-        task.add_done_callback(_pushes.discard)
-    elif _app_loop is not None and _app_loop.is_running():
-        asyncio.run_coroutine_threadsafe(push_unread(user_ids), _app_loop)
-    # Otherwise no web app runs here (a CLI, a test): tabs re-count on their next page load.
+    event handler that holds a lock the push needs, in a handler's thread or a job's."""
+    soon(lambda: push_unread(user_ids))
 
 
 notifications.on_change(schedule_push)
@@ -150,7 +140,7 @@ class NotificationCenterState(SessionState):
 
     def _refresh(self) -> EventSpec | None:
         try:
-            with self._as_user() as (db, user):
+            with self._reading_as_user() as (db, user):
                 found = notifications.list_page(db, actor=user, page=self.page)
         except SignedOut:
             return self._login_redirect()

@@ -11,13 +11,21 @@ from typing import Any
 
 import reflex as rx
 from reflex.event import EventSpec
+from sqlmodel import Session
 
+from mentor_app.models import User
 from mentor_app.services import journey, notifications, pairing
 from mentor_app.services.errors import NotFound, PermissionDenied, ServiceError
-from state.journey import refresh_pair_page
+from mentor_app.services.paging import Page
+from state.journey import schedule_pair_refresh
+from state.paging import EMPTY_PAGE_INFO, page_info
 from state.session import SessionState, SignedOut
 
 CHART_BAR_MAX_PX = 80
+
+
+def _mentor_item(m: pairing.MentorRow) -> dict[str, Any]:
+    return {"id": m.enrollment_id, "name": m.name, "load": f"{m.used}/{m.capacity}", "free": m.free}
 
 
 def _pair_row(row: pairing.PairRow) -> dict[str, Any]:
@@ -26,10 +34,25 @@ def _pair_row(row: pairing.PairRow) -> dict[str, Any]:
         "mentor": row.mentor_name,
         "mentee": row.mentee_name,
         "score": str(row.score),
+        "score_changed": (
+            "" if row.score_was is None else f"score changed from {row.score_was} to {row.score}"
+        ),
         "reasons": list(row.reasons),
         "progress": f"{row.steps_done}/{row.steps_total}",
         "check_ins": str(row.check_ins),
     }
+
+
+def _more(names: list[str], total: int, nobody: str) -> str:
+    """A few names and how many more: "Ann, Bo and 12 more"."""
+    if not names:
+        return nobody
+    shown = ", ".join(names)
+    return f"{shown} and {total - len(names)} more" if total > len(names) else shown
+
+
+# The workspace's paged lists: the page each is on is kept in `pages`.
+WORKSPACE_LISTS = ("mentees", "mentors", "drafts", "published", "ended")
 
 
 class PairingWorkspaceState(SessionState):
@@ -37,6 +60,7 @@ class PairingWorkspaceState(SessionState):
     denied: rx.Field[str] = rx.field("")
     search: rx.Field[str] = rx.field("")
     free_only: rx.Field[bool] = rx.field(False)
+    # Each list holds one page (at most PAGE_SIZE rows); `*_info` says where it is.
     mentees: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
     mentors: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
     mentors_free: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
@@ -44,6 +68,13 @@ class PairingWorkspaceState(SessionState):
     drafts: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
     published: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
     ended: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
+    pages: rx.Field[dict[str, int]] = rx.field(default_factory=dict)
+    mentees_info: rx.Field[dict[str, Any]] = rx.field(default_factory=lambda: EMPTY_PAGE_INFO)
+    mentors_info: rx.Field[dict[str, Any]] = rx.field(default_factory=lambda: EMPTY_PAGE_INFO)
+    drafts_info: rx.Field[dict[str, Any]] = rx.field(default_factory=lambda: EMPTY_PAGE_INFO)
+    published_info: rx.Field[dict[str, Any]] = rx.field(default_factory=lambda: EMPTY_PAGE_INFO)
+    ended_info: rx.Field[dict[str, Any]] = rx.field(default_factory=lambda: EMPTY_PAGE_INFO)
+    turning: rx.Field[str] = rx.field("")  # the list whose next page is on its way
     fairness: rx.Field[dict[str, Any]] = rx.field(default_factory=dict)
     chart: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
     selected: rx.Field[dict[str, Any]] = rx.field(default_factory=dict)
@@ -51,34 +82,45 @@ class PairingWorkspaceState(SessionState):
     errors: rx.Field[dict[str, str]] = rx.field(default_factory=dict)
     message: rx.Field[str] = rx.field("")
     working: rx.Field[bool] = rx.field(False)
+    confirm_mentor: rx.Field[int] = rx.field(0)  # awaiting "Pair anyway" (not a good fit)
 
     def _program_id(self) -> int:
         return self._page_id("programs", "Program not found.")
 
     def _refresh(self) -> EventSpec | None:
-        """Reload the workspace; a selected mentee keeps their suggestions if still waiting."""
+        """Reload the workspace, each list on its page (the last one if it has shrunk); a
+        selected mentee keeps their suggestions while still waiting."""
         try:
-            with self._as_user() as (db, user):
+            with self._reading_as_user() as (db, user):
+                program_id = self._program_id()
                 ws = pairing.get_workspace(
                     db,
                     actor=user,
-                    program_id=self._program_id(),
+                    program_id=program_id,
                     search=self.search,
                     free_only=self.free_only,
+                    mentees_page=self.pages.get("mentees", 0),
+                    mentors_page=self.pages.get("mentors", 0),
+                    drafts_page=self.pages.get("drafts", 0),
+                    published_page=self.pages.get("published", 0),
+                    ended_page=self.pages.get("ended", 0),
                 )
-                chosen = self.selected.get("id")
-                waiting = {m.enrollment_id for m in ws.mentees_waiting}
+                chosen = int(self.selected.get("id", 0) or 0)
                 found = (
                     pairing.suggest_mentors(
-                        db, actor=user, program_id=ws.program_id, mentee_enrollment_id=chosen
+                        db, actor=user, program_id=program_id, mentee_enrollment_id=chosen
                     )
-                    if chosen in waiting
+                    if chosen
+                    and pairing.is_waiting(
+                        db, actor=user, program_id=program_id, mentee_enrollment_id=chosen
+                    )
                     else None
                 )
         except SignedOut:
             return self._login_redirect()
         except (NotFound, PermissionDenied) as error:
             self.denied, self.program = error.message, {}
+            self._forget_lists()
             return None
         self.denied = ""
         self.program = {
@@ -90,26 +132,19 @@ class PairingWorkspaceState(SessionState):
         }
         self.mentees = [
             {"id": m.enrollment_id, "name": m.name, "rematch": m.rematch}
-            for m in ws.mentees_waiting
+            for m in ws.mentees_waiting.items
         ]
-        self.mentors = [
-            {
-                "id": m.enrollment_id,
-                "name": m.name,
-                "load": f"{m.used}/{m.capacity}",
-                "free": m.free,
-            }
-            for m in ws.mentors
-        ]
-        self.mentors_free = [m for m in self.mentors if m["free"] > 0]
+        self.mentors = [_mentor_item(m) for m in ws.mentors.items]
+        self.mentors_free = [_mentor_item(m) for m in ws.free_mentors]
         self.totals = {
-            "mentees": ws.mentees_waiting_total,
-            "mentors": ws.mentors_total,
-            "mentees_shown": len(ws.mentees_waiting),
-            "mentors_shown": len(ws.mentors),
+            "mentees": ws.mentees_waiting.total,
+            "mentors": ws.mentors.total,
+            "drafts": ws.drafts.total,
+            "published": ws.published.total,
+            "ended": ws.ended.total,
         }
-        self.drafts = [_pair_row(p) for p in ws.drafts]
-        self.published = [_pair_row(p) for p in ws.published]
+        self.drafts = [_pair_row(p) for p in ws.drafts.items]
+        self.published = [_pair_row(p) for p in ws.published.items]
         self.ended = [
             {
                 "id": e.id,
@@ -118,16 +153,31 @@ class PairingWorkspaceState(SessionState):
                 "status": e.status,
                 "reason": journey.END_REASONS.get(e.reason, e.reason),
                 "detail": e.detail,
-                "rating": f"{e.rating} of 5" if e.rating else "—",
+                "rating": "private" if e.private else f"{e.rating} of 5" if e.rating else "—",
                 "when": e.ended_at.strftime("%d %b %Y") if e.ended_at else "",
             }
-            for e in ws.ended
+            for e in ws.ended.items
         ]
+        shown: dict[str, Page[Any]] = {
+            "mentees": ws.mentees_waiting,
+            "mentors": ws.mentors,
+            "drafts": ws.drafts,
+            "published": ws.published,
+            "ended": ws.ended,
+        }
+        # The pages the service read: a list that shrank (a draft published, a mentee
+        # paired) is shown on its last page rather than past its end.
+        self.pages = {name: page.page for name, page in shown.items()}
+        self.mentees_info = page_info(ws.mentees_waiting)
+        self.mentors_info = page_info(ws.mentors)
+        self.drafts_info = page_info(ws.drafts)
+        self.published_info = page_info(ws.published)
+        self.ended_info = page_info(ws.ended)
         f = ws.fairness
         self.fairness = {
             "unmatched": f.unmatched,
-            "unmatched_names": ", ".join(f.unmatched_names) or "nobody",
-            "full_mentors": ", ".join(f.full_mentors) or "none",
+            "unmatched_names": _more(f.unmatched_names, f.unmatched, "nobody"),
+            "full_mentors": _more(f.full_mentors, f.full_mentors_total, "none"),
             "published": f.published,
             "median": "—" if f.median_score is None else str(f.median_score),
         }
@@ -156,31 +206,58 @@ class PairingWorkspaceState(SessionState):
             ]
         return None
 
+    def _forget_lists(self) -> None:
+        self.mentees, self.mentors, self.mentors_free = [], [], []
+        self.drafts, self.published, self.ended = [], [], []
+        self.selected, self.suggestions = {}, []
+
     @rx.event
     def load(self) -> EventSpec | None:
         self.errors, self.message, self.selected, self.suggestions = {}, "", {}, []
-        self.search, self.free_only = "", False
+        self.search, self.free_only, self.pages, self.turning = "", False, {}, ""
         return self._refresh()
 
     @rx.event
     def set_search(self, value: str) -> EventSpec | None:
-        self.search = value[: pairing.SEARCH_MAX]
+        self.search = str(value)[: pairing.SEARCH_MAX]
+        self.pages = {**self.pages, "mentees": 0, "mentors": 0}
         return self._refresh()
 
     @rx.event
     def set_free_only(self, value: bool) -> EventSpec | None:
         self.free_only = bool(value)
+        self.pages = {**self.pages, "mentors": 0}
         return self._refresh()
+
+    def _turn(self, which: str, step: int):  # type: ignore[no-untyped-def]
+        if which not in WORKSPACE_LISTS:
+            return
+        self.turning = which  # the list shows it is loading until its page is here
+        yield
+        self.pages = {**self.pages, which: max(0, self.pages.get(which, 0) + step)}
+        follow_up = self._refresh()
+        self.turning = ""
+        if follow_up is not None:
+            yield follow_up
+
+    @rx.event
+    def next_page(self, which: str):  # type: ignore[no-untyped-def]
+        yield from self._turn(str(which), 1)
+
+    @rx.event
+    def previous_page(self, which: str):  # type: ignore[no-untyped-def]
+        yield from self._turn(str(which), -1)
 
     @rx.event
     def select_mentee(self, enrollment_id: int, name: str) -> EventSpec | None:
-        self.errors, self.message = {}, ""
+        self.errors, self.message, self.confirm_mentor = {}, "", 0
         self.selected = {"id": int(enrollment_id), "name": str(name)}
         return self._refresh()
 
     @rx.event
     def clear_selection(self) -> None:
         self.selected, self.suggestions, self.errors = {}, [], {}
+        self.confirm_mentor = 0
 
     def _act(
         self, action: Any, success: str | Callable[[Any], str], error_key: str = "form"
@@ -202,20 +279,37 @@ class PairingWorkspaceState(SessionState):
     def pair_with(self, mentor_enrollment_id: int) -> EventSpec | None:
         return self._pair(int(mentor_enrollment_id))
 
-    def _pair(self, mentor_enrollment_id: int) -> EventSpec | None:
+    def _pair(self, mentor_enrollment_id: int, confirmed: bool = False) -> EventSpec | None:
         mentee_id = int(self.selected.get("id", 0))
         name = self.selected.get("name", "")
-        return self._act(
+        follow_up = self._act(
             lambda db, user, pid: pairing.pair_by_hand(
                 db,
                 actor=user,
                 program_id=pid,
                 mentee_enrollment_id=mentee_id,
                 mentor_enrollment_id=int(mentor_enrollment_id),
+                confirmed=confirmed,
             ),
             f"Draft pair made for {name}. Publish pairs to tell them.",
             "pair",
         )
+        # The service asked for a confirmation: remember whom "Pair anyway" pairs.
+        warned = pairing.CONFIRM_NOT_A_GOOD_FIT in self.errors
+        self.confirm_mentor = int(mentor_enrollment_id) if warned else 0
+        return follow_up
+
+    @rx.event
+    def pair_anyway(self) -> EventSpec | None:
+        """The admin confirmed a pair whose earlier pair ended as not a good fit."""
+        if not self.confirm_mentor:
+            return None
+        return self._pair(self.confirm_mentor, confirmed=True)
+
+    @rx.event
+    def cancel_pair_anyway(self) -> None:
+        self.confirm_mentor = 0
+        self.errors = {}
 
     @rx.event
     def pair_manually(self, form: dict[str, Any]) -> EventSpec | None:
@@ -244,9 +338,19 @@ class PairingWorkspaceState(SessionState):
             yield follow_up
 
     def _suggest_all(self, min_score: str) -> EventSpec | None:
+        # The scoring and the assignment in a read transaction: the write lock (every chat
+        # send waits for it on SQLite) is held only to check the cohort and write drafts.
+        plan: pairing.SuggestPlan | None = None
+        try:
+            with self._reading_as_user() as (db, user):
+                plan = pairing.plan_suggest_all(
+                    db, actor=user, program_id=self._program_id(), min_score=min_score
+                )
+        except (SignedOut, ServiceError):
+            pass  # told by the write below, which checks everything again
         return self._act(
             lambda db, user, pid: pairing.suggest_all(
-                db, actor=user, program_id=pid, min_score=min_score
+                db, actor=user, program_id=pid, min_score=min_score, plan=plan
             ),
             lambda made: (
                 f"Suggested {len(made)} draft pairs. Review them, then publish."
@@ -274,34 +378,47 @@ class PairingWorkspaceState(SessionState):
     async def end_pair(self, form: dict[str, Any]) -> EventSpec | None:
         raw = str(form.get("pair_id", ""))
         pair_id = int(raw) if raw.isdigit() else 0
-        follow_up = self._act(
-            lambda db, user, _pid: journey.end_pair(
+        ended: list[int] = []  # filled only once the service has ended the pair
+
+        def end(db: Session, user: User, _pid: int) -> None:
+            pair = journey.end_pair(
                 db,
                 actor=user,
                 pair_id=pair_id,
                 reason=str(form.get("reason", "")),
                 rating=form.get("rating", ""),
                 detail=form.get("detail", ""),
-            ),
+            )
+            ended.append(pair.id or 0)
+
+        follow_up = self._act(
+            end,
             "The pair has ended. The mentee is back in the waiting list with rematch priority.",
             "end",
         )
-        if not self.errors:
-            await refresh_pair_page(pair_id)  # the members' open pages turn read-only
+        if ended and not self.errors:
+            # After this event: its tab may hold the pair's locks (see refresh_pair_page).
+            schedule_pair_refresh(ended[0])  # the members' open pages turn read-only
         return follow_up
 
 
 class MyPairsState(SessionState):
-    """The member's pairs and latest notifications, on their home page (My groups)."""
+    """The member's pairs (a page of them) and latest notifications, on their home page
+    (My groups)."""
 
     pairs: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
+    pairs_info: rx.Field[dict[str, Any]] = rx.field(default_factory=lambda: dict(EMPTY_PAGE_INFO))
+    pairs_loading: rx.Field[bool] = rx.field(False)
     notices: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
     unread: rx.Field[int] = rx.field(0)
 
-    def _load(self) -> EventSpec | None:
+    def _load(self, pairs_page: int | None = None) -> EventSpec | None:
+        """Read page `pairs_page` of the pairs (the page shown when None) and the notices."""
+        if pairs_page is None:
+            pairs_page = int(self.pairs_info.get("page", 0))
         try:
-            with self._as_user() as (db, user):
-                mine = pairing.list_my_pairs(db, actor=user)
+            with self._reading_as_user() as (db, user):
+                mine = pairing.list_my_pairs(db, actor=user, page=pairs_page)
                 recent = notifications.list_recent(db, actor=user, limit=10)
         except SignedOut:
             return self._login_redirect()
@@ -315,8 +432,9 @@ class MyPairsState(SessionState):
                 "partner_role": "mentee" if p.my_role == "mentor" else "mentor",
                 "status": p.status,
             }
-            for p in mine
+            for p in mine.items
         ]
+        self.pairs_info = page_info(mine)
         self.notices = [
             {
                 "id": n.id,
@@ -332,7 +450,24 @@ class MyPairsState(SessionState):
 
     @rx.event
     def load(self) -> EventSpec | None:
-        return self._load()
+        self.pairs_loading = False
+        return self._load(pairs_page=0)
+
+    def _pairs_page(self, step: int):  # type: ignore[no-untyped-def]
+        self.pairs_loading = True
+        yield
+        try:
+            yield self._load(pairs_page=int(self.pairs_info.get("page", 0)) + step)
+        finally:
+            self.pairs_loading = False
+
+    @rx.event
+    def pairs_previous(self):  # type: ignore[no-untyped-def]
+        yield from self._pairs_page(-1)
+
+    @rx.event
+    def pairs_next(self):  # type: ignore[no-untyped-def]
+        yield from self._pairs_page(1)
 
     @rx.event
     def mark_all_read(self) -> EventSpec | None:

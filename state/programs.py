@@ -12,7 +12,9 @@ from sqlmodel import Session
 from mentor_app.models import Program, User
 from mentor_app.program_templates import TEMPLATES
 from mentor_app.services import enrollments, programs
-from mentor_app.services.errors import NotFound, PermissionDenied, ServiceError
+from mentor_app.services.errors import Conflict, NotFound, PermissionDenied, ServiceError
+from state.journey import schedule_pair_refresh
+from state.paging import EMPTY_PAGE_INFO, page_info
 from state.session import SessionState, SignedOut
 
 WIZARD_STEPS = ["Template", "Details", "Questions", "Journey", "Review"]
@@ -74,7 +76,7 @@ class NewProgramState(SessionState):
     def load(self) -> EventSpec | None:
         self.denied, self.starting = "", ""
         try:
-            with self._as_user() as (db, user):
+            with self._reading_as_user() as (db, user):
                 programs.check_can_create(db, actor=user, group_id=self._group_id())
         except SignedOut:
             return self._login_redirect()
@@ -136,7 +138,7 @@ class WizardState(SessionState):
     def load(self) -> EventSpec | None:
         self.errors, self.denied, self.loaded, self.saving = {}, "", False, False
         try:
-            with self._as_user() as (db, user):
+            with self._reading_as_user() as (db, user):
                 self._show(programs.get_draft(db, actor=user, program_id=self._program_id()))
         except SignedOut:
             return self._login_redirect()
@@ -326,7 +328,17 @@ class ProgramPageState(SessionState):
     form_questions: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
     capacity_choices: rx.Field[list[str]] = rx.field(default_factory=list)
     errors: rx.Field[dict[str, str]] = rx.field(default_factory=dict)
-    applications: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
+    # The admin's view: one page of each role's applications, and where each page is.
+    mentor_applications: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
+    mentee_applications: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
+    mentor_applications_info: rx.Field[dict[str, Any]] = rx.field(
+        default_factory=lambda: EMPTY_PAGE_INFO
+    )
+    mentee_applications_info: rx.Field[dict[str, Any]] = rx.field(
+        default_factory=lambda: EMPTY_PAGE_INFO
+    )
+    application_pages: rx.Field[dict[str, int]] = rx.field(default_factory=dict)
+    turning: rx.Field[str] = rx.field("")  # the role whose next page is on its way
     counts: rx.Field[dict[str, int]] = rx.field(default_factory=dict)
     not_found: rx.Field[bool] = rx.field(False)
     message: rx.Field[str] = rx.field("")
@@ -340,11 +352,17 @@ class ProgramPageState(SessionState):
 
     def _load(self) -> EventSpec | None:
         try:
-            with self._as_user() as (db, user):
+            with self._reading_as_user() as (db, user):
                 program_id = self._program_id()
                 page = programs.get_program_page(db, actor=user, program_id=program_id)
                 overview = (
-                    programs.get_admin_overview(db, actor=user, program_id=program_id)
+                    programs.get_admin_overview(
+                        db,
+                        actor=user,
+                        program_id=program_id,
+                        mentors_page=self.application_pages.get("mentor", 0),
+                        mentees_page=self.application_pages.get("mentee", 0),
+                    )
                     if page.is_admin
                     else None
                 )
@@ -392,23 +410,46 @@ class ProgramPageState(SessionState):
         self.capacity_choices = [str(n) for n in range(1, page.mentor_capacity_max + 1)]
         if overview is not None:
             self.counts = dict(overview.counts)
-            self.applications = [
-                {
-                    "name": row.display_name,
-                    "role": row.role,
-                    "capacity": str(row.capacity or ""),
-                    "status": row.status,
-                }
-                for row in [*overview.mentors, *overview.mentees]
-            ]
+            self.mentor_applications = [_application_row(r) for r in overview.mentors.items]
+            self.mentee_applications = [_application_row(r) for r in overview.mentees.items]
+            self.mentor_applications_info = page_info(overview.mentors)
+            self.mentee_applications_info = page_info(overview.mentees)
+            # The pages read: after a change the list stays on a page it has.
+            self.application_pages = {
+                "mentor": overview.mentors.page,
+                "mentee": overview.mentees.page,
+            }
         else:
-            self.counts, self.applications = {}, []
+            self.counts, self.mentor_applications, self.mentee_applications = {}, [], []
+            self.mentor_applications_info = self.mentee_applications_info = EMPTY_PAGE_INFO
         return None
 
     @rx.event
     def load(self) -> EventSpec | None:
         self.form_role, self.errors, self.message = "", {}, ""
+        self.application_pages, self.turning = {}, ""
         return self._load()
+
+    def _turn_applications(self, role: str, step: int):  # type: ignore[no-untyped-def]
+        if role not in programs.ROLES:
+            return
+        self.turning = role  # the list shows it is loading until its page is here
+        yield
+        pages = dict(self.application_pages)
+        pages[role] = max(0, pages.get(role, 0) + step)
+        self.application_pages = pages
+        follow_up = self._load()
+        self.turning = ""
+        if follow_up is not None:
+            yield follow_up
+
+    @rx.event
+    def next_applications(self, role: str):  # type: ignore[no-untyped-def]
+        yield from self._turn_applications(str(role), 1)
+
+    @rx.event
+    def previous_applications(self, role: str):  # type: ignore[no-untyped-def]
+        yield from self._turn_applications(str(role), -1)
 
     @rx.event
     def open_form(self, role: str) -> None:
@@ -481,11 +522,69 @@ class ProgramPageState(SessionState):
         )
 
     @rx.event
-    def advance(self) -> Any:
+    def change_capacity(self, form: dict[str, Any]) -> Any:
+        """A mentor's capacity while the program runs (the application form does it while
+        sign-ups are open)."""
+        enrollment_id = int(self.mine.get("id", 0))
+        capacity = form.get("capacity")
         return self._act(
-            lambda db, user, pid: programs.advance_status(db, actor=user, program_id=pid),
-            "Program status updated.",
+            lambda db, user, _pid: enrollments.change_capacity(
+                db, actor=user, enrollment_id=enrollment_id, capacity=capacity
+            ),
+            "Your capacity is updated.",
         )
+
+    @rx.event
+    def remove_application(self, form: dict[str, Any]) -> Any:
+        raw = str(form.get("enrollment_id", ""))
+        enrollment_id = int(raw) if raw.isdigit() and len(raw) < 12 else 0
+        reason = str(form.get("reason", ""))
+        return self._act(
+            lambda db, user, _pid: enrollments.remove_application(
+                db, actor=user, enrollment_id=enrollment_id, reason=reason
+            ),
+            "The application was removed and the member told why.",
+        )
+
+    @rx.event
+    def advance(self) -> Any:
+        # The status this tab shows: a click from a stale tab must not move the program on
+        # from a status the admin never saw (a second "Start" would close it).
+        seen = str(self.program.get("status", ""))
+        ended: list[int] = []  # pairs the closing ended, known once it has committed
+        try:
+            with self._as_user() as (db, user):
+                programs.advance_status(
+                    db,
+                    actor=user,
+                    program_id=self._program_id(),
+                    expected_status=seen,
+                    ended_pairs=ended,
+                )
+        except SignedOut:
+            return self._login_redirect()
+        except Conflict as error:
+            reload = self._load()
+            self.message = error.message
+            return reload
+        except ServiceError as error:
+            self.message = error.message
+            return None
+        for pair_id in ended:
+            # After this event: its tab may hold the pair's locks (see refresh_pair_page).
+            schedule_pair_refresh(pair_id)  # the members' open pages turn read-only
+        self.message = "Program status updated."
+        return self._load()
+
+
+def _application_row(row: programs.ApplicationRow) -> dict[str, Any]:
+    return {
+        "id": row.enrollment_id,
+        "name": row.display_name,
+        "role": row.role,
+        "capacity": str(row.capacity or ""),
+        "status": row.status,
+    }
 
 
 def _answer_text(value: Any) -> str:

@@ -3,9 +3,11 @@ for every event that needs one, never from an id the browser sends."""
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 from urllib.parse import quote
 
 import reflex as rx
@@ -14,14 +16,15 @@ from reflex.event import EventSpec
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from mentor_app.db import session_scope
+from mentor_app import web_auth
+from mentor_app.db import read_scope, session_scope
 from mentor_app.models import User
 from mentor_app.services import sessions
 from mentor_app.services.errors import NotFound, Unavailable
-from mentor_app.settings import settings
+from state.off_loop import in_thread
 
-SESSION_COOKIE_MAX_AGE = int(sessions.ABSOLUTE_LIFETIME.total_seconds())
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 BUSY = "We could not save that just now, and nothing was changed. Please try again in a moment."
 
 
@@ -50,27 +53,27 @@ def route_id(path: str, marker: str) -> int | None:
     return int(raw) if raw.isdigit() else None
 
 
-def safe_next(path: str | None, default: str = "/groups") -> str:
-    """Only same-site paths: `/x`, never `//host` or `https://host`."""
-    if not path or not path.startswith("/") or path.startswith("//") or "\\" in path:
-        return default
-    return path
+def full_navigation(path: str) -> EventSpec:
+    """Load `path` afresh: the new page's websocket carries the browser's current cookie
+    (a socket knows only the cookie it was opened with)."""
+    return rx.call_script(f"window.location.assign({json.dumps(path)})")
 
 
 class SessionState(rx.State):
-    session_token: str = rx.Cookie(
-        "",
-        name="mc_session",
-        max_age=SESSION_COOKIE_MAX_AGE,
-        same_site="strict",
-        secure=settings.cookie_secure,
-    )
     signed_in: rx.Field[bool] = rx.field(False)
     display_name: rx.Field[str] = rx.field("")
     is_moderator: rx.Field[bool] = rx.field(False)  # shows the Moderation link only
+    # Server-side only: the session each of this tab's shared-state links was made with
+    # (link token -> session key), see `state.linked.link`.
+    _link_sessions: dict[str, str] = {}
+
+    def _token(self) -> str | None:
+        """This tab's raw session token: from the HttpOnly cookie its websocket was opened
+        with, kept by the server (`web_auth`); never in a state var, never sent to a page."""
+        return web_auth.token_for_socket(self.router.session.session_id)
 
     def _user(self, db: Session) -> User | None:
-        return sessions.resolve_session(db, token=self.session_token or None)
+        return sessions.resolve_session(db, token=self._token())
 
     def _show_user(self, user: User | None) -> None:
         # Assigned only when they change: every assignment travels to the browser with
@@ -106,6 +109,44 @@ class SessionState(rx.State):
         except OperationalError as error:
             raise Unavailable(BUSY) from error
 
+    @contextmanager
+    def _reading_as_user(self) -> Iterator[tuple[Session, User]]:
+        """`_as_user` for a handler that only reads (a page's load): a read transaction,
+        which never takes SQLite's write lock nor waits for a writer. When the session is
+        due a touch (once a minute) or is dead, `_as_user` writes that first."""
+        token = self._token()
+        try:
+            with read_scope() as db:
+                user, stale = sessions.peek_session(db, token=token)
+                if not stale:
+                    self._show_user(user)
+                    if user is None:
+                        raise SignedOut
+                    yield db, user
+                    return
+            with self._as_user():
+                pass  # touched, or removed with SignedOut raised
+            with read_scope() as db:
+                user, _stale = sessions.peek_session(db, token=token)
+                self._show_user(user)
+                if user is None:
+                    raise SignedOut
+                yield db, user
+        except OperationalError as error:
+            raise Unavailable(BUSY) from error
+
+    async def _with_user(self, work: Callable[[Session, User], T], *, read_only: bool = False) -> T:
+        """`work(db, user)` in one transaction as the signed-in user, in a handler thread
+        (for async handlers: a sync handler's whole body already runs in one). Raises as
+        `_as_user` does; `read_only` reads as `_reading_as_user`."""
+
+        def run() -> T:
+            scope = self._reading_as_user() if read_only else self._as_user()
+            with scope as (db, user):
+                return work(db, user)
+
+        return await in_thread(run)
+
     def _page_id(self, marker: str, missing: str) -> int:
         """The id of what this page shows, from its URL; NotFound(missing) when absent."""
         found = route_id(self.router.url.path, marker)
@@ -114,18 +155,11 @@ class SessionState(rx.State):
         return found
 
     def _login_redirect(self) -> EventSpec:
-        return rx.redirect(f"/login?next={quote(self.router.url.path)}")
+        """To the log-in page, loaded afresh: if another tab of this browser has signed in
+        meanwhile, the new socket carries that cookie and the page goes straight on."""
+        return full_navigation(f"/login?next={quote(self.router.url.path)}")
 
     @rx.event
     def load_public_page(self) -> None:
         with session_scope() as db:
             self._show_user(self._user(db))
-
-    @rx.event
-    def log_out(self) -> EventSpec:
-        if self.session_token:
-            with session_scope() as db:
-                sessions.end_session(db, token=self.session_token)
-        self.session_token = ""
-        self._show_user(None)
-        return rx.redirect("/login")

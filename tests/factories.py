@@ -6,9 +6,9 @@ import datetime as dt
 import itertools
 from dataclasses import dataclass
 
-from sqlmodel import Session
+from sqlmodel import Session, col, delete
 
-from mentor_app.models import Enrollment, Group, Membership, Pair, Program, User
+from mentor_app.models import Enrollment, Group, Membership, Pair, Program, RateLimit, User
 from mentor_app.services import accounts, enrollments, groups, pairing, programs
 
 TODAY = dt.date(2026, 1, 15)
@@ -24,13 +24,17 @@ def make_user(
     display_name: str = "Alex",
     password: str = PASSWORD,
     dob: dt.date = dt.date(1990, 1, 1),
+    timezone: str | None = "UTC",
 ) -> User:
+    """A member who signed up today (TODAY); their browser reported `timezone` (None: it
+    reported nothing, so their zone is unknown)."""
     user = accounts.sign_up(
         db,
         email=email or f"person{next(_seq)}@example.com",
         display_name=display_name,
         password=password,
         date_of_birth=dob.isoformat(),
+        timezone=timezone,
         today=TODAY,
     )
     db.commit()
@@ -56,6 +60,8 @@ def make_group(
     if not is_open:
         group.is_open = False
         db.add(group)
+    # Arranging data is not the member creating groups: no count toward their hourly limit.
+    db.exec(delete(RateLimit).where(col(RateLimit.key) == groups.GROUPS_CREATED.key(admin.id or 0)))
     db.commit()
     return group
 
@@ -101,7 +107,9 @@ def make_program(
     if status != "draft":
         programs.publish(db, actor=admin, program_id=program.id, today=TODAY)
     while program.status != status:
-        programs.advance_status(db, actor=admin, program_id=program.id)
+        programs.advance_status(
+            db, actor=admin, program_id=program.id, expected_status=program.status
+        )
     db.commit()
     return program
 
@@ -151,6 +159,43 @@ def make_application(
     return enrollment
 
 
+def add_applicants(
+    db: Session,
+    *,
+    program: Program,
+    role: str,
+    names: list[str],
+    capacity: int = 2,
+    dob: dt.date = dt.date(1990, 1, 1),
+) -> list[Enrollment]:
+    """Many applications at once, for a cohort bigger than a page: members of the
+    program's group inserted directly, without hashing a password each (they never log
+    in), applying in the order of `names`."""
+    made = []
+    for name in names:
+        user = User(
+            email=f"applicant{next(_seq)}@example.com",
+            display_name=name,
+            password_hash="not-a-real-hash",
+            date_of_birth=dob,
+        )
+        db.add(user)
+        db.flush()
+        db.add(Membership(group_id=program.group_id, user_id=user.id or 0))
+        enrollment = Enrollment(
+            program_id=program.id or 0,
+            user_id=user.id or 0,
+            role=role,
+            capacity=capacity if role == "mentor" else None,
+            answers=answers_for(program, role),
+        )
+        db.add(enrollment)
+        db.flush()
+        made.append(enrollment)
+    db.commit()
+    return made
+
+
 # --- pairs (issues 4 and 5) -------------------------------------------------------------
 
 
@@ -198,3 +243,57 @@ def make_pair(db: Session, *, capacity: int = 2) -> PairSetup:
     return PairSetup(
         admin, group, program, mentor, mentee, mentor_enrollment, mentee_enrollment, pair
     )
+
+
+# --- many rows at once (paged lists, issue 18) ------------------------------------------
+
+
+def make_people(db: Session, count: int, *, name: str = "Member") -> list[User]:
+    """`count` adults named "<name> 01", "<name> 02"…, inserted directly: quicker than
+    signing each up, and none of them can log in."""
+    tag = next(_seq)
+    people = [
+        User(
+            email=f"many{tag}.{n}@example.com",
+            display_name=f"{name} {n:02}",
+            password_hash="not-a-real-hash",
+            date_of_birth=dt.date(1990, 1, 1),
+        )
+        for n in range(1, count + 1)
+    ]
+    db.add_all(people)
+    db.commit()
+    return people
+
+
+def add_members(db: Session, group: Group, people: list[User]) -> None:
+    assert group.id is not None
+    db.add_all(Membership(group_id=group.id, user_id=p.id or 0) for p in people)
+    db.commit()
+
+
+def make_past_pairs(
+    db: Session, *, program: Program, mentor: User, mentees: list[User], published: dt.datetime
+) -> list[Pair]:
+    """Completed pairs of `mentor` with each of `mentees` in `program`, all published at the
+    same moment (inserted directly: the history of a long-serving mentor)."""
+    assert program.id is not None and mentor.id is not None
+    mine = Enrollment(program_id=program.id, user_id=mentor.id, role="mentor", capacity=1)
+    theirs = [Enrollment(program_id=program.id, user_id=m.id or 0, role="mentee") for m in mentees]
+    db.add_all([mine, *theirs])
+    db.flush()
+    pairs = [
+        Pair(
+            program_id=program.id,
+            mentor_enrollment_id=mine.id or 0,
+            mentee_enrollment_id=e.id or 0,
+            mentor_id=mentor.id,
+            mentee_id=e.user_id,
+            status="completed",
+            published_at=published,
+        )
+        for e in theirs
+    ]
+    db.add_all(pairs)
+    db.commit()
+    return pairs

@@ -4,12 +4,13 @@ import reflex as rx
 
 from components.forms import form_alert, submit_button, text_field
 from mentor_app.pages.common import shell
-from state.auth import AuthFormState, LogInState, SignUpState
+from state.auth import FORM_ID, AuthFormState, LogInState, SignUpState, post_form_script
 
 
 def auth_card(
     title: str,
     state: type[AuthFormState],
+    endpoint: str,
     *fields: rx.Component,
     submit: str,
     footer: rx.Component,
@@ -27,7 +28,11 @@ def auth_card(
                     spacing="4",
                     width="100%",
                 ),
-                on_submit=state.submit,
+                id=FORM_ID,
+                on_submit=[
+                    state.begin,
+                    rx.call_script(post_form_script(endpoint), callback=state.finish),
+                ],
                 reset_on_submit=False,
                 width="100%",
             ),
@@ -43,6 +48,7 @@ def signup() -> rx.Component:
     return auth_card(
         "Create your account",
         SignUpState,
+        "/auth/signup",
         text_field(
             "Email",
             "email",
@@ -87,6 +93,7 @@ def login() -> rx.Component:
     return auth_card(
         "Log in",
         LogInState,
+        "/auth/login",
         text_field(
             "Email",
             "email",

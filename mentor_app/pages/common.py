@@ -13,7 +13,6 @@ def shell(*children: rx.Component) -> rx.Component:
         signed_in=SessionState.signed_in,
         display_name=SessionState.display_name,
         is_moderator=SessionState.is_moderator,
-        on_log_out=[BellState.disconnect, SessionState.log_out],
         # The bell mounts only for a signed-in user, on every page load: it links the tab
         # to the user's bell and re-counts.
         unread=rx.cond(BellState.connected, NotificationBellState.unread, 0).to(int),

@@ -5,8 +5,9 @@ from __future__ import annotations
 import reflex as rx
 
 from components.layout import refused_notice
+from components.paging import pager, scroll_region
 from mentor_app.pages.common import shell
-from state.dashboard import PAIRS_SHOWN, ProgramDashboardState
+from state.dashboard import ProgramDashboardState
 
 DS = ProgramDashboardState
 
@@ -190,21 +191,27 @@ def pairs_card() -> rx.Component:
             ),
             rx.cond(
                 DS.pairs.length() > 0,
-                rx.box(
-                    rx.table.root(
-                        rx.table.header(
-                            rx.table.row(*[rx.table.column_header_cell(h) for h in headers])
+                rx.vstack(
+                    scroll_region(
+                        "Pairs by health",
+                        rx.table.root(
+                            rx.table.header(
+                                rx.table.row(*[rx.table.column_header_cell(h) for h in headers])
+                            ),
+                            rx.table.body(rx.foreach(DS.pairs, pair_row)),
+                            width="100%",
+                            min_width="52em",
+                            variant="surface",
                         ),
-                        rx.table.body(rx.foreach(DS.pairs, pair_row)),
-                        width="100%",
-                        min_width="52em",
-                        variant="surface",
+                        busy=DS.turning,
                     ),
-                    # A labelled, focusable scroll box: on a phone the table scrolls here.
-                    role="region",
-                    aria_label="Pairs by health",
-                    tab_index=0,
-                    overflow_x="auto",
+                    pager(
+                        "Pairs by health pages",
+                        DS.pairs_info,
+                        on_previous=DS.previous_pairs,
+                        on_next=DS.next_pairs,
+                    ),
+                    spacing="2",
                     width="100%",
                 ),
                 rx.text(
@@ -213,14 +220,6 @@ def pairs_card() -> rx.Component:
                         "No pair is at risk.",
                         "No active pairs yet. Publish pairs from the pairing workspace.",
                     ),
-                    size="2",
-                    color_scheme="gray",
-                ),
-            ),
-            rx.cond(
-                DS.pairs_total > PAIRS_SHOWN,
-                rx.text(
-                    f"The {PAIRS_SHOWN} pairs most in need are shown; Export CSV has them all.",
                     size="2",
                     color_scheme="gray",
                 ),

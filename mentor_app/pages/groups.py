@@ -1,9 +1,19 @@
 """My groups (with the create form and groups to join) and a group's own page."""
 
+from typing import Any
+
 import reflex as rx
 
-from components.forms import form_alert, select_field, submit_button, text_area, text_field
+from components.forms import (
+    error_for,
+    form_alert,
+    select_field,
+    submit_button,
+    text_area,
+    text_field,
+)
 from components.layout import not_found_notice
+from components.paging import pager
 from mentor_app.pages.common import shell
 from mentor_app.pages.pairing import my_pairs_section
 from state.groups import CATEGORY_OPTIONS, GroupPageState, MyGroupsState
@@ -30,6 +40,7 @@ def group_card(group: rx.Var, action: rx.Component | None = None) -> rx.Componen
             spacing="3",
             wrap="wrap",
         ),
+        role="listitem",
         width="100%",
     )
 
@@ -68,20 +79,68 @@ def create_group_form() -> rx.Component:
     )
 
 
+def search_box(label: str, field_id: str, *, value: rx.Var, on_change: Any) -> rx.Component:
+    """A labelled search field that searches as one types (after a short pause)."""
+    return rx.vstack(
+        rx.el.label(label, html_for=field_id, font_weight="500", font_size="0.9em"),
+        rx.input(
+            id=field_id,
+            type="search",
+            value=value,
+            on_change=on_change.debounce(300),
+            placeholder="Type part of a name",
+            max_length=100,
+            width="100%",
+            max_width="24em",
+        ),
+        spacing="1",
+        width="100%",
+    )
+
+
+def loading_note(loading: rx.Var, text: str) -> rx.Component:
+    """Shown while the next page of a list is read."""
+    return rx.cond(
+        loading,
+        rx.flex(rx.spinner(), rx.text(text, size="2"), spacing="2", align="center"),
+    )
+
+
+def no_match(searched: rx.Var, what: str, otherwise: str) -> rx.Component:
+    """An empty list says why: nothing matches the search, or there is nothing at all."""
+    return rx.text(
+        rx.cond(searched != "", f"No {what} match “" + searched.to(str) + "”.", otherwise),
+        color_scheme="gray",
+        aria_live="polite",
+    )
+
+
 def my_groups() -> rx.Component:
+    S = MyGroupsState
     return shell(
         rx.heading("My groups", size="7", as_="h1"),
         my_pairs_section(),
         rx.cond(
-            ~MyGroupsState.loaded,
+            ~S.loaded,
             rx.flex(rx.spinner(), rx.text("Loading your groups…"), spacing="2", align="center"),
             rx.cond(
-                MyGroupsState.my_groups.length() > 0,
+                S.my_groups.length() > 0,
                 rx.vstack(
-                    rx.foreach(MyGroupsState.my_groups, lambda g: group_card(g)),
+                    rx.vstack(
+                        rx.foreach(S.my_groups, lambda g: group_card(g)),
+                        width="100%",
+                        role="list",
+                        aria_label="My groups",
+                        aria_busy=S.paging == "mine",
+                    ),
+                    pager(
+                        "My groups pages",
+                        S.my_groups_info,
+                        on_previous=S.my_groups_previous,
+                        on_next=S.my_groups_next,
+                    ),
+                    loading_note(S.paging == "mine", "Loading your groups…"),
                     width="100%",
-                    role="list",
-                    aria_label="My groups",
                 ),
                 rx.text(
                     "You are not in any group yet. Create one below or join an open group.",
@@ -91,38 +150,310 @@ def my_groups() -> rx.Component:
         ),
         create_group_form(),
         rx.heading("Groups you can join", size="5", as_="h2"),
+        search_box(
+            "Find a group",
+            "joinable-search",
+            value=S.joinable_search,
+            on_change=S.search_joinable,
+        ),
         rx.cond(
-            MyGroupsState.joinable.length() > 0,
+            S.joinable.length() > 0,
             rx.vstack(
-                rx.foreach(
-                    MyGroupsState.joinable,
-                    lambda g: group_card(
-                        g, rx.link(rx.button("View", variant="soft"), href=g["href"])
+                rx.vstack(
+                    rx.foreach(
+                        S.joinable,
+                        lambda g: group_card(
+                            g, rx.link(rx.button("View", variant="soft"), href=g["href"])
+                        ),
                     ),
+                    width="100%",
+                    role="list",
+                    aria_label="Groups you can join",
+                    aria_busy=S.paging == "joinable",
+                ),
+                pager(
+                    "Groups you can join pages",
+                    S.joinable_info,
+                    on_previous=S.joinable_previous,
+                    on_next=S.joinable_next,
                 ),
                 width="100%",
             ),
-            rx.text("No other open groups right now.", color_scheme="gray"),
+            rx.cond(
+                S.loaded,
+                no_match(S.joinable_searched, "groups", "No other open groups right now."),
+            ),
         ),
+        loading_note(S.paging == "joinable", "Loading groups…"),
     )
 
 
 def member_row(member: rx.Var) -> rx.Component:
+    name = member["display_name"].to(str)
+    is_admin = GroupPageState.group["is_admin"]
     return rx.table.row(
-        rx.table.cell(member["display_name"]),
+        rx.table.cell(
+            rx.flex(
+                rx.text(member["display_name"]),
+                rx.cond(member["is_me"], rx.text("(you)", color_scheme="gray", size="2")),
+                rx.cond(member["suspended"], rx.badge("Suspended", color_scheme="red")),
+                spacing="2",
+                align="center",
+                wrap="wrap",
+            )
+        ),
         rx.table.cell(rx.badge(member["role"])),
         rx.table.cell(
             rx.cond(
-                GroupPageState.group["is_admin"] & (member["role"] != "admin"),
+                is_admin & (member["role"] != "admin") & ~member["suspended"].to(bool),
                 rx.button(
                     "Make admin",
                     size="1",
                     variant="soft",
                     on_click=GroupPageState.promote(member["user_id"]),
-                    aria_label="Make " + member["display_name"].to(str) + " an admin",
+                    aria_label="Make " + name + " an admin",
+                ),
+                rx.cond(
+                    is_admin & (member["role"] == "admin"),
+                    rx.cond(
+                        member["is_me"],
+                        confirm_button(
+                            "Step down",
+                            "Step down as admin?",
+                            "You become a member of this group. A group keeps at least one "
+                            "active admin: if you are the last one, hand over the role first.",
+                            "Step down",
+                            GroupPageState.step_down,
+                            aria_label="Step down as admin",
+                        ),
+                        confirm_button(
+                            "Remove admin",
+                            "Remove " + name + " as admin?",
+                            name + " becomes a member of this group and is told.",
+                            "Remove admin",
+                            GroupPageState.demote(member["user_id"]),
+                            aria_label="Remove " + name + " as admin",
+                        ),
+                    ),
                 ),
             )
         ),
+    )
+
+
+def confirm_button(
+    text: str,
+    title: rx.Var | str,
+    description: rx.Var | str,
+    confirm: str,
+    on_confirm: Any,
+    *,
+    aria_label: rx.Var | str,
+) -> rx.Component:
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(
+            rx.button(text, size="1", variant="soft", color_scheme="orange", aria_label=aria_label)
+        ),
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(title),
+            rx.alert_dialog.description(description, size="2"),
+            rx.flex(
+                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
+                rx.alert_dialog.action(
+                    rx.button(confirm, color_scheme="orange", on_click=on_confirm)
+                ),
+                spacing="3",
+                justify="end",
+                margin_top="1em",
+            ),
+        ),
+    )
+
+
+def hand_over_form() -> rx.Component:
+    errors = GroupPageState.handover_errors
+    return rx.card(
+        rx.form(
+            rx.vstack(
+                rx.heading("Hand over the admin role", size="4", as_="h3"),
+                rx.text(
+                    "Make a member listed above admin (search the members to find someone "
+                    "else). You may step down to member at the same time.",
+                    size="2",
+                    color_scheme="gray",
+                ),
+                rx.el.label("New admin", html_for="handover-member", font_weight="500"),
+                rx.el.select(
+                    rx.el.option("Choose a member", value="", disabled=True),
+                    rx.foreach(
+                        GroupPageState.handover_options,
+                        lambda o: rx.el.option(o["label"], value=o["value"]),
+                    ),
+                    id="handover-member",
+                    name="member",
+                    default_value="",
+                    aria_invalid=rx.cond(errors.contains("member"), "true", "false"),
+                    style=SELECT_STYLE,
+                ),
+                error_for(errors, "member"),
+                rx.el.label(
+                    rx.el.input(type="checkbox", name="step_down", id="handover-step-down"),
+                    " I step down to member",
+                    html_for="handover-step-down",
+                    display="flex",
+                    gap="0.5em",
+                    align_items="center",
+                ),
+                form_alert(errors.get("form", "")),
+                rx.button("Hand over", type="submit", variant="soft"),
+                spacing="2",
+                width="100%",
+            ),
+            on_submit=GroupPageState.hand_over,
+            reset_on_submit=True,
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
+SELECT_STYLE = {
+    "width": "100%",
+    "padding": "0.5em",
+    "border_radius": "var(--radius-2)",
+    "border": "1px solid var(--gray-a7)",
+    "background": "var(--color-surface)",
+    "font_size": "1em",
+}
+
+
+def leave_dialog() -> rx.Component:
+    S = GroupPageState
+    errors = S.leave_errors
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Leave " + S.group["name"].to(str) + "?"),
+            rx.alert_dialog.description(
+                "You will no longer see this group's programs or members.", size="2"
+            ),
+            rx.form(
+                rx.vstack(
+                    rx.cond(
+                        S.leave_lines.length() > 0,
+                        rx.el.ul(
+                            rx.foreach(S.leave_lines, lambda line: rx.el.li(line)),
+                            aria_label="What leaving does",
+                            padding_left="1.2em",
+                            margin="0",
+                        ),
+                    ),
+                    rx.cond(
+                        S.leave_needs_successor,
+                        rx.vstack(
+                            rx.text(
+                                "You are this group's last admin: choose who takes over.",
+                                size="2",
+                                weight="medium",
+                            ),
+                            rx.cond(
+                                S.successor_options.length() > 0,
+                                rx.vstack(
+                                    rx.el.label(
+                                        "New admin", html_for="leave-successor", font_weight="500"
+                                    ),
+                                    rx.el.select(
+                                        rx.el.option("Choose a member", value="", disabled=True),
+                                        rx.foreach(
+                                            S.successor_options,
+                                            lambda o: rx.el.option(o["label"], value=o["value"]),
+                                        ),
+                                        id="leave-successor",
+                                        name="successor",
+                                        default_value="",
+                                        aria_invalid=rx.cond(
+                                            errors.contains("successor"), "true", "false"
+                                        ),
+                                        style=SELECT_STYLE,
+                                    ),
+                                    spacing="1",
+                                    width="100%",
+                                ),
+                                rx.text(
+                                    "No other active member can take over, so you can't leave "
+                                    "this group yet.",
+                                    size="2",
+                                    color_scheme="red",
+                                ),
+                            ),
+                            spacing="2",
+                            width="100%",
+                        ),
+                    ),
+                    error_for(errors, "successor"),
+                    form_alert(errors.get("form", "")),
+                    rx.flex(
+                        rx.alert_dialog.cancel(
+                            rx.button("Stay in the group", variant="soft", color_scheme="gray")
+                        ),
+                        rx.button(
+                            "Leave the group",
+                            type="submit",
+                            color_scheme="red",
+                            loading=S.leaving,
+                        ),
+                        spacing="3",
+                        justify="end",
+                        wrap="wrap",
+                        width="100%",
+                    ),
+                    spacing="3",
+                    width="100%",
+                    margin_top="1em",
+                ),
+                on_submit=S.leave,
+                reset_on_submit=False,
+            ),
+        ),
+        open=S.leave_open,
+        on_open_change=S.set_leave_open,
+    )
+
+
+def members_section() -> rx.Component:
+    """A page of the group's members, searchable by name (members only)."""
+    S = GroupPageState
+    return rx.vstack(
+        rx.heading("Members", size="5", as_="h2"),
+        search_box(
+            "Find a member",
+            "members-search",
+            value=S.members_search,
+            on_change=S.search_members,
+        ),
+        rx.cond(
+            S.members.length() > 0,
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(
+                        rx.table.column_header_cell("Name"),
+                        rx.table.column_header_cell("Role"),
+                        rx.table.column_header_cell(rx.el.span("Actions")),
+                    )
+                ),
+                rx.table.body(rx.foreach(S.members, member_row)),
+                aria_busy=S.members_loading,
+                width="100%",
+            ),
+            no_match(S.members_searched, "members", "No members yet."),
+        ),
+        pager(
+            "Members pages",
+            S.members_info,
+            on_previous=S.members_previous,
+            on_next=S.members_next,
+        ),
+        loading_note(S.members_loading, "Loading members…"),
+        width="100%",
     )
 
 
@@ -187,24 +518,21 @@ def group_page() -> rx.Component:
                         group["can_join"],
                         rx.button("Join group", on_click=GroupPageState.join, size="3"),
                     ),
+                    rx.cond(group["my_role"] != "", members_section()),
                     rx.cond(
-                        GroupPageState.members.length() > 0,
-                        rx.vstack(
-                            rx.heading("Members", size="5", as_="h2"),
-                            rx.table.root(
-                                rx.table.header(
-                                    rx.table.row(
-                                        rx.table.column_header_cell("Name"),
-                                        rx.table.column_header_cell("Role"),
-                                        rx.table.column_header_cell(rx.el.span("Actions")),
-                                    )
-                                ),
-                                rx.table.body(rx.foreach(GroupPageState.members, member_row)),
-                                width="100%",
-                            ),
-                            width="100%",
+                        group["is_admin"] & (GroupPageState.handover_options.length() > 0),
+                        hand_over_form(),
+                    ),
+                    rx.cond(
+                        group["my_role"] != "",
+                        rx.button(
+                            "Leave group",
+                            on_click=GroupPageState.open_leave,
+                            color_scheme="red",
+                            variant="outline",
                         ),
                     ),
+                    leave_dialog(),
                     spacing="4",
                     width="100%",
                 ),

@@ -3,11 +3,18 @@
 import reflex as rx
 
 from mentor_app.pages.common import shell
+from state.account_data import AccountDataState
 from state.session import SessionState
 
 
 def index() -> rx.Component:
     return shell(
+        rx.cond(
+            AccountDataState.farewell != "",
+            rx.callout(
+                AccountDataState.farewell, icon="circle_check", color_scheme="green", role="status"
+            ),
+        ),
         rx.heading("Mentorship for your community", size="8", as_="h1"),
         rx.text(
             "Mentor circles helps the admins of parenting, professional and personal "

@@ -6,11 +6,11 @@ from typing import Any
 
 import reflex as rx
 
-from components.forms import error_for, field_error, form_alert
+from components.forms import dialog_buttons, error_for, field_error, form_alert
 from components.layout import not_found_notice
 from mentor_app.pages.common import shell
 from mentor_app.services.chat import REPORT_CATEGORIES
-from mentor_app.services.journey import END_REASONS, MOODS
+from mentor_app.services.journey import END_CHOICES, MOODS
 from state.journey import PairChatFormState, PairChatState, PairLiveState, PairPageState
 
 LIVE = PairLiveState
@@ -418,7 +418,7 @@ def end_dialog() -> rx.Component:
                 rx.vstack(
                     rx.el.label("Why is it ending?", html_for="end-reason"),
                     rx.el.select(
-                        *[rx.el.option(label, value=key) for key, label in END_REASONS.items()],
+                        *[rx.el.option(label, value=key) for key, label in END_CHOICES.items()],
                         id="end-reason",
                         name="reason",
                         default_value="not_a_good_fit",
@@ -547,13 +547,7 @@ def report_dialog() -> rx.Component:
                     rx.text_area(id="report-details", name="details", rows="3", width="100%"),
                     error_for(errors, "details"),
                     form_alert(errors.get("form", "")),
-                    rx.flex(
-                        rx.dialog.close(rx.button("Cancel", variant="soft", color_scheme="gray")),
-                        rx.button("Send report", type="submit", color_scheme="orange"),
-                        spacing="3",
-                        justify="end",
-                        width="100%",
-                    ),
+                    dialog_buttons(rx.button("Send report", type="submit", color_scheme="orange")),
                     spacing="2",
                     width="100%",
                 ),

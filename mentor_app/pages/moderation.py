@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import reflex as rx
 
-from components.forms import error_for, form_alert
+from components.forms import dialog_buttons, error_for, form_alert
+from components.paging import pager
 from mentor_app.pages.common import shell
+from mentor_app.pages.groups import SELECT_STYLE
 from mentor_app.services.moderation import REASON_MAX, STATUSES
 from state.moderation import ModerationQueueState
 
@@ -89,10 +94,22 @@ def report_list() -> rx.Component:
     return rx.cond(
         MQ.reports.length() > 0,
         rx.vstack(
-            rx.foreach(MQ.reports, report_item),
-            role="list",
-            aria_label="Reports",
-            spacing="2",
+            rx.vstack(
+                rx.foreach(MQ.reports, report_item),
+                role="list",
+                aria_label="Reports",
+                aria_busy=rx.cond(MQ.turning, "true", "false"),
+                opacity=rx.cond(MQ.turning, "0.5", "1"),
+                spacing="2",
+                width="100%",
+            ),
+            pager(
+                "Reports pages",
+                MQ.reports_info,
+                on_previous=MQ.previous_reports,
+                on_next=MQ.next_reports,
+            ),
+            spacing="3",
             width="100%",
         ),
         rx.text("No reports in this state.", color_scheme="gray"),
@@ -167,6 +184,19 @@ def suspend_dialog() -> rx.Component:
                 "pairs end and each partner is told the pair has ended. Reopening the report "
                 "later does not lift the suspension.",
                 size="2",
+            ),
+            rx.cond(
+                MQ.report.get("orphans", "").to(str) != "",
+                rx.callout(
+                    who
+                    + " is the only active admin of "
+                    + MQ.report.get("orphans", "").to(str)
+                    + ". Suspending them leaves no active admin there: appoint one under "
+                    + "Orphaned groups afterwards.",
+                    icon="triangle_alert",
+                    color_scheme="amber",
+                    margin_top="1em",
+                ),
             ),
             rx.flex(
                 rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
@@ -290,6 +320,174 @@ def detail_panel() -> rx.Component:
     )
 
 
+def _card_list(
+    items: Any, *, label: str, empty: str, row: Callable[[Any], tuple[rx.Component, ...]]
+) -> rx.Component:
+    """A list of cards, one a row (`row` gives a row's parts, laid out in a line), or
+    `empty` when there are none."""
+    return rx.cond(
+        items.length() > 0,
+        rx.vstack(
+            rx.foreach(
+                items,
+                lambda item: rx.card(
+                    rx.flex(*row(item), spacing="3", align="center", wrap="wrap"),
+                    role="listitem",
+                    width="100%",
+                ),
+            ),
+            role="list",
+            aria_label=label,
+            spacing="2",
+            width="100%",
+        ),
+        rx.text(empty, color_scheme="gray", size="2"),
+    )
+
+
+def orphaned_groups() -> rx.Component:
+    return rx.vstack(
+        rx.heading("Orphaned groups", size="5", as_="h2"),
+        rx.text(
+            "Groups with no active admin (their admins are suspended). Appoint one of their "
+            "active members as admin.",
+            size="2",
+            color_scheme="gray",
+        ),
+        _card_list(
+            MQ.orphaned,
+            label="Orphaned groups",
+            empty="Every group has an active admin.",
+            row=lambda g: (
+                rx.text.strong(g["name"]),
+                rx.text(g["members"], size="2", color_scheme="gray"),
+                rx.spacer(),
+                rx.button(
+                    "Appoint an admin",
+                    size="2",
+                    on_click=MQ.open_appoint(g["id"]),
+                    aria_label="Appoint an admin for " + g["name"].to(str),
+                ),
+            ),
+        ),
+        appoint_dialog(),
+        spacing="2",
+        width="100%",
+    )
+
+
+def _reason_field(field_id: str) -> rx.Component:
+    return rx.vstack(
+        rx.el.label("Reason", html_for=field_id, font_weight="500"),
+        rx.text_area(
+            id=field_id,
+            name="reason",
+            max_length=REASON_MAX,
+            rows="3",
+            width="100%",
+            aria_invalid=rx.cond(MQ.fix_errors.contains("reason"), "true", "false"),
+        ),
+        rx.text("Kept in the audit log.", size="1", color_scheme="gray"),
+        error_for(MQ.fix_errors, "reason"),
+        spacing="1",
+        width="100%",
+    )
+
+
+def appoint_dialog() -> rx.Component:
+    name = MQ.appoint_group.get("name", "").to(str)
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title("Appoint an admin for " + name),
+            rx.dialog.description(
+                "The member you choose becomes the group's admin and is told.", size="2"
+            ),
+            rx.form(
+                rx.vstack(
+                    rx.el.label("New admin", html_for="appoint-member", font_weight="500"),
+                    rx.el.select(
+                        rx.el.option("Choose a member", value="", disabled=True),
+                        rx.foreach(
+                            MQ.appoint_options,
+                            lambda o: rx.el.option(o["label"], value=o["value"]),
+                        ),
+                        id="appoint-member",
+                        name="member",
+                        default_value="",
+                        aria_invalid=rx.cond(MQ.fix_errors.contains("member"), "true", "false"),
+                        style=SELECT_STYLE,
+                    ),
+                    error_for(MQ.fix_errors, "member"),
+                    _reason_field("appoint-reason"),
+                    form_alert(MQ.fix_errors.get("form", "")),
+                    dialog_buttons(rx.button("Appoint", type="submit")),
+                    spacing="2",
+                    width="100%",
+                    margin_top="1em",
+                ),
+                on_submit=MQ.appoint,
+                reset_on_submit=False,
+            ),
+        ),
+        open=MQ.appoint_group.contains("id"),
+        on_open_change=MQ.set_appoint_open,
+    )
+
+
+def suspended_members() -> rx.Component:
+    return rx.vstack(
+        rx.heading("Suspended members", size="5", as_="h2"),
+        _card_list(
+            MQ.suspended,
+            label="Suspended members",
+            empty="No account is suspended.",
+            row=lambda m: (
+                rx.text.strong(m["name"]),
+                rx.text(m["email"], size="2", color_scheme="gray"),
+                rx.spacer(),
+                rx.button(
+                    "Lift suspension",
+                    size="2",
+                    variant="soft",
+                    on_click=MQ.open_lift(m["user_id"]),
+                    aria_label="Lift the suspension of " + m["name"].to(str),
+                ),
+            ),
+        ),
+        lift_dialog(),
+        spacing="2",
+        width="100%",
+    )
+
+
+def lift_dialog() -> rx.Component:
+    name = MQ.lift_member.get("name", "").to(str)
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title("Lift " + name + "'s suspension?"),
+            rx.dialog.description(
+                "They can log in again and are told. Pairs that ended with the suspension "
+                "stay ended.",
+                size="2",
+            ),
+            rx.form(
+                rx.vstack(
+                    _reason_field("lift-reason"),
+                    form_alert(MQ.fix_errors.get("form", "")),
+                    dialog_buttons(rx.button("Lift the suspension", type="submit")),
+                    spacing="2",
+                    width="100%",
+                    margin_top="1em",
+                ),
+                on_submit=MQ.lift,
+                reset_on_submit=False,
+            ),
+        ),
+        open=MQ.lift_member.contains("user_id"),
+        on_open_change=MQ.set_lift_open,
+    )
+
+
 def queue() -> rx.Component:
     return shell(
         rx.heading("Moderation queue", size="7", as_="h1"),
@@ -333,6 +531,8 @@ def queue() -> rx.Component:
                         align="start",
                         width="100%",
                     ),
+                    orphaned_groups(),
+                    suspended_members(),
                     spacing="4",
                     width="100%",
                 ),

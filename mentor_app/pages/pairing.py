@@ -6,9 +6,11 @@ import reflex as rx
 
 from components.forms import error_for, form_alert
 from components.layout import refused_notice
+from components.paging import pager, scroll_region
 from mentor_app.pages.common import shell
 from mentor_app.pages.programs import confirm
-from mentor_app.services.journey import END_REASONS
+from mentor_app.services.journey import END_CHOICES
+from mentor_app.services.pairing import CONFIRM_NOT_A_GOOD_FIT
 from state.pairing import MyPairsState, PairingWorkspaceState
 
 WS = PairingWorkspaceState
@@ -27,6 +29,27 @@ def reasons_list(reasons: rx.Var) -> rx.Component:
 
 
 # --- workspace --------------------------------------------------------------------------
+
+
+def paged(which: str, label: str, body: rx.Component) -> rx.Component:
+    """One page of a workspace list and its pager; the page dims while the next loads."""
+    busy = WS.turning == which
+    return rx.vstack(
+        rx.box(
+            body,
+            aria_busy=rx.cond(busy, "true", "false"),
+            opacity=rx.cond(busy, "0.5", "1"),
+            width="100%",
+        ),
+        pager(
+            label,
+            getattr(WS, f"{which}_info"),
+            on_previous=WS.previous_page(which),
+            on_next=WS.next_page(which),
+        ),
+        spacing="2",
+        width="100%",
+    )
 
 
 def mentee_item(m: rx.Var) -> rx.Component:
@@ -66,7 +89,9 @@ def mentor_item(m: rx.Var) -> rx.Component:
     )
 
 
-def column(title: rx.Var | str, shown: rx.Var, items: rx.Component, empty: str) -> rx.Component:
+def column(
+    title: rx.Var | str, shown: rx.Var, items: rx.Component, empty: rx.Var | str
+) -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.heading(title, size="4", as_="h2"),
@@ -112,6 +137,24 @@ def suggestion_card(s: rx.Var) -> rx.Component:
     )
 
 
+def not_a_good_fit_warning() -> rx.Component:
+    """Pairing by hand a couple whose earlier pair ended as not a good fit: a confirmation."""
+    key = CONFIRM_NOT_A_GOOD_FIT
+    return rx.cond(
+        WS.errors.contains(key),
+        rx.callout.root(
+            rx.callout.text(WS.errors[key], role="alert"),
+            rx.flex(
+                rx.button("Pair anyway", size="2", color_scheme="orange", on_click=WS.pair_anyway),
+                rx.button("Cancel", size="2", variant="soft", on_click=WS.cancel_pair_anyway),
+                spacing="2",
+            ),
+            color_scheme="orange",
+            aria_label="Pair again after not a good fit?",
+        ),
+    )
+
+
 def selected_panel() -> rx.Component:
     name = WS.selected.get("name", "").to(str)
     return rx.card(
@@ -124,6 +167,7 @@ def selected_panel() -> rx.Component:
                 align="center",
             ),
             error_for(WS.errors, "pair"),
+            not_a_good_fit_warning(),
             rx.cond(
                 WS.suggestions.length() > 0,
                 rx.vstack(
@@ -142,6 +186,11 @@ def selected_panel() -> rx.Component:
             rx.form(
                 rx.flex(
                     rx.el.label("Or pair with any mentor with capacity", html_for="any-mentor"),
+                    rx.text(
+                        "(the first 20 by name; search by name above to find others)",
+                        size="1",
+                        color_scheme="gray",
+                    ),
                     rx.el.select(
                         rx.el.option("Choose a mentor…", value=""),
                         rx.foreach(
@@ -229,7 +278,7 @@ def admin_end_dialog(p: rx.Var) -> rx.Component:
                     rx.el.input(type="hidden", name="pair_id", value=p["id"].to(str)),
                     rx.el.label("Reason", html_for="admin-end-reason"),
                     rx.el.select(
-                        *[rx.el.option(label, value=key) for key, label in END_REASONS.items()],
+                        *[rx.el.option(label, value=key) for key, label in END_CHOICES.items()],
                         id="admin-end-reason",
                         name="reason",
                         default_value="other",
@@ -259,6 +308,9 @@ def admin_end_dialog(p: rx.Var) -> rx.Component:
                 reset_on_submit=True,
             ),
         ),
+        # Tied to its pair: when the list changes under an open dialog (this pair ended and
+        # left the page), it closes instead of asking about whoever is in its row now.
+        key=p["id"].to(str),
     )
 
 
@@ -274,7 +326,14 @@ def pairs_table(rows: rx.Var, kind: str) -> rx.Component:
         cells = [
             rx.table.cell(p["mentee"]),
             rx.table.cell(p["mentor"]),
-            rx.table.cell(p["score"]),
+            rx.table.cell(
+                rx.text(p["score"]),
+                # Answers changed since drafting (or publishing): say so next to the score.
+                rx.cond(
+                    p["score_changed"].to(str) != "",
+                    rx.badge(p["score_changed"].to(str), color_scheme="orange", variant="soft"),
+                ),
+            ),
             rx.table.cell(reasons_list(p["reasons"])),
         ]
         if published:
@@ -303,54 +362,45 @@ def pairs_table(rows: rx.Var, kind: str) -> rx.Component:
     )
 
 
+def ended_table() -> rx.Component:
+    headers = ("Mentee", "Mentor", "Outcome", "Reason", "Rating", "Ended")
+    return scroll_region(
+        "Ended pairs",
+        rx.table.root(
+            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
+            rx.table.body(
+                rx.foreach(
+                    WS.ended,
+                    lambda e: rx.table.row(
+                        rx.table.cell(e["mentee"]),
+                        rx.table.cell(e["mentor"]),
+                        rx.table.cell(e["status"]),
+                        rx.table.cell(
+                            rx.text(e["reason"]),
+                            rx.text(e["detail"], size="1", color_scheme="gray"),
+                        ),
+                        rx.table.cell(e["rating"]),
+                        rx.table.cell(e["when"]),
+                    ),
+                )
+            ),
+            width="100%",
+            variant="surface",
+        ),
+    )
+
+
 def ended_card() -> rx.Component:
+    total = WS.totals.get("ended", 0).to(int)
     return rx.cond(
-        WS.ended.length() > 0,
+        total > 0,
         rx.card(
             rx.vstack(
-                rx.heading("Ended pairs (" + WS.ended.length().to(str) + ")", size="4", as_="h2"),
+                rx.heading("Ended pairs (" + total.to_string() + ")", size="4", as_="h2"),
                 rx.text(
                     "Reasons and ratings are seen by admins only.", size="2", color_scheme="gray"
                 ),
-                rx.box(
-                    rx.table.root(
-                        rx.table.header(
-                            rx.table.row(
-                                *[
-                                    rx.table.column_header_cell(h)
-                                    for h in (
-                                        "Mentee",
-                                        "Mentor",
-                                        "Outcome",
-                                        "Reason",
-                                        "Rating",
-                                        "Ended",
-                                    )
-                                ]
-                            )
-                        ),
-                        rx.table.body(
-                            rx.foreach(
-                                WS.ended,
-                                lambda e: rx.table.row(
-                                    rx.table.cell(e["mentee"]),
-                                    rx.table.cell(e["mentor"]),
-                                    rx.table.cell(e["status"]),
-                                    rx.table.cell(
-                                        rx.text(e["reason"]),
-                                        rx.text(e["detail"], size="1", color_scheme="gray"),
-                                    ),
-                                    rx.table.cell(e["rating"]),
-                                    rx.table.cell(e["when"]),
-                                ),
-                            )
-                        ),
-                        width="100%",
-                        variant="surface",
-                    ),
-                    overflow_x="auto",
-                    width="100%",
-                ),
+                paged("ended", "Ended pairs pages", ended_table()),
                 width="100%",
             ),
             width="100%",
@@ -359,14 +409,15 @@ def ended_card() -> rx.Component:
 
 
 def drafts_card() -> rx.Component:
-    count = WS.drafts.length().to(str)
+    total = WS.totals.get("drafts", 0).to(int)
+    count = total.to_string()
     return rx.card(
         rx.vstack(
             rx.flex(
                 rx.heading("Draft pairs (" + count + ")", size="4", as_="h2"),
                 rx.spacer(),
                 rx.cond(
-                    WS.drafts.length() > 0,
+                    total > 0,
                     confirm(
                         rx.button("Publish pairs"),
                         "Publish " + count + " pairs?",
@@ -384,8 +435,12 @@ def drafts_card() -> rx.Component:
             rx.text("Only admins see draft pairs.", size="2", color_scheme="gray"),
             error_for(WS.errors, "drafts"),
             rx.cond(
-                WS.drafts.length() > 0,
-                rx.box(pairs_table(WS.drafts, "draft"), overflow_x="auto", width="100%"),
+                total > 0,
+                paged(
+                    "drafts",
+                    "Draft pairs pages",
+                    scroll_region("Draft pairs", pairs_table(WS.drafts, "draft")),
+                ),
                 rx.text(
                     "No draft pairs yet. Select a mentee to pair by hand, or use Suggest all.",
                     color_scheme="gray",
@@ -503,26 +558,36 @@ def workspace() -> rx.Component:
                         column(
                             "Mentees waiting (" + WS.totals.get("mentees", 0).to(str) + ")",
                             WS.mentees.length(),
-                            rx.el.ul(
-                                rx.foreach(WS.mentees, mentee_item),
-                                aria_label="Mentees waiting",
-                                width="100%",
-                                padding="0",
-                                margin="0",
-                                display="grid",
-                                gap="6px",
+                            paged(
+                                "mentees",
+                                "Mentees waiting pages",
+                                rx.el.ul(
+                                    rx.foreach(WS.mentees, mentee_item),
+                                    aria_label="Mentees waiting",
+                                    width="100%",
+                                    padding="0",
+                                    margin="0",
+                                    display="grid",
+                                    gap="6px",
+                                ),
                             ),
-                            "Nobody is waiting.",
+                            rx.cond(
+                                WS.search != "", "Nobody waiting matches.", "Nobody is waiting."
+                            ),
                         ),
                         column(
                             "Mentors (" + WS.totals.get("mentors", 0).to(str) + ")",
                             WS.mentors.length(),
-                            rx.el.ul(
-                                rx.foreach(WS.mentors, mentor_item),
-                                aria_label="Mentors",
-                                padding="0",
-                                margin="0",
-                                width="100%",
+                            paged(
+                                "mentors",
+                                "Mentors pages",
+                                rx.el.ul(
+                                    rx.foreach(WS.mentors, mentor_item),
+                                    aria_label="Mentors",
+                                    padding="0",
+                                    margin="0",
+                                    width="100%",
+                                ),
                             ),
                             "No mentors match.",
                         ),
@@ -535,16 +600,18 @@ def workspace() -> rx.Component:
                     rx.card(
                         rx.vstack(
                             rx.heading(
-                                "Published pairs (" + WS.published.length().to(str) + ")",
+                                "Published pairs (" + WS.totals.get("published", 0).to(str) + ")",
                                 size="4",
                                 as_="h2",
                             ),
                             rx.cond(
-                                WS.published.length() > 0,
-                                rx.box(
-                                    pairs_table(WS.published, "published"),
-                                    overflow_x="auto",
-                                    width="100%",
+                                WS.totals.get("published", 0).to(int) > 0,
+                                paged(
+                                    "published",
+                                    "Published pairs pages",
+                                    scroll_region(
+                                        "Published pairs", pairs_table(WS.published, "published")
+                                    ),
                                 ),
                                 rx.text("No published pairs yet.", color_scheme="gray", size="2"),
                             ),
@@ -572,32 +639,47 @@ def my_pairs_section() -> rx.Component:
             MyPairsState.pairs.length() > 0,
             rx.vstack(
                 rx.heading("My pairs", size="5", as_="h2"),
-                rx.foreach(
-                    MyPairsState.pairs,
-                    lambda p: rx.card(
-                        rx.flex(
-                            rx.vstack(
-                                rx.link(
-                                    rx.text.strong(
-                                        p["partner"].to(str)
-                                        + " · your "
-                                        + p["partner_role"].to(str)
+                rx.vstack(
+                    rx.foreach(
+                        MyPairsState.pairs,
+                        lambda p: rx.card(
+                            rx.flex(
+                                rx.vstack(
+                                    rx.link(
+                                        rx.text.strong(
+                                            p["partner"].to(str)
+                                            + " · your "
+                                            + p["partner_role"].to(str)
+                                        ),
+                                        href=p["href"],
                                     ),
-                                    href=p["href"],
+                                    rx.text(p["program"], size="2", color_scheme="gray"),
+                                    spacing="1",
                                 ),
-                                rx.text(p["program"], size="2", color_scheme="gray"),
-                                spacing="1",
+                                rx.spacer(),
+                                rx.badge(p["status"]),
+                                align="center",
+                                width="100%",
                             ),
-                            rx.spacer(),
-                            rx.badge(p["status"]),
-                            align="center",
+                            role="listitem",
                             width="100%",
                         ),
-                        width="100%",
                     ),
+                    role="list",
+                    aria_label="My pairs",
+                    aria_busy=MyPairsState.pairs_loading,
+                    width="100%",
                 ),
-                role="list",
-                aria_label="My pairs",
+                pager(
+                    "My pairs pages",
+                    MyPairsState.pairs_info,
+                    on_previous=MyPairsState.pairs_previous,
+                    on_next=MyPairsState.pairs_next,
+                ),
+                rx.cond(
+                    MyPairsState.pairs_loading,
+                    rx.flex(rx.spinner(), rx.text("Loading your pairs…", size="2"), spacing="2"),
+                ),
                 width="100%",
             ),
         ),

@@ -6,6 +6,7 @@ import reflex as rx
 
 from components.forms import error_for, form_alert, text_area, text_field
 from components.layout import not_found_notice
+from components.paging import pager, scroll_region
 from mentor_app.pages.common import shell
 from state.programs import (
     QUESTION_TYPES,
@@ -567,25 +568,163 @@ def my_application() -> rx.Component:
                 ),
             ),
             rx.cond(
-                ProgramPageState.program["is_open"],
-                rx.flex(
+                (ProgramPageState.program["status"] == "active") & (mine["role"] == "mentor"),
+                capacity_form(),
+            ),
+            rx.flex(
+                rx.cond(
+                    ProgramPageState.program["is_open"],
                     rx.button(
                         "Edit application",
                         variant="soft",
                         on_click=ProgramPageState.open_form(mine["role"]),
                     ),
-                    confirm(
-                        rx.button("Withdraw", color_scheme="red", variant="outline"),
-                        "Withdraw your application?",
-                        "You can sign up again while sign-ups are open.",
-                        "Withdraw",
-                        ProgramPageState.withdraw,
-                    ),
-                    spacing="3",
                 ),
+                confirm(
+                    rx.button("Withdraw", color_scheme="red", variant="outline"),
+                    "Withdraw your application?",
+                    rx.cond(
+                        ProgramPageState.program["is_open"],
+                        "You can sign up again while sign-ups are open.",
+                        "You leave the waiting list. If you are in a pair, end the pair "
+                        "from its page first.",
+                    ),
+                    "Withdraw",
+                    ProgramPageState.withdraw,
+                ),
+                spacing="3",
             ),
             spacing="2",
         ),
+        width="100%",
+    )
+
+
+def capacity_form() -> rx.Component:
+    """A mentor's capacity while the program runs."""
+    return rx.form(
+        rx.flex(
+            rx.el.label("Mentees I can take", html_for="running-capacity"),
+            rx.el.select(
+                rx.foreach(ProgramPageState.capacity_choices, lambda n: rx.el.option(n, value=n)),
+                id="running-capacity",
+                name="capacity",
+                default_value=ProgramPageState.mine["capacity"].to(str),
+                key=ProgramPageState.mine["capacity"].to(str),
+            ),
+            rx.button("Save capacity", type="submit", variant="soft"),
+            spacing="3",
+            align="center",
+            wrap="wrap",
+        ),
+        on_submit=ProgramPageState.change_capacity,
+        reset_on_submit=False,
+    )
+
+
+def remove_dialog(application: rx.Var) -> rx.Component:
+    """Remove one application, with the reason the member is told."""
+    field_id = "remove-reason-" + application["id"].to(str)
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(
+            rx.button(
+                "Remove",
+                size="1",
+                color_scheme="red",
+                variant="outline",
+                aria_label="Remove the application of " + application["name"].to(str),
+            )
+        ),
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Remove " + application["name"].to(str) + "'s application?"),
+            rx.alert_dialog.description(
+                "They leave this program's waiting list and are told your reason. "
+                "Someone in an active pair is removed once their pair has ended.",
+                size="2",
+            ),
+            rx.form(
+                rx.vstack(
+                    rx.el.input(type="hidden", name="enrollment_id", value=application["id"]),
+                    rx.el.label("Reason (the member is told)", html_for=field_id),
+                    rx.text_area(
+                        id=field_id,
+                        name="reason",
+                        max_length=500,
+                        rows="2",
+                        width="100%",
+                        required=True,
+                    ),
+                    rx.cond(
+                        ProgramPageState.message != "",
+                        rx.text(ProgramPageState.message, role="alert", size="2"),
+                    ),
+                    rx.flex(
+                        rx.alert_dialog.cancel(
+                            rx.button("Keep the application", variant="soft", color_scheme="gray")
+                        ),
+                        # Not an alert_dialog.action: the dialog stays open until the
+                        # removal is done (the row then loses its Remove button) or refused.
+                        rx.button("Remove the application", type="submit", color_scheme="red"),
+                        spacing="3",
+                        justify="end",
+                        width="100%",
+                    ),
+                    spacing="2",
+                    width="100%",
+                ),
+                on_submit=ProgramPageState.remove_application,
+                reset_on_submit=True,
+            ),
+        ),
+        # Tied to its application: when the list changes under an open dialog (this one
+        # removed and moved down), it closes instead of asking about whoever is in its row now.
+        key=application["id"].to(str),
+    )
+
+
+def applications_section(role: str, title: str) -> rx.Component:
+    """One role's applications, a page at a time (active ones first)."""
+    rows = getattr(ProgramPageState, f"{role}_applications")
+    info = getattr(ProgramPageState, f"{role}_applications_info")
+    busy = ProgramPageState.turning == role
+    headers = ["Name", *(["Capacity"] if role == "mentor" else []), "Status", "Action"]
+
+    def row(a: rx.Var) -> rx.Component:
+        return rx.table.row(
+            rx.table.cell(a["name"]),
+            *([rx.table.cell(a["capacity"])] if role == "mentor" else []),
+            rx.table.cell(a["status"]),
+            rx.table.cell(rx.cond(a["status"] == "active", remove_dialog(a), "")),
+        )
+
+    return rx.vstack(
+        rx.heading(title + " (" + info["total"].to(int).to_string() + ")", size="3", as_="h3"),
+        rx.cond(
+            rows.length() > 0,
+            rx.vstack(
+                scroll_region(
+                    title,
+                    rx.table.root(
+                        rx.table.header(
+                            rx.table.row(*[rx.table.column_header_cell(h) for h in headers])
+                        ),
+                        rx.table.body(rx.foreach(rows, row)),
+                        width="100%",
+                    ),
+                    busy=busy,
+                ),
+                pager(
+                    title + " pages",
+                    info,
+                    on_previous=ProgramPageState.previous_applications(role),
+                    on_next=ProgramPageState.next_applications(role),
+                ),
+                spacing="2",
+                width="100%",
+            ),
+            rx.text(f"No {role} applications yet.", color_scheme="gray", size="2"),
+        ),
+        spacing="2",
         width="100%",
     )
 
@@ -602,32 +741,8 @@ def admin_panel() -> rx.Component:
                 + ProgramPageState.counts.get("mentee", 0).to(str),
                 aria_label="Application counts",
             ),
-            rx.cond(
-                ProgramPageState.applications.length() > 0,
-                rx.table.root(
-                    rx.table.header(
-                        rx.table.row(
-                            rx.table.column_header_cell("Name"),
-                            rx.table.column_header_cell("Role"),
-                            rx.table.column_header_cell("Capacity"),
-                            rx.table.column_header_cell("Status"),
-                        )
-                    ),
-                    rx.table.body(
-                        rx.foreach(
-                            ProgramPageState.applications,
-                            lambda a: rx.table.row(
-                                rx.table.cell(a["name"]),
-                                rx.table.cell(a["role"]),
-                                rx.table.cell(a["capacity"]),
-                                rx.table.cell(a["status"]),
-                            ),
-                        )
-                    ),
-                    width="100%",
-                ),
-                rx.text("No applications yet.", color_scheme="gray"),
-            ),
+            applications_section("mentor", "Mentor applications"),
+            applications_section("mentee", "Mentee applications"),
             rx.flex(
                 rx.cond(
                     p["is_open"].to(bool) | (p["status"] == "active"),

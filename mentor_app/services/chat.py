@@ -27,6 +27,7 @@ from mentor_app.models import (
     Enrollment,
     Message,
     Pair,
+    Program,
     Report,
     ReportedMessage,
     User,
@@ -372,13 +373,22 @@ def block_partner(db: Session, *, actor: User, pair_id: int) -> Block:
         )
     ).all()
     for live in between:
-        journey.close_pair(db, pair=live, by_user_id=me, reason="blocked")
+        try:
+            journey.close_pair(db, pair=live, by_user_id=me, reason="blocked")
+        except Conflict:
+            continue  # ended by someone else meanwhile, who saw to the applications
         mentee = db.get(Enrollment, live.mentee_enrollment_id)
         assert mentee is not None
         mentee.status = "active"  # back in the waiting list, to be matched with someone else
         mentee.rematch_priority = live.mentee_id == me
         mentee.updated_at = utcnow()
         db.add(mentee)
+        db.flush()
+        program = db.get(Program, live.program_id)
+        assert program is not None
+        journey.tell_admins_mentee_waiting(
+            db, pair=live, program=program, mentee=mentee, actor_id=me
+        )
     db.flush()
     audit.record(db, actor_id=me, action="member_blocked", target_type="user", target_id=partner)
     return block

@@ -11,7 +11,7 @@ import csv
 import datetime as dt
 import io
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import select as sa_select
@@ -29,7 +29,15 @@ from mentor_app.models import (
 )
 from mentor_app.services import audit, groups, programs
 from mentor_app.services.errors import Conflict, NotFound
-from mentor_app.services.journey import END_REASONS, local_date, week_of
+from mentor_app.services.journey import (
+    END_REASONS,
+    local_date,
+    silent_since,
+    week_counted,
+    week_of,
+)
+from mentor_app.services.nudges import NudgeRules
+from mentor_app.services.paging import Page, page_of_list
 
 PUBLISHED = ("active", "completed", "ended")
 PAIR_NOT_FOUND = "Pair not found."
@@ -128,8 +136,8 @@ class Dashboard:
     title: str
     status: str
     length_weeks: int
-    applications: dict[str, int]  # role -> applications not withdrawn
-    withdrawn: int
+    applications: dict[str, int]  # role -> applications not withdrawn nor removed
+    withdrawn: int  # withdrawn by the member or removed by an admin
     signed_up: int
     matched: int  # members in an active pair
     pair_counts: dict[str, int]  # active | ended | completed
@@ -166,11 +174,15 @@ def health_reasons(
     steps_done: int,
     paused: bool,
     now: dt.datetime,
+    counted_week: int | None = None,
 ) -> list[HealthReason]:
     """Why an active pair may need help, worst first. `mentor_last`/`mentee_last` are each
-    member's last message or check-in; `silent_since` stands in for a member with none."""
+    member's last message or check-in; `silent_since` stands in for a member with none.
+    `counted_week` is the latest week a missing check-in counts for (the current week only
+    once its nudge day has passed); the current week when not given."""
     reasons: list[HealthReason] = []
-    silent_weeks = current_week - last_check_in_week
+    counted = current_week if counted_week is None else counted_week
+    silent_weeks = counted - last_check_in_week
     if silent_weeks >= SILENT_WEEKS:
         points = min(SILENT_MAX, SILENT_POINTS + SILENT_EXTRA * (silent_weeks - SILENT_WEEKS))
         reasons.append(
@@ -232,18 +244,27 @@ def _later(a: dt.datetime | None, b: dt.datetime | None) -> dt.datetime | None:
     return max(a, b)
 
 
-def _start_moment(pair: Pair) -> dt.datetime:
-    """Midnight (UTC) of the journey's first day: nobody is silent before it."""
-    start = pair.start_date or (pair.published_at or pair.created_at).date()
-    return dt.datetime(start.year, start.month, start.day, tzinfo=dt.UTC)
+def _start_moment(pair: Pair, zones: Sequence[str]) -> dt.datetime:
+    """When the journey's first day has begun for both members (the later of their local
+    midnights): nobody is silent before it."""
+    if pair.start_date is None:
+        return pair.published_at or pair.created_at
+    return max(silent_since(pair.start_date, None, zone) or pair.created_at for zone in zones)
 
 
-def _reached_week(pair: Pair, today: dt.date, timezone: str, length: int) -> int:
+def _pair_date(moment: dt.datetime, zones: Sequence[str]) -> dt.date:
+    """The date both members of a pair have reached at `moment` (the earlier of their two
+    local dates): the dashboard counts a pair's weeks as its members' pages do, and a week
+    only once it has begun for both."""
+    return min(local_date(moment, zone) for zone in zones)
+
+
+def _reached_week(pair: Pair, today: dt.date, zones: Sequence[str], length: int) -> int:
     """The journey week the pair is in, or ended in, counted no further than its length."""
     if pair.status == "active" or pair.ended_at is None:
         week = week_of(pair.start_date, today)
     else:
-        week = week_of(pair.start_date, local_date(pair.ended_at, timezone))
+        week = week_of(pair.start_date, _pair_date(pair.ended_at, zones))
     return min(week, length)
 
 
@@ -253,8 +274,8 @@ def get_dashboard(
     """Everything the dashboard shows, in a fixed number of grouped queries."""
     program = programs.admin_program(db, actor=actor, program_id=program_id)
     now = now or utcnow()
-    today = local_date(now, actor.timezone)
     length = len(program.journey)
+    nudge_day = NudgeRules.from_env().from_day
 
     applications = {role: 0 for role in programs.ROLES}
     withdrawn = 0
@@ -263,7 +284,7 @@ def get_dashboard(
         .where(Enrollment.program_id == program_id)
         .group_by(col(Enrollment.role), col(Enrollment.status))
     ).all():
-        if status == "withdrawn":
+        if status in ("withdrawn", "removed"):  # removed: by an admin, with a reason
             withdrawn += n
         else:
             applications[role] = applications.get(role, 0) + n
@@ -278,13 +299,12 @@ def get_dashboard(
     active = [p for p in pairs if p.status == "active"]
     people = {uid for p in pairs for uid in (p.mentor_id, p.mentee_id)}
     names: dict[int, str] = {}
+    zone_of: dict[int, str] = {}
     if people:
-        names = {
-            uid or 0: name
-            for uid, name in db.exec(
-                select(User.id, User.display_name).where(col(User.id).in_(people))
-            ).all()
-        }
+        for uid, name, zone in db.exec(
+            select(User.id, User.display_name, User.timezone).where(col(User.id).in_(people))
+        ).all():
+            names[uid or 0], zone_of[uid or 0] = name, zone
 
     in_program = select(Pair.id).where(Pair.program_id == program_id)
     # Check-ins per pair and member: how many, the last week, the last change.
@@ -332,19 +352,27 @@ def get_dashboard(
         .group_by(col(StepCompletion.pair_id))
     ).all():
         steps_done[pair_id], last_step[pair_id] = weeks, last_at
+    # A fit answer is the answering member's word to the admins: an admin who is the
+    # partner sees only their own.
+    viewer = groups.acting_user_id(actor)
+    member_of = {p.id: (p.mentor_id, p.mentee_id) for p in pairs}
     unfit: dict[int, set[int]] = {}
     for pair_id, user_id in db.exec(
         select(FitCheck.pair_id, FitCheck.user_id).where(
             col(FitCheck.pair_id).in_(in_program), FitCheck.answer == "not_good"
         )
     ).all():
+        if viewer in member_of.get(pair_id, ()) and user_id != viewer:
+            continue
         unfit.setdefault(pair_id, set()).add(user_id)
 
     rows: list[PairHealth] = []
     reached: list[int] = []
     for pair in pairs:
         pid = pair.id or 0
-        week = _reached_week(pair, today, actor.timezone, length)
+        zones = [zone_of.get(pair.mentor_id, "UTC"), zone_of.get(pair.mentee_id, "UTC")]
+        today = _pair_date(now, zones)
+        week = _reached_week(pair, today, zones, length)
         reached.append(week)
         mentor_last = last_seen.get((pid, pair.mentor_id))
         mentee_last = last_seen.get((pid, pair.mentee_id))
@@ -354,10 +382,11 @@ def get_dashboard(
         if pair.status == "active":
             reasons = health_reasons(
                 current_week=week,
+                counted_week=min(week_counted(pair.start_date, today, nudge_day=nudge_day), length),
                 last_check_in_week=check_week.get(pid, 0),
                 mentor_last=mentor_last,
                 mentee_last=mentee_last,
-                silent_since=_start_moment(pair),
+                silent_since=_start_moment(pair, zones),
                 not_good_fit=[
                     "mentor" if uid == pair.mentor_id else "mentee" for uid in unfit.get(pid, ())
                 ],
@@ -412,6 +441,38 @@ def get_dashboard(
         check_in_rates=rates,
         steps_completed=sum(steps_done.get(p.id or 0, 0) for p in pairs),
         pairs=rows,
+    )
+
+
+@dataclass(frozen=True)
+class DashboardPage:
+    """The dashboard as its page shows it: the figures and chart over every pair, and one
+    page of the active pairs by health (only those at risk, if asked)."""
+
+    board: Dashboard  # its `pairs` left empty: the page holds them
+    pairs: Page[PairHealth]
+    active_total: int  # active pairs, whatever the filter
+
+
+def get_dashboard_page(
+    db: Session,
+    *,
+    actor: User,
+    program_id: int,
+    page: int = 0,
+    at_risk_only: bool = False,
+    now: dt.datetime | None = None,
+) -> DashboardPage:
+    """`get_dashboard` with one page of its active pairs. Health is worked out for every
+    pair (the order is the health score, which no column holds), then one page is kept: a
+    page past the end reads as the last page."""
+    board = get_dashboard(db, actor=actor, program_id=program_id, now=now)
+    active = [p for p in board.pairs if p.status == "active"]
+    shown = [p for p in active if p.band == AT_RISK] if at_risk_only else active
+    return DashboardPage(
+        board=replace(board, pairs=[]),
+        pairs=page_of_list(shown, page=page),
+        active_total=len(active),
     )
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from mentor_app.models import Enrollment, Pair, Program, User, utcnow
-from mentor_app.services import accounts, groups, programs
+from mentor_app.services import accounts, audit, groups, notifications, programs
 from mentor_app.services.cleaning import storable
 from mentor_app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
 
@@ -22,6 +22,12 @@ SIGNUPS_CLOSED = "Sign-ups are closed for this program."
 JOIN_FIRST = "Join the group first to sign up."
 UNDERAGE = "You must be 18 or older to sign up for a mentorship program."
 ALREADY_APPLIED = "You have already applied to this program."
+REMOVED = "The program's admins removed your application. Ask them if you would like to take part."
+IN_A_PAIR = (
+    "You are already paired in this program. To step back, end the pair from its page "
+    "first; then you can withdraw."
+)
+REASON_MAX = 500
 
 
 # --- answers ---------------------------------------------------------------------------
@@ -171,6 +177,8 @@ def apply(
         raise ValidationError("Choose to sign up as a mentor or as a mentee.", field="role")
 
     existing = _existing_application(db, program_id=program_id, user_id=actor_id)
+    if existing is not None and existing.status == "removed":
+        raise Conflict(REMOVED)
     if existing is not None and existing.status != "withdrawn":
         if existing.role != role:
             raise Conflict(
@@ -226,12 +234,9 @@ def update_application(
         raise Conflict("You withdrew this application. Sign up again to take part.")
     enrollment.answers = clean_answers(programs.questions_for(program, enrollment.role), answers)
     seats = clean_capacity(program, enrollment.role, capacity)
-    taken = len(_live_pairs(db, enrollment.id or 0))
-    if seats is not None and seats < taken:
-        raise ValidationError(
-            f"You already have {taken} mentees paired with you: choose {taken} or more.",
-            field="capacity",
-        )
+    if seats is not None:
+        _lock(db, enrollment)
+        _refit_seats(db, enrollment, seats)
     enrollment.capacity = seats
     if share_answers is not None:
         enrollment.share_answers = bool(share_answers)
@@ -242,27 +247,129 @@ def update_application(
 
 
 def withdraw(db: Session, *, actor: User, enrollment_id: int) -> Enrollment:
-    """Withdraw while sign-ups are open; once pairs run, ending a pair is the way out."""
+    """Withdraw, whatever the program's status, unless in an active pair: then the pair is
+    ended first (from its page), so the partner is told and the admins can rematch."""
     enrollment = _own_application(db, actor=actor, enrollment_id=enrollment_id)
-    program = db.get(Program, enrollment.program_id)
-    if program is None or program.status != "open":
-        raise Conflict(
-            "Sign-ups are closed, so this application can't be withdrawn here. "
-            "Ask the program's admins if you need to step back."
+    if enrollment.status == "removed":
+        raise Conflict(REMOVED)
+    if enrollment.status == "withdrawn":
+        return enrollment
+    _lock(db, enrollment)
+    pairs = _live_pairs(db, enrollment.id or 0)
+    if any(pair.status == "active" for pair in pairs):
+        raise Conflict(IN_A_PAIR)
+    for pair in pairs:  # drafts the admins proposed: the seat and the mentee are freed
+        db.delete(pair)
+    enrollment.status = "withdrawn"
+    enrollment.updated_at = utcnow()
+    db.add(enrollment)
+    db.flush()
+    return enrollment
+
+
+def _lock(db: Session, enrollment: Enrollment) -> None:
+    """Row-lock the application (PostgreSQL; SQLite transactions already write-lock), so a
+    pair being made for it at the same moment waits for this change, then sees it."""
+    db.exec(select(Enrollment.id).where(Enrollment.id == enrollment.id).with_for_update()).all()
+
+
+def remove_application(db: Session, *, actor: User, enrollment_id: int, reason: str) -> Enrollment:
+    """A group admin takes a waiting member off the program, with a reason the member is
+    told. Someone in an active pair is removed only once that pair has ended."""
+    enrollment = db.get(Enrollment, enrollment_id)
+    if enrollment is None:
+        raise NotFound(APPLICATION_NOT_FOUND)
+    try:
+        program = programs.admin_program(db, actor=actor, program_id=enrollment.program_id)
+    except PermissionDenied:
+        raise NotFound(APPLICATION_NOT_FOUND) from None  # nor whether it exists
+    why = storable(reason if isinstance(reason, str) else "").strip()
+    if not why:
+        raise ValidationError(
+            "Say why the application is removed: the member is told.", field="reason"
         )
-    if enrollment.status != "withdrawn":
-        pairs = _live_pairs(db, enrollment.id or 0)
-        if any(pair.status == "active" for pair in pairs):
-            raise Conflict(
-                "You are already paired in this program. To step back, end the pair from "
-                "its page or ask the program's admins."
-            )
-        for pair in pairs:  # drafts the admins proposed: the seat and the mentee are freed
-            db.delete(pair)
-        enrollment.status = "withdrawn"
-        enrollment.updated_at = utcnow()
-        db.add(enrollment)
+    if len(why) > REASON_MAX:
+        raise ValidationError(f"Use at most {REASON_MAX} characters.", field="reason")
+    if enrollment.status == "removed":
+        return enrollment
+    _lock(db, enrollment)
+    pairs = _live_pairs(db, enrollment.id or 0)
+    if any(pair.status == "active" for pair in pairs):
+        raise Conflict("This member is in an active pair. End their pair first, then remove them.")
+    for pair in pairs:
+        db.delete(pair)
+    enrollment.status = "removed"
+    enrollment.updated_at = utcnow()
+    db.add(enrollment)
+    db.flush()
+    notifications.notify(
+        db,
+        user_id=enrollment.user_id,
+        kind="application_removed",
+        text=f"The admins of “{program.title}” removed your application: {why}",
+        link=f"/programs/{program.id}",
+    )
+    audit.record(
+        db,
+        actor_id=groups.acting_user_id(actor),
+        action="application_removed",
+        target_type="enrollment",
+        target_id=enrollment.id,
+        detail=why,
+    )
+    return enrollment
+
+
+def _refit_seats(db: Session, enrollment: Enrollment, seats: int) -> None:
+    """Fit the mentor's live pairs into seats 1..`seats`: active pairs keep a seat, the
+    admins' drafts fill what is left, newest dropped first, then seats are renumbered so a
+    new pair can never take a seat number above the capacity."""
+    mine = sorted(
+        (p for p in _live_pairs(db, enrollment.id or 0) if p.mentor_enrollment_id == enrollment.id),
+        key=lambda p: (p.status != "active", p.id or 0),
+    )
+    active = sum(1 for p in mine if p.status == "active")
+    if active > seats:
+        raise ValidationError(
+            f"You are mentoring {active} mentees in this program: choose {active} or more, "
+            "or end a pair first.",
+            field="capacity",
+        )
+    kept, dropped = mine[:seats], mine[seats:]
+    for pair in dropped:
+        db.delete(pair)
+    if dropped or any((p.mentor_seat or 0) > seats for p in kept):
+        for pair in kept:  # two steps: the seat numbers are unique per mentor
+            pair.mentor_seat = None
+            db.add(pair)
         db.flush()
+        for number, pair in enumerate(kept, start=1):
+            pair.mentor_seat = number
+            db.add(pair)
+    db.flush()
+
+
+def change_capacity(
+    db: Session, *, actor: User, enrollment_id: int, capacity: int | str | None
+) -> Enrollment:
+    """A mentor changes how many mentees they take, while sign-ups are open or the program
+    runs; never below the mentees they are mentoring now."""
+    enrollment = _own_application(db, actor=actor, enrollment_id=enrollment_id)
+    if enrollment.role != "mentor":
+        raise Conflict("Only mentors have a capacity.")
+    if enrollment.status != "active":
+        raise Conflict("This application is no longer active.")
+    program = db.get(Program, enrollment.program_id)
+    if program is None or program.status not in ("open", "active"):
+        raise Conflict("This program is over: its capacity can't change.")
+    seats = clean_capacity(program, "mentor", capacity)
+    assert seats is not None
+    _lock(db, enrollment)
+    _refit_seats(db, enrollment, seats)
+    enrollment.capacity = seats
+    enrollment.updated_at = utcnow()
+    db.add(enrollment)
+    db.flush()
     return enrollment
 
 

@@ -8,18 +8,21 @@ admins get status, progress and counts through the pairing workspace, never note
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import zoneinfo
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from mentor_app.models import (
     CheckIn,
     Enrollment,
     FitCheck,
-    Membership,
     Pair,
     PairSurvey,
     Program,
@@ -35,33 +38,103 @@ NOTE_MAX = 1000
 DETAIL_MAX = 500
 MOODS = {1: "Hard going", 2: "Not great", 3: "OK", 4: "Good", 5: "Great"}
 FIT_ANSWERS = {"good": "Good fit", "deciding": "Still deciding", "not_good": "Not a good fit"}
+# Why a pair ended, as admins read it. "completed" comes only from completing the program
+# (complete_pair, with its rule), "program_closed" only from closing the program,
+# "account_deleted" only from a member deleting their account and "left_group" only from a
+# member leaving the program's group.
 END_REASONS = {
     "completed": "Completed",
     "not_a_good_fit": "Not a good fit",
     "no_longer_available": "No longer available",
     "other": "Other",
+    "program_closed": "Program closed",
+    "account_deleted": "Account deleted",
+    "left_group": "Left the group",
 }
+# The reasons a member or an admin may choose when ending a pair (the end forms' options).
+END_CHOICES = {key: END_REASONS[key] for key in ("not_a_good_fit", "no_longer_available", "other")}
+COMPLETE_INSTEAD = (
+    "A pair can't be ended as completed: use “Complete the program” on the pair's page "
+    "once its last week has passed and both of you marked the last step done."
+)
 PAIR_NOT_FOUND = "Pair not found."
 ENDED = "This pair has ended: its history is read-only."
+ALREADY_ENDED = "This pair has already ended."
 
 
 # --- weeks --------------------------------------------------------------------------------
 
 
-def clean_timezone(name: str | None) -> str:
-    """An IANA time zone name the server knows, or UTC."""
-    if not name or len(name) > 64:
-        return "UTC"
+@functools.cache
+def _iana_names() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def known_timezone(name: Any) -> str | None:
+    """`name` if it is an IANA time zone name the server knows (what a browser's
+    `Intl.DateTimeFormat().resolvedOptions().timeZone` gives), None otherwise."""
+    if not isinstance(name, str) or not name or len(name) > 64:
+        return None
+    if name not in _iana_names():
+        return None
     try:
         zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return "UTC"
+        return None
     return name
+
+
+def clean_timezone(name: str | None) -> str:
+    """An IANA time zone name the server knows, or UTC."""
+    return known_timezone(name) or "UTC"
+
+
+def record_timezone(user: User, name: Any) -> bool:
+    """Remember the zone a member's browser reports, if it is a real IANA name; a bad or
+    missing one changes nothing. Returns whether the user row changed (the caller adds
+    and flushes it)."""
+    clean = known_timezone(name)
+    if clean is None or (user.timezone == clean and user.timezone_known):
+        return False
+    user.timezone, user.timezone_known = clean, True
+    return True
 
 
 def local_date(now: dt.datetime, timezone: str) -> dt.date:
     """The calendar date at `now` for someone living in `timezone`."""
     return now.astimezone(zoneinfo.ZoneInfo(clean_timezone(timezone))).date()
+
+
+# Where the calendar is furthest ahead (Kiritimati, UTC+14): a member whose zone is unknown
+# may live there, so a start date that has not begun there has not begun for them.
+LATEST_ZONE = "Etc/GMT-14"
+
+
+def first_new_day(now: dt.datetime, members: Sequence[User]) -> dt.date:
+    """The first calendar date that has not yet begun, at `now`, for any of `members`: the
+    day after today in the easternmost of their zones (UTC+14 for a zone not known)."""
+    zones = [m.timezone if m.timezone_known else LATEST_ZONE for m in members] or [LATEST_ZONE]
+    return max(local_date(now, zone) for zone in zones) + dt.timedelta(days=1)
+
+
+def journey_start(
+    program_start: dt.date | None, now: dt.datetime, members: Sequence[User]
+) -> dt.date:
+    """The rule for a pair's start date, the same date for both members: the journey
+    starts at midnight, each member's own time, on the program's start date, or on the
+    first date that has not yet begun for either of them if that is later. Nobody loses
+    part of day 1, and nobody's journey begins before the pair was published."""
+    earliest = first_new_day(now, members)
+    return max(program_start, earliest) if program_start else earliest
+
+
+def start_label(start: dt.date, today: dt.date) -> str:
+    """How a member reads the start, `today` being their own date: "Saturday 3 January"
+    ("tomorrow, ..." the day before; the year when it is not this year's)."""
+    text = f"{start:%A} {start.day} {start:%B}"
+    if start.year != today.year:
+        text += f" {start.year}"
+    return f"tomorrow, {text}" if start - today == dt.timedelta(days=1) else text
 
 
 def week_of(start: dt.date | None, today: dt.date) -> int:
@@ -70,6 +143,30 @@ def week_of(start: dt.date | None, today: dt.date) -> int:
     if start is None or today < start:
         return 0
     return (today - start).days // 7 + 1
+
+
+def silent_since(
+    start: dt.date | None, published_at: dt.datetime | None, timezone: str
+) -> dt.datetime | None:
+    """Where a member's silence is counted from when they have said nothing yet: the
+    journey's first day (local midnight), or publishing if the pair was published later.
+    Nobody is silent before the journey begins, however early the pair was published."""
+    if start is None:
+        return published_at
+    midnight = dt.datetime(start.year, start.month, start.day)
+    begun = midnight.replace(tzinfo=zoneinfo.ZoneInfo(clean_timezone(timezone)))
+    begun = begun.astimezone(dt.UTC)
+    return begun if published_at is None else max(begun, published_at)
+
+
+def week_counted(start: dt.date | None, today: dt.date, *, nudge_day: int) -> int:
+    """The latest journey week that counts as missed without a check-in: the current week
+    only once its nudge day (1..7) has passed, the week before otherwise."""
+    week = week_of(start, today)
+    if start is None or week == 0:
+        return 0
+    day_of_week = (today - start).days % 7 + 1
+    return week if day_of_week > nudge_day else week - 1
 
 
 # --- what the page shows ------------------------------------------------------------------
@@ -119,6 +216,7 @@ class JourneyView:
     my_survey_due: bool
     ended_at: dt.datetime | None
     weeks_done: int = field(default=0)
+    starts: str = ""  # before the start: the date as the viewer reads it ("Saturday 3 January")
 
 
 def pair_of_member(db: Session, *, actor: User, pair_id: int) -> tuple[Pair, str]:
@@ -245,6 +343,11 @@ def get_journey(
         program_title=program.title,
         status=pair.status,
         start_date=pair.start_date,
+        starts=(
+            start_label(pair.start_date, local_date(_now(now), actor.timezone))
+            if pair.start_date and week < 1
+            else ""
+        ),
         length_weeks=length,
         current_week=week,
         my_role=my_role,
@@ -403,16 +506,6 @@ def save_check_in(
 # --- fit check ------------------------------------------------------------------------------
 
 
-def _admin_ids(db: Session, group_id: int) -> list[int]:
-    return list(
-        db.exec(
-            select(Membership.user_id).where(
-                Membership.group_id == group_id, Membership.role == "admin"
-            )
-        ).all()
-    )
-
-
 def answer_fit_check(
     db: Session, *, actor: User, pair_id: int, answer: str, now: dt.datetime | None = None
 ) -> FitCheck:
@@ -434,17 +527,17 @@ def answer_fit_check(
         program = _program(db, pair)
         names = _names(db, pair)
         partner = pair.mentee_id if me == pair.mentor_id else pair.mentor_id
-        for admin_id in _admin_ids(db, program.group_id):
-            notifications.notify(
-                db,
-                user_id=admin_id,
-                kind="fit_alert",
-                text=(
-                    f"{names.get(me, '')} says their pair with {names.get(partner, '')} in "
-                    f"“{program.title}” is not a good fit."
-                ),
-                link=f"/programs/{program.id}/pairing",
-            )
+        notifications.notify_admins_about_pair(
+            db,
+            group_id=program.group_id,
+            member_ids=(pair.mentor_id, pair.mentee_id),
+            kind="fit_alert",
+            text=(
+                f"{names.get(me, '')} says their pair with {names.get(partner, '')} in "
+                f"“{program.title}” is not a good fit."
+            ),
+            link=f"/programs/{program.id}/pairing",
+        )
     return fit
 
 
@@ -474,14 +567,33 @@ def close_pair(
     rating: int | None = None,
     detail: str = "",
 ) -> None:
-    """Mark a pair over and free its mentor's seat and its mentee; callers decide what
-    happens to the two applications and who is told."""
-    pair.status = "completed" if reason == "completed" else "ended"
-    pair.ended_at, pair.ended_by = utcnow(), by_user_id
-    pair.end_reason, pair.end_rating, pair.end_detail = reason, rating, detail
-    pair.mentor_seat = None
-    pair.live_mentee_enrollment_id = None
-    db.add(pair)
+    """Mark an active pair over and free its mentor's seat and its mentee; callers decide
+    what happens to the two applications and who is told.
+
+    The UPDATE itself requires the pair to be active, so of two people ending a pair at the
+    same moment exactly one closes it and the other gets Conflict: on PostgreSQL the second
+    UPDATE waits for the first to commit, then finds the pair over and matches no row
+    (reading the status earlier in the transaction proves nothing by then)."""
+    values: dict[str, Any] = {
+        "status": "completed" if reason == "completed" else "ended",
+        "ended_at": utcnow(),
+        "ended_by": by_user_id,
+        "end_reason": reason,
+        "end_rating": rating,
+        "end_detail": detail,
+        "mentor_seat": None,
+        "live_mentee_enrollment_id": None,
+    }
+    closed = db.execute(
+        update(Pair)
+        .where(col(Pair.id) == pair.id, col(Pair.status) == "active")
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if closed.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(ALREADY_ENDED)
+    for name, value in values.items():  # what the row now holds, without another write
+        set_committed_value(pair, name, value)
 
 
 def end_pair(
@@ -493,11 +605,13 @@ def end_pair(
     rating: Any = None,
     detail: Any = "",
 ) -> Pair:
-    """End an active pair, by one of its members or an admin of the program's group.
+    """End an active pair, by one of its members or an admin of the program's group, for
+    one of END_CHOICES ("completed" is complete_pair's alone).
 
     A mentee whose pair ended through no fault of theirs (the mentor or an admin ended it)
     goes back to the waiting list with rematch priority; a mentee who ends it as "not a
-    good fit" goes back to wait for a new match; otherwise the mentee's part is done."""
+    good fit" goes back to wait for a new match; a mentee who steps back otherwise has
+    their application withdrawn, so they may sign up again while sign-ups are open."""
     me = groups.acting_user_id(actor)
     pair = db.get(Pair, pair_id)
     if pair is None or pair.status == "draft":
@@ -509,14 +623,19 @@ def end_pair(
             groups.require_admin(db, actor=actor, group_id=program.group_id)
         except PermissionDenied:
             raise NotFound(PAIR_NOT_FOUND) from None
-    _require_active(pair)
-    if reason not in END_REASONS:
+    if pair.status != "active":
+        raise Conflict(ALREADY_ENDED)
+    if reason == "completed":
+        raise ValidationError(COMPLETE_INSTEAD, field="reason")
+    if reason not in END_CHOICES:
         raise ValidationError("Choose why the pair is ending.", field="reason")
     clean_rating = _clean_rating(rating, "rating", required=False)
     clean_detail = _clean_note(detail, DETAIL_MAX, "detail")
     if reason == "other" and not clean_detail:
         raise ValidationError("Say briefly why the pair is ending.", field="detail")
 
+    # Raises Conflict when someone else ended the pair since it was read: before anything
+    # else is written or anyone is told.
     close_pair(
         db, pair=pair, by_user_id=me, reason=reason, rating=clean_rating, detail=clean_detail
     )
@@ -524,35 +643,20 @@ def end_pair(
     mentee = db.get(Enrollment, pair.mentee_enrollment_id)
     mentor = db.get(Enrollment, pair.mentor_enrollment_id)
     assert mentee is not None and mentor is not None
-    if reason == "completed":
-        mentee.status = "done"
-    elif me == pair.mentee_id:
-        mentee.status = "active" if reason == "not_a_good_fit" else "done"
+    if me == pair.mentee_id:
+        # Only completing the program makes a mentee's application done: stepping back
+        # leaves it withdrawn, which a new sign-up re-activates.
+        mentee.status = "active" if reason == "not_a_good_fit" else "withdrawn"
         mentee.rematch_priority = False
     else:  # the mentor or an admin: not the mentee's doing
         mentee.status, mentee.rematch_priority = "active", True
     if me == pair.mentor_id and reason == "no_longer_available":
-        mentor.status = "done"  # no new mentees; their other pairs carry on
-    for enrollment in (mentee, mentor):
-        enrollment.updated_at = utcnow()
-        db.add(enrollment)
-    db.flush()
-
-    names = _names(db, pair)
-    for member in (pair.mentor_id, pair.mentee_id):
-        if member == me:
-            continue
-        other = pair.mentee_id if member == pair.mentor_id else pair.mentor_id
-        notifications.notify(
-            db,
-            user_id=member,
-            kind="pair_ended",
-            text=(
-                f"Your pair with {names.get(other, '')} in “{program.title}” has "
-                + ("completed the program." if reason == "completed" else "ended.")
-            ),
-            link=f"/pairs/{pair.id}",
-        )
+        # No new mentees; their other pairs carry on. Not "withdrawn": that status means no
+        # running pair (a new sign-up re-activates it, the dashboard stops counting it).
+        mentor.status = "done"
+    _save_applications(db, mentee, mentor)
+    _tell_pair_ended(db, pair=pair, program=program, actor_id=me, completed=False)
+    tell_admins_mentee_waiting(db, pair=pair, program=program, mentee=mentee, actor_id=me)
     audit.record(
         db,
         actor_id=me,
@@ -562,6 +666,166 @@ def end_pair(
         detail=f"{reason} by {'member' if by_member else 'admin'}",
     )
     return pair
+
+
+def end_pair_for_leaving(
+    db: Session,
+    *,
+    pair: Pair,
+    program: Program,
+    leaver_id: int,
+    reason: str = "left_group",
+    text: Callable[[str], str] | None = None,
+) -> int:
+    """The leaver has just left the program's group (groups.leave_group, reason
+    "left_group") or deleted their account (account_data, "account_deleted"): end their
+    active pair and tell the partner, in `text` (from the leaver's name) if given. A mentee
+    left without their mentor waits again with rematch priority (the admins are told); a
+    leaving mentee's application is withdrawn. Returns the pair's id, or 0 if someone else
+    ended it meanwhile."""
+    try:
+        close_pair(db, pair=pair, by_user_id=leaver_id, reason=reason)
+    except Conflict:
+        return 0  # ended meanwhile by someone else, who told its members
+    mentee = db.get(Enrollment, pair.mentee_enrollment_id)
+    assert mentee is not None
+    if leaver_id == pair.mentee_id:
+        mentee.status, mentee.rematch_priority = "withdrawn", False
+    else:
+        mentee.status, mentee.rematch_priority = "active", True
+    _save_applications(db, mentee)
+    if text is None:
+        group_name = groups.group_name(db, program.group_id)
+
+        def text(other: str) -> str:
+            return f"{other} left “{group_name}”, so your pair in “{program.title}” has ended."
+
+    _tell_pair_ended(db, pair=pair, program=program, actor_id=leaver_id, text=text)
+    tell_admins_mentee_waiting(db, pair=pair, program=program, mentee=mentee, actor_id=leaver_id)
+    audit.record(
+        db,
+        actor_id=leaver_id,
+        action="pair_ended",
+        target_type="pair",
+        target_id=pair.id,
+        detail=f"{reason} by member",
+    )
+    return pair.id or 0
+
+
+def tell_admins_mentee_waiting(
+    db: Session, *, pair: Pair, program: Program, mentee: Enrollment, actor_id: int | None
+) -> None:
+    """A pair has just ended and its mentee waits again with rematch priority: tell the
+    group's admins (in-app and by e-mail), never an admin who was in the pair, nor the
+    admin who ended it (they know)."""
+    if mentee.status != "active" or not mentee.rematch_priority or program.status == "closed":
+        return
+    names = _names(db, pair)
+    notifications.notify_admins_about_pair(
+        db,
+        group_id=program.group_id,
+        member_ids=[m for m in (pair.mentor_id, pair.mentee_id, actor_id) if m is not None],
+        kind="rematch_needed",
+        text=(
+            f"{names.get(pair.mentee_id, '')}'s pair in “{program.title}” has ended: they are "
+            "waiting for a new mentor, with rematch priority."
+        ),
+        link=f"/programs/{program.id}/pairing",
+    )
+
+
+def _save_applications(db: Session, *applications: Enrollment) -> None:
+    for enrollment in applications:
+        enrollment.updated_at = utcnow()
+        db.add(enrollment)
+    db.flush()
+
+
+def _tell_pair_ended(
+    db: Session,
+    *,
+    pair: Pair,
+    program: Program,
+    actor_id: int,
+    completed: bool = False,
+    text: Callable[[str], str] | None = None,
+) -> None:
+    """Tell the pair's members it is over; whoever ended it knows already. `text` words
+    the notice from the partner's name (by default: ended, or completed the program)."""
+    names = _names(db, pair)
+    for member in (pair.mentor_id, pair.mentee_id):
+        if member == actor_id:
+            continue
+        other = names.get(pair.mentee_id if member == pair.mentor_id else pair.mentor_id, "")
+        notifications.notify(
+            db,
+            user_id=member,
+            kind="pair_ended",
+            text=(
+                text(other)
+                if text is not None
+                else f"Your pair with {other} in “{program.title}” has "
+                + ("completed the program." if completed else "ended.")
+            ),
+            link=f"/pairs/{pair.id}",
+        )
+
+
+def _complete(db: Session, *, pair: Pair, program: Program, actor_id: int) -> None:
+    """Close a pair as completed (complete_pair has checked its rule): the mentee's
+    application is done, the partner told."""
+    close_pair(db, pair=pair, by_user_id=actor_id, reason="completed")
+    mentee = db.get(Enrollment, pair.mentee_enrollment_id)
+    assert mentee is not None
+    mentee.status = "done"
+    _save_applications(db, mentee)
+    _tell_pair_ended(db, pair=pair, program=program, actor_id=actor_id, completed=True)
+    audit.record(
+        db,
+        actor_id=actor_id,
+        action="pair_ended",
+        target_type="pair",
+        target_id=pair.id,
+        detail="completed by member",
+    )
+
+
+def end_pairs_of_closed_program(db: Session, *, program: Program, actor_id: int) -> list[int]:
+    """The program has just closed: end each of its active pairs (reason "program_closed"),
+    tell both members, and log it as the closing admin's act. The admin is not told of
+    what they did themselves, nor is anyone else alerted; the applications stay as they
+    are (no rematching in a closed program). Returns the ended pairs' ids."""
+    pairs = db.exec(
+        select(Pair)
+        .where(Pair.program_id == program.id, Pair.status == "active")
+        .order_by(col(Pair.id))
+    ).all()
+    ended: list[int] = []
+    for pair in pairs:
+        try:
+            close_pair(db, pair=pair, by_user_id=actor_id, reason="program_closed")
+        except Conflict:
+            continue  # ended meanwhile by someone else, who told its members
+        _tell_pair_ended(
+            db,
+            pair=pair,
+            program=program,
+            actor_id=actor_id,
+            text=lambda other: (
+                f"“{program.title}” has closed, so your pair with {other} has ended."
+            ),
+        )
+        audit.record(
+            db,
+            actor_id=actor_id,
+            action="pair_ended",
+            target_type="pair",
+            target_id=pair.id,
+            detail="program_closed by admin",
+        )
+        ended.append(pair.id or 0)
+    return ended
 
 
 def complete_pair(
@@ -578,8 +842,8 @@ def complete_pair(
     pair, _role = pair_of_member(db, actor=actor, pair_id=pair_id)
     me = groups.acting_user_id(actor)
     program = _program(db, pair)
-    if pair.status == "ended":
-        raise Conflict(ENDED)
+    if pair.status == "ended":  # e.g. the partner ended it a moment ago
+        raise Conflict(ALREADY_ENDED)
     if pair.status == "active":
         length = len(program.journey)
         if current_week(db, actor=actor, pair=pair, now=now) <= length:
@@ -592,24 +856,32 @@ def complete_pair(
         rating=_clean_rating(rating, "rating", required=True) or 1,
         takeaway=_clean_note(takeaway, NOTE_MAX, "takeaway"),
     )
+    if pair.status == "active":
+        # Closed first, before the survey row: its foreign key would share-lock the pair,
+        # and two members completing at once would then deadlock on PostgreSQL.
+        try:
+            _complete(db, pair=pair, program=program, actor_id=me)
+        except Conflict:
+            # Closed by someone else meanwhile: by the partner's own survey, the survey
+            # still counts (they told everyone); by an ending, there is nothing to complete.
+            db.refresh(pair)
+            if pair.status != "completed":
+                raise
     try:
         with db.begin_nested():
             db.add(survey)
     except IntegrityError:
         raise Conflict("You have already sent your closing survey.") from None
-    if pair.status == "active":
-        end_pair(db, actor=actor, pair_id=pair_id, reason="completed")
     return survey
 
 
 def set_timezone(db: Session, *, actor: User, timezone: str) -> str:
-    """Remember the member's time zone (from their browser), for their journey weeks."""
-    clean = clean_timezone(timezone)
+    """Remember the member's time zone (from their browser), for their journey weeks. A
+    name that is no IANA zone changes nothing. Returns the zone now on record."""
     user = db.get(User, groups.acting_user_id(actor))
     assert user is not None
-    if user.timezone != clean:
-        user.timezone = clean
+    if record_timezone(user, timezone):
         db.add(user)
         db.flush()
-    actor.timezone = clean
-    return clean
+    actor.timezone, actor.timezone_known = user.timezone, user.timezone_known
+    return user.timezone

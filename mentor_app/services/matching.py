@@ -393,25 +393,63 @@ def suggest(
 # --- the whole cohort at once -------------------------------------------------------------
 
 
+# Every weight stays below this, so scipy's float64 arithmetic on them is exact with room
+# to spare (integers are exact up to 2**53).
+_EXACT_WEIGHT = 2**50
+
+
+def _tie_tiers(
+    priority: Sequence[int], n: int, score_max: int
+) -> tuple[npt.NDArray[np.int64], int]:
+    """Each mentee's tie-break bonus (0 for the last ranked) and how many bonus levels there
+    are; ranks are merged into fewer levels only if a huge cohort would not stay exact."""
+    ranks = np.asarray(priority, dtype=np.int64)
+    if ranks.shape != (n,):
+        raise ValueError("One priority per mentee (row) is needed.")
+    if n == 0:
+        return ranks, 1
+    # Dense ranks 0..levels-1: equal priorities stay equal.
+    _, dense = np.unique(ranks, return_inverse=True)
+    levels = int(dense.max()) + 1
+    # weight <= score_max * big + unit + levels, big ~ n * n * levels: keep it exact.
+    room = _EXACT_WEIGHT // max(1, (score_max + 1) * (n + 1) * (n + 1))
+    if levels > room:
+        dense = dense * max(1, room) // levels
+        levels = max(1, room)
+    return (levels - 1 - dense).astype(np.int64), levels
+
+
 def pair_weights(
     scores: npt.NDArray[np.integer[Any]],
     *,
     min_score: int,
     allowed: npt.NDArray[np.bool_] | None = None,
+    priority: Sequence[int] | None = None,
 ) -> npt.NDArray[np.float64]:
-    """What the assignment maximises: score * BIG + 1 for a permitted pair, 0 otherwise.
+    """What the assignment maximises: score * BIG + UNIT + bonus for a permitted pair, 0
+    otherwise, in three strict tiers.
 
-    The +1 makes the optimum prefer more pairs among equal total scores; BIG exceeds the
-    most pairs there can be, so those +1s never add up to one score point. Float64 because
-    that is what scipy works in (exact for integers up to 2**53).
+    UNIT makes the optimum prefer more pairs among equal total scores, and `bonus` (from
+    `priority`: a rank per mentee, lower served first) makes it prefer the first-ranked
+    mentees among those. UNIT exceeds every bonus the pairs can add up to, and BIG exceeds
+    every UNIT and bonus together, so a tie-break never outweighs one pair or one score
+    point. Float64 because that is what scipy works in (exact for integers up to 2**53).
     """
-    big = scores.shape[0] + 1  # a mentee is in at most one pair
+    n = scores.shape[0]  # a mentee is in at most one pair
+    score_max = int(scores.max()) if scores.size else 0
+    if priority is None:
+        bonus, levels = np.zeros(n, dtype=np.int64), 1
+    else:
+        bonus, levels = _tie_tiers(priority, n, max(score_max, 0))
+    unit = n * (levels - 1) + 1
+    big = n * (unit + levels - 1) + 1
     permitted = scores >= min_score
     if allowed is not None:
         permitted &= allowed
     weights = scores.astype(np.float64)
     weights *= big
-    weights += 1
+    weights += unit
+    weights += bonus[:, None].astype(np.float64)
     weights *= permitted
     return weights
 
@@ -434,13 +472,17 @@ def auto_match(
     *,
     min_score: int,
     allowed: npt.NDArray[np.bool_] | None = None,
+    priority: Sequence[int] | None = None,
 ) -> list[tuple[int, int, int]]:
     """The best pairing of a whole cohort: (mentee index, mentor index, score) triples, by
     mentee index.
 
     Each mentee gets at most one mentor, each mentor at most `capacity` mentees; pairs below
     `min_score` or not `allowed` are never made. Among pairings within those limits it has
-    the highest total score, and of those the most pairs.
+    the highest total score, of those the most pairs, and of those the one that serves the
+    mentees ranked first by `priority` (one rank per mentee, lower first; it maximises the
+    sum over paired mentees of how many rank behind them). Without `priority`, ties between
+    mentees fall where scipy puts them.
     """
     scores = np.asarray(scores)
     if scores.ndim != 2:
@@ -448,7 +490,8 @@ def auto_match(
     if allowed is not None and allowed.shape != scores.shape:
         raise ValueError("`allowed` must have the shape of the scores.")
     matrix, slot_owner = expand_slots(
-        pair_weights(scores, min_score=min_score, allowed=allowed), capacities
+        pair_weights(scores, min_score=min_score, allowed=allowed, priority=priority),
+        capacities,
     )
     if matrix.size == 0:
         return []
@@ -468,9 +511,11 @@ def auto_match_cohort(
     *,
     min_score: int,
     forbidden: Collection[tuple[int, int]] = frozenset(),
+    priority: Sequence[int] | None = None,
 ) -> list[tuple[int, int, int]]:
     """`auto_match` by ids: (mentee id, mentor id, score) triples, each mentor taking up to
-    its free capacity and no (mentee id, mentor id) pair in `forbidden`."""
+    its free capacity and no (mentee id, mentor id) pair in `forbidden`; `priority` ranks
+    the mentees (in `mentees` order, lower first) for ties."""
     if not mentees or not mentors:
         return []
     scores = score_matrix(specs, [e.answers for e in mentees], [m.answers for m in mentors])
@@ -484,6 +529,10 @@ def auto_match_cohort(
             r, c = zip(*hits, strict=True)
             allowed[list(r), list(c)] = False
     triples = auto_match(
-        scores, [m.free_capacity for m in mentors], min_score=min_score, allowed=allowed
+        scores,
+        [m.free_capacity for m in mentors],
+        min_score=min_score,
+        allowed=allowed,
+        priority=priority,
     )
     return [(mentees[i].id, mentors[j].id, s) for i, j, s in triples]

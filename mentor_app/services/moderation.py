@@ -13,10 +13,29 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
-from mentor_app.models import Enrollment, ModerationAction, Pair, Program, Report, User, utcnow
-from mentor_app.services import accounts, audit, chat, groups, notifications
+from mentor_app.models import (
+    Enrollment,
+    Group,
+    Membership,
+    ModerationAction,
+    Pair,
+    Program,
+    Report,
+    User,
+    utcnow,
+)
+from mentor_app.services import (
+    account_data,
+    accounts,
+    audit,
+    chat,
+    groups,
+    journey,
+    notifications,
+)
 from mentor_app.services.cleaning import storable
 from mentor_app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from mentor_app.services.paging import Page, page_of
 
 STATUSES: dict[str, str] = {
     "open": "Open",
@@ -70,7 +89,7 @@ class ReportRow:
 class ReportQueue:
     status: str | None
     counts: dict[str, int]  # every status, zero included
-    reports: list[ReportRow]  # newest first, at most LIST_LIMIT
+    reports: Page[ReportRow]  # one page, newest first
 
 
 @dataclass(frozen=True)
@@ -109,6 +128,8 @@ class ReportDetail:
     evidence: list[EvidenceItem]
     history: list[HistoryItem]  # oldest first
     allowed: list[str] = field(default_factory=list)  # steps valid from this status
+    # Groups the reported member is the only active admin of: suspending orphans them.
+    orphaned_by_suspension: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -163,8 +184,12 @@ def _names(db: Session, ids: set[int]) -> dict[int, str]:
     return {uid or 0: name for uid, name in rows}
 
 
-def list_reports(db: Session, *, actor: User, status: str | None = None) -> ReportQueue:
-    """Reports in one status (or all), newest first, with how many there are per status."""
+def list_reports(
+    db: Session, *, actor: User, status: str | None = None, page: int = 0
+) -> ReportQueue:
+    """One page of the reports in one status (or all), newest first (then by id, so no
+    report moves between pages), with how many there are per status. A page past the end
+    reads as the last page."""
     _require_moderator(db, actor)
     if status is not None and status not in STATUSES:
         raise ValidationError("Choose one of the report states.", field="status")
@@ -177,13 +202,14 @@ def list_reports(db: Session, *, actor: User, status: str | None = None) -> Repo
     query = select(Report).order_by(col(Report.created_at).desc(), col(Report.id).desc())
     if status is not None:
         query = query.where(Report.status == status)
-    reports = db.exec(query.limit(LIST_LIMIT)).all()
+    found = page_of(db, query, page=page)
+    reports: list[Report] = found.items
     names = _names(db, {r.reporter_id for r in reports} | {r.reported_id for r in reports})
     return ReportQueue(
         status=status,
         counts=counts,
-        reports=[
-            ReportRow(
+        reports=found.map(
+            lambda r: ReportRow(
                 id=r.id or 0,
                 category=r.category,
                 category_label=category_label(r.category),
@@ -193,8 +219,7 @@ def list_reports(db: Session, *, actor: User, status: str | None = None) -> Repo
                 created_at=r.created_at,
                 evidence_count=len(r.evidence or []),
             )
-            for r in reports
-        ],
+        ),
     )
 
 
@@ -267,6 +292,11 @@ def get_report(db: Session, *, actor: User, report_id: int) -> ReportDetail:
         evidence=_evidence(report),
         history=_history(db, report.id or 0),
         allowed=allowed_steps(report.status),
+        orphaned_by_suspension=(
+            groups_orphaned_by_suspending(db, user_id=report.reported_id)
+            if reported is not None and reported.status == "active"
+            else []
+        ),
     )
 
 
@@ -314,6 +344,8 @@ def _step(
         )
     report.status, report.updated_at = target, utcnow()
     db.add(report)
+    if target in account_data.CLOSED_REPORT:
+        account_data.forget_in_closed_report(db, report)
     db.add(
         ModerationAction(
             report_id=report.id or 0,
@@ -431,6 +463,7 @@ def end_pairs_of_suspended(db: Session, *, user_id: int) -> list[int]:
         pair.mentor_seat = None
         pair.live_mentee_enrollment_id = None
         db.add(pair)
+        mentee = None
         if pair.mentor_id == user_id:
             mentee = db.get(Enrollment, pair.mentee_enrollment_id)
             if mentee is not None:
@@ -438,14 +471,19 @@ def end_pairs_of_suspended(db: Session, *, user_id: int) -> list[int]:
                 db.add(mentee)
         db.flush()
         program = db.get(Program, pair.program_id)
+        assert program is not None
         partner = pair.mentee_id if pair.mentor_id == user_id else pair.mentor_id
         notifications.notify(
             db,
             user_id=partner,
             kind="pair_ended",
-            text=f"Your pair in “{program.title if program else ''}” has ended.",
+            text=f"Your pair in “{program.title}” has ended.",
             link=f"/pairs/{pair.id}",
         )
+        if pair.mentor_id == user_id and mentee is not None:
+            journey.tell_admins_mentee_waiting(
+                db, pair=pair, program=program, mentee=mentee, actor_id=None
+            )
         audit.record(
             db,
             actor_id=None,
@@ -456,6 +494,158 @@ def end_pairs_of_suspended(db: Session, *, user_id: int) -> list[int]:
         )
         ended.append(pair.id or 0)
     return ended
+
+
+# --- lifting a suspension --------------------------------------------------------------------
+
+LIFTED_TEXT = (
+    "A moderator has lifted the suspension of your account: you can log in again. Pairs "
+    "that ended with the suspension stay ended."
+)
+NOT_SUSPENDED = "This account is not suspended."
+
+
+@dataclass(frozen=True)
+class SuspendedMember:
+    user_id: int
+    display_name: str
+    email: str
+
+
+def list_suspended(db: Session, *, actor: User) -> list[SuspendedMember]:
+    """Suspended accounts, by name (at most LIST_LIMIT)."""
+    _require_moderator(db, actor)
+    rows = db.exec(
+        select(User)
+        .where(User.status == "suspended")
+        .order_by(func.lower(User.display_name), col(User.id))
+        .limit(LIST_LIMIT)
+    ).all()
+    return [SuspendedMember(user_id=u.id or 0, display_name=u.display_name, email=u.email)
+            for u in rows]  # fmt: skip
+
+
+def lift_suspension(db: Session, *, actor: User, user_id: Any, reason: Any) -> User:
+    """A moderator lifts a suspension, with a reason kept in the audit log; the member is
+    told (in-app and by e-mail). Pairs ended by the suspension stay ended."""
+    moderator_id = _require_moderator(db, actor)
+    clean = _clean_reason(reason, required=True)
+    if isinstance(user_id, bool) or not isinstance(user_id, int):
+        raise NotFound("User not found.")
+    user = db.get(User, user_id, with_for_update=True, populate_existing=True)
+    if user is None:
+        raise NotFound("User not found.")
+    if user.status != "suspended":
+        raise Conflict(NOT_SUSPENDED)
+    user.status = "active"
+    db.add(user)
+    audit.record(
+        db,
+        actor_id=moderator_id,
+        action="suspension_lifted",
+        target_type="user",
+        target_id=user.id,
+        detail=clean,
+    )
+    notifications.notify(db, user_id=user_id, kind="suspension_lifted", text=LIFTED_TEXT)
+    return user
+
+
+# --- orphaned groups: no active admin ---------------------------------------------------------
+
+ORPHANED_LIMIT = 100
+CANDIDATE_LIMIT = 200
+NOT_ORPHANED = "This group has an active admin: they manage its roles."
+GROUP_NOT_FOUND = "Group not found."
+
+
+@dataclass(frozen=True)
+class OrphanedGroup:
+    id: int
+    name: str
+    candidates: list[tuple[int, str]]  # (user id, display name): its active members
+
+
+def _orphaned_group_ids(db: Session) -> list[int]:
+    active_admin = (
+        select(Membership.group_id)
+        .join(User, col(User.id) == col(Membership.user_id))
+        .where(Membership.role == "admin", User.status == "active")
+    )
+    return list(
+        db.exec(
+            select(Group.id)
+            .where(col(Group.id).not_in(active_admin))
+            .order_by(col(Group.id))
+            .limit(ORPHANED_LIMIT)
+        ).all()  # type: ignore[arg-type]
+    )
+
+
+def _active_members(db: Session, group_id: int) -> list[tuple[int, str]]:
+    rows = db.exec(
+        select(User.id, User.display_name)
+        .join(Membership, col(Membership.user_id) == col(User.id))
+        .where(Membership.group_id == group_id, User.status == "active")
+        .order_by(func.lower(User.display_name), col(User.id))
+        .limit(CANDIDATE_LIMIT)
+    ).all()
+    return [(uid or 0, name) for uid, name in rows]
+
+
+def list_orphaned_groups(db: Session, *, actor: User) -> list[OrphanedGroup]:
+    """Groups with no active admin (their admins are suspended, or gone), with the active
+    members a moderator may appoint."""
+    _require_moderator(db, actor)
+    result = []
+    for group_id in _orphaned_group_ids(db):
+        group = db.get(Group, group_id)
+        assert group is not None
+        result.append(
+            OrphanedGroup(id=group_id, name=group.name, candidates=_active_members(db, group_id))
+        )
+    return sorted(result, key=lambda g: (g.name.lower(), g.id))
+
+
+def groups_orphaned_by_suspending(db: Session, *, user_id: int) -> list[str]:
+    """The names of the groups whose only active admin is this member."""
+    mine = db.exec(
+        select(Membership.group_id).where(Membership.user_id == user_id, Membership.role == "admin")
+    ).all()
+    names = []
+    for group_id in sorted(mine):
+        if groups.active_admin_ids(db, group_id=group_id) == [user_id]:
+            names.append(groups.group_name(db, group_id))
+    return sorted(names, key=str.lower)
+
+
+def appoint_admin(
+    db: Session, *, actor: User, group_id: Any, user_id: Any, reason: Any
+) -> Membership:
+    """A moderator makes an active member admin of an orphaned group, with a reason kept in
+    the audit log; the member is told. A group with an active admin is theirs to run."""
+    moderator_id = _require_moderator(db, actor)
+    clean = _clean_reason(reason, required=True)
+    if isinstance(group_id, bool) or not isinstance(group_id, int):
+        raise NotFound(GROUP_NOT_FOUND)
+    if db.get(Group, group_id) is None:
+        raise NotFound(GROUP_NOT_FOUND)
+    db.exec(select(Membership.id).where(Membership.group_id == group_id).with_for_update()).all()
+    if groups.active_admin_ids(db, group_id=group_id):
+        raise Conflict(NOT_ORPHANED)
+    try:
+        membership = groups.active_member(db, group_id=group_id, user_id=user_id)
+    except NotFound:
+        raise ValidationError("Choose one of the group's active members.", field="member") from None
+    groups.set_role(
+        db,
+        membership=membership,
+        role="admin",
+        actor_id=moderator_id,
+        action="admin_appointed",
+        detail=f"by a moderator: {clean}",
+    )
+    return membership
 
 
 # --- who moderates (the operator's CLI) ------------------------------------------------------

@@ -16,7 +16,7 @@ from sqlalchemy import event, func, insert, update
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
 
-from mentor_app.models import EmailOutbox, Notification, User, utcnow
+from mentor_app.models import EmailOutbox, Membership, Notification, User, utcnow
 from mentor_app.services import groups
 from mentor_app.services.errors import NotFound
 from mentor_app.settings import settings
@@ -37,6 +37,10 @@ SUBJECTS = {
     "one_sided": "Your mentoring pair is waiting to hear from you",
     "one_sided_alert": "A pair in your program has gone quiet",
     "report_outcome": "Your report has been reviewed",
+    "application_removed": "Your application to a mentoring program was removed",
+    "rematch_needed": "A mentee in your program is waiting for a new match",
+    "suspension_lifted": "Your Mentor circles account is active again",
+    "new_message": "You have unread messages in Mentor circles",
 }
 EMAIL_KINDS = frozenset(SUBJECTS)
 _IN_CLAUSE = 500  # ids per IN (...) list
@@ -75,6 +79,38 @@ def notify(db: Session, *, user_id: int, kind: str, text: str, link: str = "") -
         _queue_emails(db, [notification])
     _changed(db, [user_id])
     return notification
+
+
+# --- alerts to a program's admins about a pair ------------------------------------------
+# The one gate every admin alert about a pair passes: an admin who is a member of the pair
+# is that pair's member first, and must not read what their partner told the admins.
+
+
+def admins_outside_pair(admin_ids: Iterable[int], *, member_ids: Iterable[int]) -> list[int]:
+    """The admins an alert about a pair may reach: every one except the pair's members."""
+    members = set(member_ids)
+    return [admin_id for admin_id in admin_ids if admin_id not in members]
+
+
+def notify_admins_about_pair(
+    db: Session,
+    *,
+    group_id: int,
+    member_ids: Iterable[int],
+    kind: str,
+    text: str,
+    link: str = "",
+) -> list[Notification]:
+    """Tell the group's admins about a pair, except an admin who is one of its members."""
+    admin_ids = db.exec(
+        select(Membership.user_id)
+        .where(Membership.group_id == group_id, Membership.role == "admin")
+        .order_by(col(Membership.user_id))
+    ).all()
+    return [
+        notify(db, user_id=admin_id, kind=kind, text=text, link=link)
+        for admin_id in admins_outside_pair(admin_ids, member_ids=member_ids)
+    ]
 
 
 def after_bulk_notify(db: Session, rows: Sequence[Notification]) -> int:
@@ -120,6 +156,8 @@ def _queue_emails(db: Session, rows: Sequence[Notification]) -> int:
                 "next_attempt_at": now,
                 "last_error": "",
                 "created_at": now,
+                "kind": n.kind,
+                "user_id": n.user_id,
             }
         )
     if values:

@@ -14,7 +14,6 @@ import datetime as dt
 import os
 import zoneinfo
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -23,10 +22,11 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.expression import bindparam
 from sqlmodel import Session, SQLModel
 
-from mentor_app.db import insert_for, session_scope
+from mentor_app.db import insert_for, read_scope, session_scope
 from mentor_app.models import (
     Block,
     CheckIn,
+    Enrollment,
     Membership,
     Message,
     Notification,
@@ -36,7 +36,7 @@ from mentor_app.models import (
     User,
 )
 from mentor_app.services import notifications
-from mentor_app.services.journey import clean_timezone, week_of
+from mentor_app.services.journey import clean_timezone, silent_since, week_of
 
 WEEKLY, ONE_SIDED, ADMIN_ALERT = "weekly", "one_sided", "admin_alert"
 # The notification kinds members and admins see (Nudge.kind is the dedup key instead).
@@ -50,6 +50,7 @@ def _table(model: type[SQLModel]) -> Any:
 
 BLOCK = _table(Block)
 CHECK_IN = _table(CheckIn)
+ENROLLMENT = _table(Enrollment)
 MEMBERSHIP = _table(Membership)
 MESSAGE = _table(Message)
 NOTIFICATION = _table(Notification)
@@ -68,7 +69,7 @@ class NudgeRules:
     day_end_hour: int = 20  # ... up to 20:00 (exclusive)
     one_sided_days: int = 10  # silent this long while the partner was active: nudge
     admin_alert_days: int = 21  # silent this long: tell the program's admins
-    chunk_size: int = 5000  # pairs per transaction
+    chunk_size: int = 500  # pairs per transaction (its write holds SQLite's lock ~25 ms)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> NudgeRules:
@@ -82,7 +83,7 @@ class NudgeRules:
             day_end_hour=int(end or "20"),
             one_sided_days=int(env.get("MENTOR_ONE_SIDED_DAYS", "10")),
             admin_alert_days=int(env.get("MENTOR_ADMIN_ALERT_DAYS", "21")),
-            chunk_size=int(env.get("MENTOR_NUDGE_CHUNK", "5000")),
+            chunk_size=int(env.get("MENTOR_NUDGE_CHUNK", "500")),
         )
         if not (
             1 <= rules.from_day <= 7
@@ -123,13 +124,15 @@ class _Member(NamedTuple):
     id: int
     name: str
     timezone: str
+    timezone_known: bool
 
 
 class _PairRow(NamedTuple):
     id: int
     program_id: int
     start_date: dt.date | None
-    since: dt.datetime  # published (or created): silence counts from here without activity
+    since: dt.datetime  # published (or created); silence counts from the later of this
+    # and the journey's start
     mentor: _Member
     mentee: _Member
 
@@ -139,6 +142,9 @@ class _ProgramInfo:
     title: str
     steps: list[str]  # the title of each week's step, week 1 first
     admin_ids: list[int]
+    # The known zones of the program's members: where a member whose own zone is unknown
+    # plausibly lives.
+    known_zones: frozenset[str] = frozenset()
 
 
 class _Planned(NamedTuple):
@@ -148,6 +154,7 @@ class _Planned(NamedTuple):
     kind: str
     text: str
     link: str
+    email: bool = True  # False: in-app only (a member whose zone is only guessed)
 
     @property
     def key(self) -> tuple[int, int, int, str]:
@@ -165,6 +172,7 @@ class _Run:
     rules: NudgeRules
     programs: dict[int, _ProgramInfo] = field(default_factory=dict)
     local_now: dict[str, tuple[dt.date, int]] = field(default_factory=dict)
+    shared: dict[frozenset[str], bool] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.one_sided = dt.timedelta(days=self.rules.one_sided_days)
@@ -178,6 +186,38 @@ class _Run:
             local = self.now.astimezone(zoneinfo.ZoneInfo(clean_timezone(timezone)))
             self.local_now[timezone] = (local.date(), local.hour)
         return self.local_now[timezone]
+
+    def is_daytime(self, timezone: str) -> bool:
+        return self.rules.day_start_hour <= self.local(timezone)[1] < self.rules.day_end_hour
+
+    def shares_daytime(self, zones: frozenset[str]) -> bool:
+        """Whether the 24 hours from now hold a moment (on the quarter hour) that is
+        daytime in every one of `zones`: not so when they span too much of the globe,
+        like Honolulu and Berlin."""
+        if zones not in self.shared:
+            tzs = [zoneinfo.ZoneInfo(clean_timezone(z)) for z in zones]
+            start, end = self.rules.day_start_hour, self.rules.day_end_hour
+            moments = [self.now + dt.timedelta(minutes=15 * step) for step in range(96)]
+            self.shared[zones] = any(
+                all(start <= moment.astimezone(tz).hour < end for tz in tzs) for moment in moments
+            )
+        return self.shared[zones]
+
+    def when(self, member: _Member, partner: _Member, program: _ProgramInfo) -> tuple[bool, bool]:
+        """(whether a nudge to `member` may be made now, whether it may go by e-mail).
+
+        A member whose zone is known: daytime in it. Otherwise the plausible zones are the
+        known zones of the program's members: daytime in every one of them, when they share
+        such an hour. When they don't (or none is known), the nudge is in-app only, with no
+        e-mail, made in the partner's daytime if the partner's zone is known."""
+        if member.timezone_known:
+            return self.is_daytime(member.timezone), True
+        zones = program.known_zones
+        if zones and self.shares_daytime(zones):
+            return all(self.is_daytime(zone) for zone in zones), True
+        if partner.timezone_known:
+            return self.is_daytime(partner.timezone), False
+        return True, False
 
 
 def _read(db: Session, statement: Any) -> Any:
@@ -212,9 +252,11 @@ def _active_pairs(db: Session, *, after_id: int, limit: int) -> list[_PairRow]:
             mentor.c.id,
             mentor.c.display_name,
             mentor.c.timezone,
+            mentor.c.timezone_known,
             mentee.c.id,
             mentee.c.display_name,
             mentee.c.timezone,
+            mentee.c.timezone_known,
         )
         .join(mentor, mentor.c.id == PAIR.c.mentor_id)
         .join(mentee, mentee.c.id == PAIR.c.mentee_id)
@@ -228,7 +270,14 @@ def _active_pairs(db: Session, *, after_id: int, limit: int) -> list[_PairRow]:
         .limit(limit),
     ).all()
     return [
-        _PairRow(r[0], r[1], r[2], r[3], _Member(r[4], r[5], r[6]), _Member(r[7], r[8], r[9]))
+        _PairRow(
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            _Member(r[4], r[5], r[6], bool(r[7])),
+            _Member(r[8], r[9], r[10], bool(r[11])),
+        )
         for r in rows
     ]
 
@@ -254,11 +303,21 @@ def _load_programs(db: Session, run: _Run, program_ids: set[int]) -> None:
         .order_by(MEMBERSHIP.c.user_id),
     ):
         admins.setdefault(group_id, []).append(user_id)
+    zones: dict[int, set[str]] = {}
+    for program_id, zone in _read(
+        db,
+        select(ENROLLMENT.c.program_id, USER.c.timezone)
+        .join(USER, USER.c.id == ENROLLMENT.c.user_id)
+        .where(ENROLLMENT.c.program_id.in_(missing), USER.c.timezone_known.is_(True))
+        .distinct(),
+    ):
+        zones.setdefault(program_id, set()).add(zone)
     for program_id, title, group_id, journey in programs:
         run.programs[program_id] = _ProgramInfo(
             title=title,
             steps=[str(step.get("title", "")) for step in journey or []],
             admin_ids=admins.get(group_id, []),
+            known_zones=frozenset(zones.get(program_id, ())),
         )
 
 
@@ -326,11 +385,12 @@ def _plan_pair(
         (pair.mentor, pair.mentee, mentor, mentee),
         (pair.mentee, pair.mentor, mentee, mentor),
     ):
-        today, hour = run.local(member.timezone)
+        # Weeks count in the member's recorded zone (UTC while unknown), as their page does.
+        today, _hour = run.local(member.timezone)
         week = week_of(pair.start_date, today)
         if not 1 <= week <= len(program.steps):
             continue
-        daytime = rules.day_start_hour <= hour < rules.day_end_hour
+        daytime, email = run.when(member, partner, program)
         day_of_week = (today - pair.start_date).days % 7 + 1
         checked_in_week = mine.latest_week if mine else 0
         if daytime and day_of_week >= rules.from_day and checked_in_week < week:
@@ -341,12 +401,17 @@ def _plan_pair(
                 WEEKLY,
                 f"This week: {program.steps[week - 1]} — check in with {partner.name}",
                 link,
+                email,
             )
 
         # One-sided: the partner was in touch lately, this member not for a long while.
         if theirs is None or theirs.last_at is None or theirs.last_at <= run.one_sided_since:
             continue
-        silent = run.now - (mine.last_at if mine and mine.last_at else pair.since)
+        if mine and mine.last_at:
+            quiet_since = mine.last_at
+        else:  # never said anything: counted from the journey's start, not from publishing
+            quiet_since = silent_since(pair.start_date, pair.since, member.timezone) or pair.since
+        silent = run.now - quiet_since
         if silent < run.one_sided:
             continue
         if daytime:
@@ -357,22 +422,24 @@ def _plan_pair(
                 ONE_SIDED,
                 f"{partner.name} has been in touch — reply when you can",
                 link,
+                email,
             )
         if silent >= run.admin_alert:
             text = (
                 f"One-sided pair: {pair.mentor.name} and {pair.mentee.name} in "
                 f"“{program.title}” — {member.name} silent for {silent.days} days"
             )
-            for admin_id in program.admin_ids:
-                if admin_id not in (pair.mentor.id, pair.mentee.id):
-                    yield _Planned(
-                        pair.id,
-                        admin_id,
-                        week,
-                        ADMIN_ALERT,
-                        text,
-                        f"/programs/{pair.program_id}/pairing",
-                    )
+            for admin_id in notifications.admins_outside_pair(
+                program.admin_ids, member_ids=(pair.mentor.id, pair.mentee.id)
+            ):
+                yield _Planned(
+                    pair.id,
+                    admin_id,
+                    week,
+                    ADMIN_ALERT,
+                    text,
+                    f"/programs/{pair.program_id}/pairing",
+                )
 
 
 # --- writing -----------------------------------------------------------------------------------
@@ -468,11 +535,21 @@ def _create_notifications(
     # by name so nudges work with or without it.
     after_bulk_notify = getattr(notifications, "after_bulk_notify", None)
     if callable(after_bulk_notify):
-        after_bulk_notify(db, rows)
+        # Not the in-app-only ones (members whose zone is only guessed).
+        mailed = [row for row, (_n, p) in zip(rows, written, strict=True) if p.email]
+        after_bulk_notify(db, mailed)
 
 
-def _run_chunk(db: Session, run: _Run, report: NudgeReport, *, after_id: int) -> int | None:
-    """Nudges for the next chunk of pairs; the last pair id seen, or None when done."""
+@dataclass
+class _Chunk:
+    pairs: int
+    low: int
+    high: int
+    planned: list[Any]
+
+
+def _plan_chunk(db: Session, run: _Run, *, after_id: int) -> _Chunk | None:
+    """What the next chunk of pairs is due (reads only); None when no pair is left."""
     pairs = _active_pairs(db, after_id=after_id, limit=run.rules.chunk_size)
     if not pairs:
         return None
@@ -484,10 +561,18 @@ def _run_chunk(db: Session, run: _Run, report: NudgeReport, *, after_id: int) ->
         for pair in pairs
         for item in _plan_pair(run, pair, run.programs[pair.program_id], activity)
     ]
-    existing = _existing_nudges(db, low, high, {p.week for p in planned})
+    # Those made already are left out here (a rerun writes nothing), and again in the write.
+    existing = _existing_nudges(db, low, high, {p.week for p in planned}) if planned else set()
+    planned = [p for p in planned if p.key not in existing]
+    return _Chunk(len(pairs), int(low or 0), int(high or 0), planned)
+
+
+def _write_chunk(db: Session, run: _Run, report: NudgeReport, chunk: _Chunk) -> None:
+    """The chunk's nudges that do not exist yet, with their notifications and e-mails."""
+    existing = _existing_nudges(db, chunk.low, chunk.high, {p.week for p in chunk.planned})
     # One order for every writer, so two schedulers inserting the same rows cannot deadlock.
-    planned = sorted((p for p in planned if p.key not in existing), key=lambda p: p.key)
-    report.pairs += len(pairs)
+    planned = sorted((p for p in chunk.planned if p.key not in existing), key=lambda p: p.key)
+    report.pairs += chunk.pairs
     report.chunks += 1
     if planned:
         by_key = {p.key: p for p in planned}
@@ -499,14 +584,16 @@ def _run_chunk(db: Session, run: _Run, report: NudgeReport, *, after_id: int) ->
             _create_notifications(db, written, run.now)
         for _nudge_id, p in written:
             report.add(p.kind)
-    return high
 
 
-def _chunk_session(target: Engine | Session) -> AbstractContextManager[Session]:
-    """A transaction of its own per chunk when given an engine; the caller's otherwise."""
-    if isinstance(target, Session):
-        return nullcontext(target)
-    return session_scope(target)
+def _run_chunk(db: Session, run: _Run, report: NudgeReport, *, after_id: int) -> int | None:
+    """Nudges for the next chunk of pairs in one transaction; the last pair id seen, or
+    None when done."""
+    chunk = _plan_chunk(db, run, after_id=after_id)
+    if chunk is None:
+        return None
+    _write_chunk(db, run, report, chunk)
+    return chunk.high
 
 
 def run_nudges(
@@ -531,6 +618,21 @@ def run_nudges(
     while after_id is not None:
         if should_continue is not None and not should_continue():
             break
-        with _chunk_session(target) as db:
-            after_id = _run_chunk(db, run, report, after_id=after_id)
+        if isinstance(target, Session):
+            after_id = _run_chunk(target, run, report, after_id=after_id)
+            continue
+        # The reading and planning without the write lock (every chat send on SQLite
+        # waits for it); the lock only for the short write. A nudge another scheduler
+        # wrote meanwhile is seen by the write's own check and made once.
+        with read_scope(target) as db:
+            chunk = _plan_chunk(db, run, after_id=after_id)
+        if chunk is None:
+            break
+        if chunk.planned:
+            with session_scope(target) as db:
+                _write_chunk(db, run, report, chunk)
+        else:  # nothing due in this chunk: no write transaction at all
+            report.pairs += chunk.pairs
+            report.chunks += 1
+        after_id = chunk.high
     return report

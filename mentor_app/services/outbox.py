@@ -6,6 +6,16 @@ then records the outcome: sent, or pending again with a growing delay (1, 2, 4 â
 up to 6 hours), or failed after MAX_ATTEMPTS. A row left in `sending` past its claim (the
 sender died mid-send, or could not record that it sent) may or may not have gone out, so
 it is marked failed for an operator to look at, never sent again.
+
+The recipient is re-read when a row is claimed: an e-mail queued for someone whose account
+has since stopped being active (suspended, say), or whose address has changed, is marked
+skipped with the reason, and never sent or retried. So are their e-mail preferences
+(`email_prefs.decide`): a kind they turned off is skipped, and one they take in their
+weekly digest is `held` until the digest job gathers it (`digested`).
+
+Every e-mail carries its recipient's one-click unsubscribe link (RFC 8058): in the
+`List-Unsubscribe` and `List-Unsubscribe-Post` headers and at the foot of the text. It is
+signed when the e-mail is sent, not stored with it.
 """
 
 from __future__ import annotations
@@ -18,7 +28,8 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from email import policy as email_policy
 from email.message import EmailMessage
 from typing import Protocol, TextIO
 from urllib.parse import unquote, urlsplit
@@ -26,7 +37,8 @@ from urllib.parse import unquote, urlsplit
 from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
-from mentor_app.models import EmailOutbox, utcnow
+from mentor_app.models import EmailOutbox, Notification, User, utcnow
+from mentor_app.services import email_prefs
 from mentor_app.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -40,6 +52,10 @@ CLAIM_TIMEOUT = dt.timedelta(minutes=15)
 SMTP_TIMEOUT_S = 30
 ERROR_MAX = 500
 STUCK_ERROR = "The sender stopped while sending; it may have gone out, so it is not resent."
+SKIPPED_INACTIVE = "Skipped: the recipient's account is no longer active."
+SKIPPED_ADDRESS = "Skipped: this address is no longer the recipient's."
+SKIPPED_NO_ACCOUNT = "Skipped: no account has this address any more."
+SKIPPED_TURNED_OFF = "Skipped: the member turned these e-mails off."
 
 DbFactory = Callable[[], AbstractContextManager[Session]]
 
@@ -54,6 +70,7 @@ class OutgoingEmail:
     subject: str
     body: str
     message_id: str  # the same for every attempt of a row, so mail servers can drop a copy
+    unsubscribe_url: str = ""  # the recipient's signed one-click link (RFC 8058)
 
 
 class MailBackend(Protocol):
@@ -67,6 +84,8 @@ class DeliveryReport:
     retrying: int = 0
     failed: int = 0
     stuck: int = 0
+    skipped: int = 0  # recipient inactive, or at another address, or turned the kind off
+    held: int = 0  # kept for the recipient's weekly digest
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -96,9 +115,26 @@ def deliver_due(
         claimed_at = now or utcnow()
         with db_factory() as db:
             email = _claim(db, row_id, claimed_at)
+            verdict = _verdict(db, row_id) if email is not None else _Verdict("skip")
+            if email is None:
+                pass
+            elif verdict.action == "skip":
+                _mark_skipped(db, row_id, verdict.reason)
+            elif verdict.action == "hold":
+                _mark_held(db, row_id)
         if email is None:
             continue  # another sender took it, or it is no longer due
         report.claimed += 1
+        if verdict.action == "skip":
+            report.skipped += 1
+            continue
+        if verdict.action == "hold":
+            report.held += 1
+            continue
+        if verdict.user_id is not None:
+            email = replace(
+                email, unsubscribe_url=email_prefs.unsubscribe_url(verdict.user_id, verdict.kind)
+            )
         outcome = _attempt(backend, email)
         with db_factory() as db:
             _record(db, row_id, outcome, now or utcnow(), report)
@@ -144,6 +180,70 @@ def _claim(db: Session, row_id: int, now: dt.datetime) -> OutgoingEmail | None:
     return OutgoingEmail(
         to=row.to_address, subject=row.subject, body=row.body, message_id=_message_id(row)
     )
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    action: str  # send | skip | hold
+    reason: str = ""
+    user_id: int | None = None
+    kind: str = ""
+
+
+def _verdict(db: Session, row_id: int) -> _Verdict:
+    """Whether a claimed e-mail goes out now, is skipped (with why) or held for the digest:
+    its recipient (the member it was queued for, else the account with this address) and
+    their preferences are read again now, in the claim's own transaction, since a
+    suspension or a change of mind may have come after the e-mail was queued."""
+    row = db.exec(select(EmailOutbox).where(EmailOutbox.id == row_id)).one()
+    kind = row.kind
+    recipient: User | None = db.get(User, row.user_id) if row.user_id is not None else None
+    if row.notification_id is not None and (recipient is None or not kind):
+        found = db.exec(
+            select(User, Notification.kind)
+            .join(Notification, col(Notification.user_id) == col(User.id))
+            .where(Notification.id == row.notification_id)
+        ).first()
+        if found is not None:
+            recipient = recipient or found[0]
+            kind = kind or found[1]
+    if recipient is None:
+        recipient = db.exec(select(User).where(User.email == row.to_address)).first()
+    if recipient is None:
+        return _Verdict("skip", SKIPPED_NO_ACCOUNT)
+    if recipient.status != "active":
+        return _Verdict("skip", SKIPPED_INACTIVE)
+    if recipient.email != row.to_address:
+        return _Verdict("skip", SKIPPED_ADDRESS)
+    user_id = recipient.id or 0
+    choice = email_prefs.decide(db, user_id=user_id, kind=kind)
+    if choice == "off":
+        return _Verdict("skip", SKIPPED_TURNED_OFF)
+    if choice == "hold":
+        if row.user_id is None:  # the digest gathers by member
+            row.user_id = user_id
+            db.add(row)
+        return _Verdict("hold")
+    return _Verdict("send", user_id=user_id, kind=kind)
+
+
+def _mark_held(db: Session, row_id: int) -> None:
+    db.execute(
+        update(EmailOutbox)
+        .where(col(EmailOutbox.id) == row_id, col(EmailOutbox.status) == "sending")
+        .values(status="held")
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _mark_skipped(db: Session, row_id: int, reason: str) -> None:
+    db.execute(
+        update(EmailOutbox)
+        .where(col(EmailOutbox.id) == row_id, col(EmailOutbox.status) == "sending")
+        .values(status="skipped", last_error=reason[:ERROR_MAX])
+        .execution_options(synchronize_session=False)
+    )
+    logger.info("e-mail %s skipped: %s", row_id, reason)
 
 
 def _message_id(row: EmailOutbox) -> str:
@@ -229,13 +329,29 @@ def list_failed(db: Session, *, limit: int = 50) -> Sequence[EmailOutbox]:
 # --- backends --------------------------------------------------------------------------
 
 
+# Header lines up to SMTP's own limit, so the unsubscribe address is never folded onto a
+# line of its own (valid, but some mail clients then miss it).
+_POLICY = email_policy.default.clone(max_line_length=998)
+
+
 def _message(email: OutgoingEmail, sender: str) -> EmailMessage:
-    message = EmailMessage()
+    message = EmailMessage(policy=_POLICY)
     message["From"] = sender
     message["To"] = email.to
     message["Subject"] = email.subject
     message["Message-ID"] = email.message_id
-    message.set_content(email.body)
+    body = email.body
+    if email.unsubscribe_url:
+        # RFC 8058: a mail client offers "Unsubscribe" and POSTs
+        # "List-Unsubscribe=One-Click" to this address, without opening a page.
+        message["List-Unsubscribe"] = f"<{email.unsubscribe_url}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        body = (
+            body.rstrip("\n")
+            + f"\n\nTo stop e-mails like this one: {email.unsubscribe_url}\n"
+            + "Choose which e-mails you get in Settings.\n"
+        )
+    message.set_content(body)
     return message
 
 

@@ -16,18 +16,32 @@ from typing import Any
 
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
 from mentor_app.models import CheckIn, Enrollment, Pair, Program, StepCompletion, User, utcnow
-from mentor_app.services import accounts, audit, blocks, groups, matching, notifications, programs
+from mentor_app.services import (
+    accounts,
+    audit,
+    blocks,
+    groups,
+    journey,
+    matching,
+    notifications,
+    programs,
+)
 from mentor_app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from mentor_app.services.names import SEARCH_MAX as NAME_SEARCH_MAX
+from mentor_app.services.names import clean_search, code_point_order, name_contains
+from mentor_app.services.paging import PAGE_SIZE, Page, page_of
 
 LIVE = ("draft", "active")
 PAIRABLE_PROGRAM = ("open", "active")
 SUGGESTIONS = 5
 LIST_LIMIT = 100
 MIN_SCORE_MAX = 500
-SEARCH_MAX = 80
+SEARCH_MAX = NAME_SEARCH_MAX
+FAIRNESS_NAMES = 10  # the fairness panel names this many unmatched mentees and full mentors
 SCORE_BUCKETS: tuple[tuple[str, int, int], ...] = (
     ("0-19", 0, 19),
     ("20-39", 20, 39),
@@ -39,6 +53,10 @@ SCORE_BUCKETS: tuple[tuple[str, int, int], ...] = (
 PAIR_NOT_FOUND = "Pair not found."
 NOT_PAIRABLE = "Pairs can be made while the program is open or active."
 RACED = "Someone else just paired one of these people. Reload the workspace and try again."
+PRIVATE_TO_YOU = "Private: you were in this pair."
+NOT_A_GOOD_FIT = "not_a_good_fit"  # the end reason (journey.END_REASONS) never proposed again
+# The field of the Conflict pair_by_hand raises to ask the admin to confirm such a pair.
+CONFIRM_NOT_A_GOOD_FIT = "confirm_not_a_good_fit"
 
 
 # --- what the workspace shows ------------------------------------------------------------
@@ -78,11 +96,14 @@ class PairRow:
     steps_done: int = 0
     steps_total: int = 0
     check_ins: int = 0
+    # The stored score (from drafting, or publishing) when the answers now give another.
+    score_was: int | None = None
 
 
 @dataclass(frozen=True)
 class EndedRow:
-    """A pair that is over; reasons and ratings are for admins' eyes only."""
+    """A pair that is over; reasons and ratings are for admins' eyes only, and never for
+    an admin who was in the pair and did not write them (`private`)."""
 
     id: int
     mentor_name: str
@@ -92,6 +113,7 @@ class EndedRow:
     detail: str
     rating: int | None
     ended_at: dt.datetime | None
+    private: bool = False
 
 
 @dataclass(frozen=True)
@@ -107,11 +129,12 @@ class SuggestionRow:
 @dataclass(frozen=True)
 class Fairness:
     unmatched: int
-    unmatched_names: list[str]
-    full_mentors: list[str]  # at or over capacity
+    unmatched_names: list[str]  # the first FAIRNESS_NAMES of them, in the waiting list's order
+    full_mentors: list[str]  # at or over capacity: the first FAIRNESS_NAMES, by name
     score_buckets: list[tuple[str, int]]  # published pairs' scores
     published: int
     median_score: int | None
+    full_mentors_total: int = 0
 
 
 @dataclass(frozen=True)
@@ -121,14 +144,14 @@ class Workspace:
     title: str
     status: str
     can_pair: bool
-    mentees_waiting: list[MenteeRow]
-    mentees_waiting_total: int
-    mentors: list[MentorRow]
-    mentors_total: int
-    drafts: list[PairRow]
-    published: list[PairRow]
+    mentees_waiting: Page[MenteeRow]
+    mentors: Page[MentorRow]
+    drafts: Page[PairRow]
+    published: Page[PairRow]
     fairness: Fairness
-    ended: list[EndedRow] = field(default_factory=list)
+    ended: Page[EndedRow]
+    # For pairing by hand: the first PAGE_SIZE mentors with a free seat matching the search.
+    free_mentors: list[MentorRow] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -178,6 +201,7 @@ class _Person:
     capacity: int
     answers: dict[str, Any]
     rematch: bool = False
+    applied_at: dt.datetime | None = None  # how long a mentee has waited
 
 
 def _eligible(person: _Person, today: dt.date) -> bool:
@@ -188,9 +212,12 @@ def _eligible(person: _Person, today: dt.date) -> bool:
     )
 
 
-def _cohort(db: Session, program_id: int) -> list[_Person]:
-    rows: Sequence[Any] = db.execute(
-        sa_select(  # nine columns: more than sqlmodel's typed select() takes
+def _cohort(
+    db: Session, program_id: int, *, role: str | None = None, enrollment_id: int | None = None
+) -> list[_Person]:
+    """The program's applications (or those of one role, or one application)."""
+    statement = (
+        sa_select(  # eleven columns: more than sqlmodel's typed select() takes
             col(Enrollment.id),
             col(Enrollment.user_id),
             col(User.display_name),
@@ -201,10 +228,16 @@ def _cohort(db: Session, program_id: int) -> list[_Person]:
             col(Enrollment.capacity),
             col(Enrollment.answers),
             col(Enrollment.rematch_priority),
+            col(Enrollment.created_at),
         )
         .join(User, col(User.id) == col(Enrollment.user_id))
         .where(col(Enrollment.program_id) == program_id)
-    ).all()
+    )
+    if role is not None:
+        statement = statement.where(col(Enrollment.role) == role)
+    if enrollment_id is not None:
+        statement = statement.where(col(Enrollment.id) == enrollment_id)
+    rows: Sequence[Any] = db.execute(statement).all()
     # Sorted here, not by the database: PostgreSQL sorts text by its collation (en-US puts
     # "alice" before "Bob"; SQLite and "C" put "Bob" first), and this order is the
     # workspace's and auto-matching's tie-break, so it must not depend on the engine.
@@ -221,9 +254,31 @@ def _cohort(db: Session, program_id: int) -> list[_Person]:
             capacity or 0,
             dict(answers or {}),
             bool(rematch),
+            _naive_utc(applied),
         )
-        for eid, uid, name, role, status, ustatus, dob, capacity, answers, rematch in rows
+        for eid, uid, name, role, status, ustatus, dob, capacity, answers, rematch, applied in rows
     ]
+
+
+def _naive_utc(moment: dt.datetime | None) -> dt.datetime | None:
+    """SQLite hands back naive datetimes, PostgreSQL aware ones: compare them as naive UTC."""
+    if moment is None or moment.tzinfo is None:
+        return moment
+    return moment.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def _tie_ranks(mentees: Sequence[_Person]) -> list[int]:
+    """Who goes first when scores tie (rank 0 first): rematch priority, then whoever has
+    waited longest since applying, then the cohort's own order (name, then id)."""
+    never = dt.datetime.max
+    order = sorted(
+        range(len(mentees)),
+        key=lambda i: (not mentees[i].rematch, mentees[i].applied_at or never, i),
+    )
+    ranks = [0] * len(mentees)
+    for rank, i in enumerate(order):
+        ranks[i] = rank
+    return ranks
 
 
 def _live_pairs(db: Session, program_id: int) -> list[Pair]:
@@ -243,6 +298,19 @@ def _seats_used(pairs: Sequence[Pair]) -> dict[int, int]:
     return used
 
 
+def _not_a_good_fit(db: Session, program_id: int) -> set[tuple[int, int]]:
+    """(mentee enrollment, mentor enrollment) of the program's pairs that ended as not a
+    good fit: never proposed again."""
+    return {
+        (mentee, mentor)
+        for mentee, mentor in db.exec(
+            select(Pair.mentee_enrollment_id, Pair.mentor_enrollment_id).where(
+                Pair.program_id == program_id, Pair.end_reason == NOT_A_GOOD_FIT
+            )
+        ).all()
+    }
+
+
 def _workspace_program(db: Session, *, actor: User, program_id: int) -> Program:
     return programs.admin_program(db, actor=actor, program_id=program_id)
 
@@ -258,10 +326,6 @@ def _candidate(person: _Person, free: int = 0) -> matching.Candidate:
     return matching.Candidate(id=person.enrollment_id, answers=person.answers, free_capacity=free)
 
 
-def _reasons(factors: Sequence[dict[str, Any]]) -> list[str]:
-    return [str(f.get("explain", "")) for f in factors]
-
-
 def _factor_docs(factors: Sequence[matching.Factor]) -> list[dict[str, Any]]:
     return [
         {
@@ -275,53 +339,154 @@ def _factor_docs(factors: Sequence[matching.Factor]) -> list[dict[str, Any]]:
     ]
 
 
-def _matches(needle: str, name: str) -> bool:
-    return not needle or needle in name.casefold()
+def feedback_is_private(pair: Pair, viewer_id: int) -> bool:
+    """What a member said when ending a pair is hidden from an admin who was its partner."""
+    return viewer_id in (pair.mentor_id, pair.mentee_id) and pair.ended_by != viewer_id
 
 
-def _clean_search(search: str) -> str:
-    return (search or "").strip().casefold()[:SEARCH_MAX]
+def _ended_row(pair: Pair, name_of: dict[int, str], viewer_id: int) -> EndedRow:
+    private = feedback_is_private(pair, viewer_id)
+    return EndedRow(
+        id=pair.id or 0,
+        mentor_name=name_of.get(pair.mentor_enrollment_id, ""),
+        mentee_name=name_of.get(pair.mentee_enrollment_id, ""),
+        status=pair.status,
+        reason=pair.end_reason or "",
+        detail=PRIVATE_TO_YOU if private else pair.end_detail,
+        rating=None if private else pair.end_rating,
+        ended_at=pair.ended_at,
+        private=private,
+    )
 
 
-def get_workspace(
-    db: Session,
-    *,
-    actor: User,
+# --- the workspace's lists, a page at a time ---------------------------------------------
+
+
+def _adult_born_by(today: dt.date) -> dt.date:
+    """The latest date of birth of an adult `today` (`accounts.is_adult`, leaplings
+    included): the eligibility rule as a bound a query can use."""
+    years_ago = today.year - accounts.ADULT_AGE
+    day = today.replace(year=years_ago, day=28) if (today.month, today.day) == (2, 29) else None
+    day = day or today.replace(year=years_ago)
+    while not accounts.is_adult(day, today=today):
+        day -= dt.timedelta(days=1)
+    while accounts.is_adult(day + dt.timedelta(days=1), today=today):
+        day += dt.timedelta(days=1)
+    return day
+
+
+def _eligible_applications(program_id: int, role: str, today: dt.date) -> list[Any]:
+    """`_eligible` in SQL, for one role of the program (Enrollment joined to User)."""
+    return [
+        col(Enrollment.program_id) == program_id,
+        col(Enrollment.role) == role,
+        col(Enrollment.status) == "active",
+        col(User.status) == "active",
+        col(User.date_of_birth) <= _adult_born_by(today),
+    ]
+
+
+def _waiting_mentees(program_id: int, today: dt.date, search: str = "") -> Any:
+    """Eligible mentees in no live pair: rematch priority first, then by name (code point)
+    and id, as the workspace has always listed them. Rows: (enrollment id, user id, name,
+    rematch)."""
+    in_live_pair = (
+        sa_select(col(Pair.id))
+        .where(col(Pair.mentee_enrollment_id) == col(Enrollment.id), col(Pair.status).in_(LIVE))
+        .exists()
+    )
+    statement = (
+        sa_select(
+            col(Enrollment.id),
+            col(Enrollment.user_id),
+            col(User.display_name),
+            col(Enrollment.rematch_priority),
+        )
+        .join(User, col(User.id) == col(Enrollment.user_id))
+        .where(*_eligible_applications(program_id, "mentee", today), ~in_live_pair)
+        .order_by(
+            col(Enrollment.rematch_priority).desc(),
+            code_point_order(col(User.display_name)),
+            col(Enrollment.id),
+        )
+    )
+    found = name_contains(col(User.display_name), search)
+    return statement if found is None else statement.where(found)
+
+
+def _mentor_list(
     program_id: int,
+    today: dt.date,
+    *,
     search: str = "",
     free_only: bool = False,
-    today: dt.date | None = None,
-) -> Workspace:
-    """Everything the workspace shows; the two columns are filtered by name (and mentors,
-    if asked, to those with a free seat) and bounded."""
-    program = _workspace_program(db, actor=actor, program_id=program_id)
-    today = today or utcnow().date()
-    needle = _clean_search(search)
-    cohort = _cohort(db, program_id)
-    by_enrollment = {p.enrollment_id: p for p in cohort}
-    live = _live_pairs(db, program_id)
-    used = _seats_used(live)
-    paired_mentees = {pair.mentee_enrollment_id for pair in live}
-
-    waiting = [
-        p
-        for p in cohort
-        if p.role == "mentee" and _eligible(p, today) and p.enrollment_id not in paired_mentees
-    ]
-    waiting.sort(key=lambda p: not p.rematch)  # rematch priority first, then by name
-    mentors = [
-        MentorRow(
-            enrollment_id=p.enrollment_id,
-            user_id=p.user_id,
-            name=p.name,
-            used=used.get(p.enrollment_id, 0),
-            capacity=p.capacity,
+    full_only: bool = False,
+) -> Any:
+    """Eligible mentors by name (code point) and id, with the seats their live pairs take.
+    Rows: (enrollment id, user id, name, seats taken, capacity)."""
+    taken = (
+        sa_select(func.count())
+        .select_from(Pair)
+        .where(col(Pair.mentor_enrollment_id) == col(Enrollment.id), col(Pair.status).in_(LIVE))
+        .correlate(Enrollment)
+        .scalar_subquery()
+    )
+    capacity = func.coalesce(col(Enrollment.capacity), 0)
+    statement = (
+        sa_select(
+            col(Enrollment.id), col(Enrollment.user_id), col(User.display_name), taken, capacity
         )
-        for p in cohort
-        if p.role == "mentor" and _eligible(p, today)
-    ]
+        .join(User, col(User.id) == col(Enrollment.user_id))
+        .where(*_eligible_applications(program_id, "mentor", today))
+        .order_by(code_point_order(col(User.display_name)), col(Enrollment.id))
+    )
+    found = name_contains(col(User.display_name), search)
+    if found is not None:
+        statement = statement.where(found)
+    if free_only:
+        statement = statement.where(capacity > taken)
+    if full_only:
+        statement = statement.where(capacity > 0, taken >= capacity)
+    return statement
 
-    active_ids = [p.id or 0 for p in live if p.status == "active"]
+
+def _mentor_row(row: Sequence[Any]) -> MentorRow:
+    enrollment_id, user_id, name, used, capacity = row
+    return MentorRow(
+        enrollment_id=enrollment_id, user_id=user_id, name=name, used=used, capacity=capacity
+    )
+
+
+def _mentee_row(row: Sequence[Any]) -> MenteeRow:
+    enrollment_id, user_id, name, rematch = row
+    return MenteeRow(enrollment_id=enrollment_id, user_id=user_id, name=name, rematch=bool(rematch))
+
+
+def _application_names(db: Session, enrollment_ids: set[int]) -> dict[int, str]:
+    if not enrollment_ids:
+        return {}
+    return {
+        eid or 0: name
+        for eid, name in db.exec(
+            select(Enrollment.id, User.display_name)
+            .join(User, col(User.id) == col(Enrollment.user_id))
+            .where(col(Enrollment.id).in_(enrollment_ids))
+        ).all()
+    }
+
+
+def _pair_rows(db: Session, program: Program, pairs: Sequence[Pair]) -> list[PairRow]:
+    """One page of live pairs, each scored afresh on today's answers."""
+    ids = {e for p in pairs for e in (p.mentor_enrollment_id, p.mentee_enrollment_id)}
+    people: dict[int, tuple[str, dict[str, Any]]] = {}
+    if ids:
+        found: Sequence[Any] = db.execute(
+            sa_select(col(Enrollment.id), col(User.display_name), col(Enrollment.answers))
+            .join(User, col(User.id) == col(Enrollment.user_id))
+            .where(col(Enrollment.id).in_(ids))
+        ).all()
+        people = {eid: (name, dict(answers or {})) for eid, name, answers in found}
+    active_ids = [p.id or 0 for p in pairs if p.status == "active"]
     steps_done: dict[int, int] = {}
     check_ins: dict[int, int] = {}
     if active_ids:
@@ -339,82 +504,163 @@ def get_workspace(
                 .group_by(col(CheckIn.pair_id))
             ).all()
         )
-
-    def row(pair: Pair) -> PairRow:
-        mentor, mentee = (
-            by_enrollment[pair.mentor_enrollment_id],
-            by_enrollment[pair.mentee_enrollment_id],
+    specs = matching.match_specs(program.questions)
+    rows = []
+    for pair in pairs:
+        (mentor_name, mentor_answers), (mentee_name, mentee_answers) = (
+            people[pair.mentor_enrollment_id],
+            people[pair.mentee_enrollment_id],
         )
-        return PairRow(
-            id=pair.id or 0,
-            status=pair.status,
-            mentor_enrollment_id=pair.mentor_enrollment_id,
-            mentee_enrollment_id=pair.mentee_enrollment_id,
-            mentor_name=mentor.name,
-            mentee_name=mentee.name,
-            score=pair.score,
-            reasons=_reasons(pair.factors),
-            steps_done=steps_done.get(pair.id or 0, 0),
-            steps_total=len(program.journey),
-            check_ins=check_ins.get(pair.id or 0, 0),
+        # Scored afresh: either member may have changed their answers since the pair was
+        # drafted (or published), and a stale score would mislead the admin.
+        score, factors = matching.score_pair(specs, mentor_answers, mentee_answers)
+        rows.append(
+            PairRow(
+                id=pair.id or 0,
+                status=pair.status,
+                mentor_enrollment_id=pair.mentor_enrollment_id,
+                mentee_enrollment_id=pair.mentee_enrollment_id,
+                mentor_name=mentor_name,
+                mentee_name=mentee_name,
+                score=score,
+                reasons=[f.explain for f in factors],
+                steps_done=steps_done.get(pair.id or 0, 0),
+                steps_total=len(program.journey),
+                check_ins=check_ins.get(pair.id or 0, 0),
+                score_was=pair.score if pair.score != score else None,
+            )
         )
+    return rows
 
-    ended = [
-        EndedRow(
-            id=pair.id or 0,
-            mentor_name=by_enrollment[pair.mentor_enrollment_id].name,
-            mentee_name=by_enrollment[pair.mentee_enrollment_id].name,
-            status=pair.status,
-            reason=pair.end_reason or "",
-            detail=pair.end_detail,
-            rating=pair.end_rating,
-            ended_at=pair.ended_at,
-        )
-        for pair in db.exec(
-            select(Pair)
-            .where(Pair.program_id == program_id, col(Pair.status).in_(("completed", "ended")))
-            .order_by(col(Pair.ended_at).desc(), col(Pair.id).desc())
-            .limit(LIST_LIMIT)
-        ).all()
-    ]
 
-    drafts = [row(p) for p in live if p.status == "draft"]
-    published = [row(p) for p in live if p.status == "active"]
-    scores = sorted(p.score for p in published)
-    fairness = Fairness(
-        unmatched=len(waiting),
-        unmatched_names=[p.name for p in waiting[:LIST_LIMIT]],
-        full_mentors=[m.name for m in mentors if m.capacity and m.used >= m.capacity],
+def _pairs_page(db: Session, program: Program, status: str, page: int) -> Page[PairRow]:
+    found = page_of(
+        db,
+        select(Pair)
+        .where(Pair.program_id == program.id, Pair.status == status)
+        .order_by(col(Pair.created_at), col(Pair.id)),
+        page=page,
+    )
+    return Page(_pair_rows(db, program, found.items), found.total, found.page, found.size)
+
+
+def _ended_page(db: Session, *, program_id: int, viewer_id: int, page: int) -> Page[EndedRow]:
+    found = page_of(
+        db,
+        select(Pair)
+        .where(Pair.program_id == program_id, col(Pair.status).in_(("completed", "ended")))
+        .order_by(col(Pair.ended_at).desc(), col(Pair.id).desc()),
+        page=page,
+    )
+    name_of = _application_names(
+        db, {e for p in found.items for e in (p.mentor_enrollment_id, p.mentee_enrollment_id)}
+    )
+    return found.map(lambda pair: _ended_row(pair, name_of, viewer_id))
+
+
+def _fairness(db: Session, program: Program, today: dt.date) -> Fairness:
+    """Over the whole program, whatever page the lists are on; names are a few examples."""
+    program_id = program.id or 0
+    waiting = page_of(
+        db, _waiting_mentees(program_id, today), page=0, size=FAIRNESS_NAMES, scalars=False
+    )
+    full = page_of(
+        db,
+        _mentor_list(program_id, today, full_only=True),
+        page=0,
+        size=FAIRNESS_NAMES,
+        scalars=False,
+    )
+    mentor_e, mentee_e = aliased(Enrollment), aliased(Enrollment)
+    specs = matching.match_specs(program.questions)
+    published: Sequence[Any] = db.execute(
+        sa_select(col(mentor_e.answers), col(mentee_e.answers))
+        .select_from(Pair)
+        .join(mentor_e, col(mentor_e.id) == col(Pair.mentor_enrollment_id))
+        .join(mentee_e, col(mentee_e.id) == col(Pair.mentee_enrollment_id))
+        .where(col(Pair.program_id) == program_id, col(Pair.status) == "active")
+    ).all()
+    scores = sorted(  # fresh, like the rows
+        matching.score_pair(specs, dict(mentor_answers or {}), dict(mentee_answers or {}))[0]
+        for mentor_answers, mentee_answers in published
+    )
+    return Fairness(
+        unmatched=waiting.total,
+        unmatched_names=[row[2] for row in waiting.items],
+        full_mentors=[row[2] for row in full.items],
         score_buckets=[
             (label, sum(1 for s in scores if low <= s <= high))
             for label, low, high in SCORE_BUCKETS
         ],
-        published=len(published),
+        published=len(scores),
         median_score=scores[len(scores) // 2] if scores else None,
+        full_mentors_total=full.total,
     )
-    shown_waiting = [p for p in waiting if _matches(needle, p.name.casefold())]
-    shown_mentors = [
-        m for m in mentors if _matches(needle, m.name.casefold()) and (m.free > 0 or not free_only)
-    ]
+
+
+def is_waiting(
+    db: Session,
+    *,
+    actor: User,
+    program_id: int,
+    mentee_enrollment_id: int,
+    today: dt.date | None = None,
+) -> bool:
+    """Whether this application is an eligible mentee of the program in no live pair."""
+    _workspace_program(db, actor=actor, program_id=program_id)
+    statement = _waiting_mentees(program_id, today or utcnow().date()).where(
+        col(Enrollment.id) == mentee_enrollment_id
+    )
+    return db.execute(statement.limit(1)).first() is not None
+
+
+def get_workspace(
+    db: Session,
+    *,
+    actor: User,
+    program_id: int,
+    search: str = "",
+    free_only: bool = False,
+    today: dt.date | None = None,
+    mentees_page: int = 0,
+    mentors_page: int = 0,
+    drafts_page: int = 0,
+    published_page: int = 0,
+    ended_page: int = 0,
+) -> Workspace:
+    """What the workspace shows: one page of each list (the two columns filtered by name,
+    and mentors, if asked, to those with a free seat), and the fairness panel over the
+    whole program. A page past the end of its list reads as its last page."""
+    program = _workspace_program(db, actor=actor, program_id=program_id)
+    today = today or utcnow().date()
+    search = clean_search(search)
+    mentees = page_of(
+        db, _waiting_mentees(program_id, today, search), page=mentees_page, scalars=False
+    )
+    mentors = page_of(
+        db,
+        _mentor_list(program_id, today, search=search, free_only=free_only),
+        page=mentors_page,
+        scalars=False,
+    )
+    free = db.execute(
+        _mentor_list(program_id, today, search=search, free_only=True).limit(PAGE_SIZE)
+    ).all()
     return Workspace(
         program_id=program_id,
         group_id=program.group_id,
         title=program.title,
         status=program.status,
         can_pair=program.status in PAIRABLE_PROGRAM,
-        mentees_waiting=[
-            MenteeRow(
-                enrollment_id=p.enrollment_id, user_id=p.user_id, name=p.name, rematch=p.rematch
-            )
-            for p in shown_waiting[:LIST_LIMIT]
-        ],
-        mentees_waiting_total=len(shown_waiting),
-        mentors=shown_mentors[:LIST_LIMIT],
-        mentors_total=len(shown_mentors),
-        drafts=drafts,
-        published=published,
-        fairness=fairness,
-        ended=ended,
+        mentees_waiting=mentees.map(_mentee_row),
+        mentors=mentors.map(_mentor_row),
+        drafts=_pairs_page(db, program, "draft", drafts_page),
+        published=_pairs_page(db, program, "active", published_page),
+        fairness=_fairness(db, program, today),
+        ended=_ended_page(
+            db, program_id=program_id, viewer_id=groups.acting_user_id(actor), page=ended_page
+        ),
+        free_mentors=[_mentor_row(row) for row in free],
     )
 
 
@@ -428,11 +674,11 @@ def suggest_mentors(
     today: dt.date | None = None,
 ) -> list[SuggestionRow]:
     """The best mentors with free capacity for one waiting mentee, each with its reasons.
-    Blocked pairs and mentors without a free seat are left out."""
+    Blocked pairs, mentors whose earlier pair with this mentee ended as not a good fit and
+    mentors without a free seat are left out."""
     program = _workspace_program(db, actor=actor, program_id=program_id)
     today = today or utcnow().date()
-    cohort = _cohort(db, program_id)
-    mentee = next((p for p in cohort if p.enrollment_id == mentee_enrollment_id), None)
+    mentee = next(iter(_cohort(db, program_id, enrollment_id=mentee_enrollment_id)), None)
     if mentee is None or mentee.role != "mentee":
         raise NotFound("This mentee has not applied to this program.")
     live = _live_pairs(db, program_id)
@@ -441,9 +687,12 @@ def suggest_mentors(
     if not _eligible(mentee, today):
         return []
     used = _seats_used(live)
-    mentors = [p for p in cohort if p.role == "mentor" and _eligible(p, today)]
+    mentors = [p for p in _cohort(db, program_id, role="mentor") if _eligible(p, today)]
     blocked = blocks.blocked_pairs(db, [mentee.user_id, *(m.user_id for m in mentors)])
     excluded = {m.enrollment_id for m in mentors if (mentee.user_id, m.user_id) in blocked}
+    excluded |= {
+        mentor for other, mentor in _not_a_good_fit(db, program_id) if other == mentee_enrollment_id
+    }
     candidates = [_candidate(m, m.capacity - used.get(m.enrollment_id, 0)) for m in mentors]
     specs = matching.match_specs(program.questions)
     found = matching.suggest(specs, mentee.answers, candidates, k=k, excluded=excluded)
@@ -479,6 +728,8 @@ def _lock_enrollments(db: Session, ids: Sequence[int]) -> dict[int, Enrollment]:
 def _check_person(db: Session, enrollment: Enrollment, today: dt.date) -> User:
     user = db.get(User, enrollment.user_id)
     assert user is not None
+    if enrollment.status == "removed":
+        raise Conflict(f"{user.display_name}'s application was removed by the admins.")
     if enrollment.status != "active":
         raise Conflict(f"{user.display_name} has withdrawn from this program.")
     if user.status != "active":
@@ -568,10 +819,28 @@ def pair_by_hand(
     mentee_enrollment_id: int,
     mentor_enrollment_id: int,
     today: dt.date | None = None,
+    confirmed: bool = False,
 ) -> Pair:
-    """A draft pair the admin chose (from a suggestion or any mentor with a free seat)."""
+    """A draft pair the admin chose (from a suggestion or any mentor with a free seat).
+
+    If these two already had a pair in this program that ended as not a good fit, nothing
+    is made until the admin confirms: a Conflict on CONFIRM_NOT_A_GOOD_FIT says so."""
     program = _pairable_program(db, actor=actor, program_id=program_id)
     actor_id = groups.acting_user_id(actor)
+    again = (mentee_enrollment_id, mentor_enrollment_id) in _not_a_good_fit(db, program_id)
+    if again and not confirmed:
+        names = dict(
+            db.exec(
+                select(Enrollment.id, User.display_name)
+                .join(User, col(User.id) == col(Enrollment.user_id))
+                .where(col(Enrollment.id).in_((mentee_enrollment_id, mentor_enrollment_id)))
+            ).all()
+        )
+        raise Conflict(
+            f"{names.get(mentee_enrollment_id, '')} and {names.get(mentor_enrollment_id, '')}'s "
+            "earlier pair in this program ended as “not a good fit”. Pair them again anyway?",
+            field=CONFIRM_NOT_A_GOOD_FIT,
+        )
     pair = _draft_pair(
         db,
         actor_id=actor_id,
@@ -581,7 +850,12 @@ def pair_by_hand(
         today=today or utcnow().date(),
     )
     audit.record(
-        db, actor_id=actor_id, action="pair_drafted", target_type="pair", target_id=pair.id
+        db,
+        actor_id=actor_id,
+        action="pair_drafted",
+        target_type="pair",
+        target_id=pair.id,
+        detail="paired again after “not a good fit”, confirmed" if again else "",
     )
     return pair
 
@@ -617,28 +891,34 @@ def parse_min_score(value: str | int | None) -> int:
     return number
 
 
-def suggest_all(
-    db: Session,
-    *,
-    actor: User,
-    program_id: int,
-    min_score: str | int | None = 0,
-    today: dt.date | None = None,
-) -> list[Pair]:
-    """Draft pairs for the whole waiting cohort at once: the assignment with the highest
-    total score within every mentor's free seats, leaving out pairs below `min_score`."""
-    program = _pairable_program(db, actor=actor, program_id=program_id)
-    threshold = parse_min_score(min_score)
-    today = today or utcnow().date()
-    actor_id = groups.acting_user_id(actor)
-    # Every application of the program is locked before anything live is read (in id
-    # order, like pairing by hand): a second admin doing the same waits, then sees these.
-    db.exec(
-        select(Enrollment.id)
-        .where(Enrollment.program_id == program_id)
-        .order_by(col(Enrollment.id))
-        .with_for_update()
-    ).all()
+@dataclass(frozen=True)
+class _SuggestInputs:
+    """Everything the cohort's assignment depends on, read from the database."""
+
+    cohort: list[_Person]
+    taken: dict[int, set[int]]  # mentor application -> seats in use
+    mentees: list[matching.Candidate]
+    mentors: list[matching.Candidate]
+    forbidden: set[tuple[int, int]]
+    priority: list[int]
+    threshold: int
+
+
+@dataclass(frozen=True)
+class SuggestPlan:
+    """Suggest all's assignment, worked out in a read transaction (`plan_suggest_all`):
+    `suggest_all` uses it when the cohort it reads under the write lock is the same, and
+    works it out again otherwise."""
+
+    program_id: int
+    inputs: _SuggestInputs
+    assignment: list[tuple[int, int, int]]
+
+
+def _suggest_inputs(
+    db: Session, program: Program, today: dt.date, threshold: int
+) -> _SuggestInputs:
+    program_id = program.id or 0
     cohort = [p for p in _cohort(db, program_id) if _eligible(p, today)]
     live = _live_pairs(db, program_id)
     taken: dict[int, set[int]] = {}
@@ -655,14 +935,79 @@ def suggest_all(
         for a, b in blocks.blocked_pairs(db, [p.user_id for p in cohort])
         if a in mentee_of and b in mentor_of
     }
-    specs = matching.match_specs(program.questions)
-    assignment = matching.auto_match_cohort(
-        specs,
-        [_candidate(m) for m in mentees],
-        [_candidate(m, m.capacity - len(taken.get(m.enrollment_id, ()))) for m in mentors],
-        min_score=threshold,
+    forbidden |= _not_a_good_fit(db, program_id)
+    return _SuggestInputs(
+        cohort=cohort,
+        taken=taken,
+        mentees=[_candidate(m) for m in mentees],
+        mentors=[_candidate(m, m.capacity - len(taken.get(m.enrollment_id, ()))) for m in mentors],
         forbidden=forbidden,
+        priority=_tie_ranks(mentees),
+        threshold=threshold,
     )
+
+
+def _assign(program: Program, inputs: _SuggestInputs) -> list[tuple[int, int, int]]:
+    return [
+        (int(mentee), int(mentor), int(score))
+        for mentee, mentor, score in matching.auto_match_cohort(
+            matching.match_specs(program.questions),
+            inputs.mentees,
+            inputs.mentors,
+            min_score=inputs.threshold,
+            forbidden=inputs.forbidden,
+            priority=inputs.priority,
+        )
+    ]
+
+
+def plan_suggest_all(
+    db: Session,
+    *,
+    actor: User,
+    program_id: int,
+    min_score: str | int | None = 0,
+    today: dt.date | None = None,
+) -> SuggestPlan:
+    """Suggest all's heavy part (scoring the whole cohort and the assignment) in a read
+    transaction, so that the write lock is held only to check and write the drafts."""
+    program = _pairable_program(db, actor=actor, program_id=program_id)
+    inputs = _suggest_inputs(db, program, today or utcnow().date(), parse_min_score(min_score))
+    return SuggestPlan(program_id, inputs, _assign(program, inputs))
+
+
+def suggest_all(
+    db: Session,
+    *,
+    actor: User,
+    program_id: int,
+    min_score: str | int | None = 0,
+    today: dt.date | None = None,
+    plan: SuggestPlan | None = None,
+) -> list[Pair]:
+    """Draft pairs for the whole waiting cohort at once: the assignment with the highest
+    total score within every mentor's free seats, leaving out pairs below `min_score`.
+    Where scores tie, mentees with rematch priority go first, then those who have waited
+    longest. With a `plan` made from the same cohort, its assignment is used as it is."""
+    program = _pairable_program(db, actor=actor, program_id=program_id)
+    threshold = parse_min_score(min_score)
+    today = today or utcnow().date()
+    actor_id = groups.acting_user_id(actor)
+    # Every application of the program is locked before anything live is read (in id
+    # order, like pairing by hand): a second admin doing the same waits, then sees these.
+    db.exec(
+        select(Enrollment.id)
+        .where(Enrollment.program_id == program_id)
+        .order_by(col(Enrollment.id))
+        .with_for_update()
+    ).all()
+    inputs = _suggest_inputs(db, program, today, threshold)
+    if plan is not None and plan.program_id == program_id and plan.inputs == inputs:
+        assignment = plan.assignment
+    else:
+        assignment = _assign(program, inputs)
+    cohort, taken = inputs.cohort, inputs.taken
+    specs = matching.match_specs(program.questions)
     by_id = {p.enrollment_id: p for p in cohort}
     made: list[Pair] = []
     for mentee_id, mentor_id, _score in assignment:
@@ -705,12 +1050,21 @@ def suggest_all(
 
 
 def publish_pairs(
-    db: Session, *, actor: User, program_id: int, today: dt.date | None = None
+    db: Session,
+    *,
+    actor: User,
+    program_id: int,
+    today: dt.date | None = None,
+    now: dt.datetime | None = None,
 ) -> PublishResult:
-    """Make the draft pairs real and tell both members. A draft that breaks a rule by
-    now (someone withdrew, blocked, or was suspended) is removed and reported instead."""
+    """Make the draft pairs real, scored on today's answers, and tell both members. A draft
+    that breaks a rule by now (someone withdrew, blocked, or was suspended) is removed and
+    reported instead. Each pair's start date follows `journey.journey_start` (`today`
+    alone, as tests pass it, means noon UTC that day)."""
     program = _pairable_program(db, actor=actor, program_id=program_id)
-    today = today or utcnow().date()
+    if now is None:
+        now = dt.datetime.combine(today, dt.time(12), tzinfo=dt.UTC) if today else utcnow()
+    today = today or now.astimezone(dt.UTC).date()
     actor_id = groups.acting_user_id(actor)
     # Locked, and re-read once the lock is ours: a second admin publishing at the same
     # moment waits here, then finds no drafts left instead of publishing them twice.
@@ -726,7 +1080,7 @@ def publish_pairs(
     locked = _lock_enrollments(
         db, [e for p in drafts for e in (p.mentor_enrollment_id, p.mentee_enrollment_id)]
     )
-    start = max(program.start_date or today, today)
+    specs = matching.match_specs(program.questions)
     published, dropped = 0, []
     for pair in drafts:
         try:
@@ -738,7 +1092,15 @@ def publish_pairs(
             dropped.append(error.message)
             db.delete(pair)
             continue
+        start = journey.journey_start(program.start_date, now, [mentor, mentee])
         pair.status, pair.published_at, pair.start_date = "active", utcnow(), start
+        # Re-scored: answers may have changed since the draft was made.
+        score, factors = matching.score_pair(
+            specs,
+            dict(locked[pair.mentor_enrollment_id].answers),
+            dict(locked[pair.mentee_enrollment_id].answers),
+        )
+        pair.score, pair.factors = score, _factor_docs(factors)
         db.add(pair)
         mentee_enrollment = locked[pair.mentee_enrollment_id]
         if mentee_enrollment.rematch_priority:  # matched again: the flag has done its job
@@ -775,37 +1137,44 @@ def publish_pairs(
 # --- the members' side -----------------------------------------------------------------
 
 
-def list_my_pairs(db: Session, *, actor: User) -> list[MyPair]:
-    """The actor's published pairs, newest first (drafts are the admins' business)."""
+def list_my_pairs(
+    db: Session, *, actor: User, page: int = 0, size: int = PAGE_SIZE
+) -> Page[MyPair]:
+    """One page of the actor's published pairs, newest first (drafts are the admins'
+    business)."""
     me = groups.acting_user_id(actor)
-    rows = db.exec(
-        select(Pair, Program.title)
+    found = page_of(
+        db,
+        sa_select(Pair, col(Program.title))
         .join(Program, col(Program.id) == col(Pair.program_id))
         .where(
             (col(Pair.mentor_id) == me) | (col(Pair.mentee_id) == me),
             col(Pair.status) != "draft",
         )
-        .order_by(col(Pair.published_at).desc(), col(Pair.id).desc())
-        .limit(LIST_LIMIT)
-    ).all()
-    partner_ids = {p.mentee_id if p.mentor_id == me else p.mentor_id for p, _ in rows}
+        .order_by(col(Pair.published_at).desc(), col(Pair.id).desc()),
+        page=page,
+        size=size,
+        scalars=False,
+    )
+    partner_ids = {p.mentee_id if p.mentor_id == me else p.mentor_id for p, _ in found.items}
     names = dict(
         db.exec(
             select(User.id, User.display_name).where(col(User.id).in_(partner_ids or {0}))
         ).all()
     )
-    return [
-        MyPair(
-            pair_id=pair.id or 0,
-            program_id=pair.program_id,
-            program_title=title,
-            partner_name=names.get(pair.mentee_id if pair.mentor_id == me else pair.mentor_id, ""),
-            my_role="mentor" if pair.mentor_id == me else "mentee",
-            status=pair.status,
-            start_date=pair.start_date,
+    return found.map(
+        lambda row: MyPair(
+            pair_id=row[0].id or 0,
+            program_id=row[0].program_id,
+            program_title=row[1],
+            partner_name=names.get(
+                row[0].mentee_id if row[0].mentor_id == me else row[0].mentor_id, ""
+            ),
+            my_role="mentor" if row[0].mentor_id == me else "mentee",
+            status=row[0].status,
+            start_date=row[0].start_date,
         )
-        for pair, title in rows
-    ]
+    )
 
 
 def get_pair_page(db: Session, *, actor: User, pair_id: int) -> PairPage:

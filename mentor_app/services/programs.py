@@ -11,6 +11,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import case, update
+from sqlalchemy import select as sa_select
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, func, select
 
 from mentor_app.models import Enrollment, Group, Membership, Program, User, utcnow
@@ -18,6 +21,7 @@ from mentor_app.program_templates import TEMPLATES
 from mentor_app.services import audit, groups
 from mentor_app.services.cleaning import storable
 from mentor_app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from mentor_app.services.paging import Page, page_of
 
 # Limits, shown next to the fields in the wizard.
 TITLE_MAX = 120
@@ -128,8 +132,8 @@ class AdminOverview:
     title: str
     status: str
     next_status: str | None
-    mentors: list[ApplicationRow] = field(default_factory=list)
-    mentees: list[ApplicationRow] = field(default_factory=list)
+    mentors: Page[ApplicationRow]  # one page of each role's applications
+    mentees: Page[ApplicationRow]
     counts: dict[str, int] = field(default_factory=dict)  # active applications by role
 
 
@@ -668,29 +672,63 @@ def publish(db: Session, *, actor: User, program_id: int, today: dt.date | None 
     return program
 
 
+def status_changed_message(status: str) -> str:
+    return (
+        f"The program's status changed meanwhile (it is now {status}), so nothing was "
+        "changed. The page has been refreshed: check it, then try again if you still mean to."
+    )
+
+
 def advance_status(
-    db: Session, *, actor: User, program_id: int, from_status: str | None = None
+    db: Session,
+    *,
+    actor: User,
+    program_id: int,
+    expected_status: str,
+    ended_pairs: list[int] | None = None,
 ) -> Program:
-    """open → active → closed. `from_status` is what the admin confirmed, so a repeated
-    click can't skip a stage."""
+    """open → active → closed, from the status the admin saw (`expected_status`): a click
+    from a tab showing an older status, or a second click racing the first, moves nothing
+    and raises Conflict. The UPDATE itself checks the status, so of two concurrent
+    changes on PostgreSQL only one matches a row. Closing ends every active pair of the
+    program (journey.end_pairs_of_closed_program); their ids are added to `ended_pairs`,
+    so the caller can refresh the pairs' open pages once the change is committed."""
     program = admin_program(db, actor=actor, program_id=program_id)
-    if from_status is not None and program.status != from_status:
-        raise Conflict("This program has already moved on. Reload the page to see its status.")
+    if program.status != expected_status:
+        raise Conflict(status_changed_message(program.status))
     if program.status == "draft":
         raise Conflict("Publish the program first.")
     next_status = NEXT_STATUS.get(program.status)
     if next_status is None:
         raise Conflict("This program is closed.")
-    previous, program.status = program.status, next_status
-    db.add(program)
-    db.flush()
+    moved = db.execute(
+        update(Program)
+        .where(col(Program.id) == program_id, col(Program.status) == expected_status)
+        .values(status=next_status)
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        db.refresh(program)
+        raise Conflict(status_changed_message(program.status))
+    set_committed_value(program, "status", next_status)
+    actor_id = groups.acting_user_id(actor)
+    detail = f"{expected_status} → {next_status}"
+    if next_status == "closed":
+        # Imported here: journey builds on this module.
+        from mentor_app.services import journey
+
+        ended = journey.end_pairs_of_closed_program(db, program=program, actor_id=actor_id)
+        if ended_pairs is not None:
+            ended_pairs.extend(ended)
+        if ended:
+            detail += f" ({len(ended)} active pair{'' if len(ended) == 1 else 's'} ended)"
     audit.record(
         db,
-        actor_id=groups.acting_user_id(actor),
+        actor_id=actor_id,
         action="program_status_changed",
         target_type="program",
         target_id=program.id,
-        detail=f"{previous} → {next_status}",
+        detail=detail,
     )
     return program
 
@@ -790,38 +828,55 @@ def answer_summary(
     return summary
 
 
-def get_admin_overview(db: Session, *, actor: User, program_id: int) -> AdminOverview:
-    """Applications by role, active ones first, with counts of the active ones."""
-    program = admin_program(db, actor=actor, program_id=program_id)
-    rows = db.exec(
-        select(Enrollment, User.display_name)
+def _applications_page(db: Session, program: Program, role: str, page: int) -> Page[ApplicationRow]:
+    """One page of a role's applications: active ones first, then by date applied (and
+    id, so that no row moves between pages)."""
+    statement: Any = (
+        sa_select(Enrollment, col(User.display_name))
         .join(User, col(User.id) == col(Enrollment.user_id))
-        .where(Enrollment.program_id == program_id)
-        .order_by(col(Enrollment.created_at), col(Enrollment.id))
-    ).all()
-    by_role: dict[str, list[ApplicationRow]] = {role: [] for role in ROLES}
-    for enrollment, display_name in rows:
-        by_role.setdefault(enrollment.role, []).append(
-            ApplicationRow(
-                enrollment_id=enrollment.id or 0,
-                user_id=enrollment.user_id,
-                display_name=display_name,
-                role=enrollment.role,
-                capacity=enrollment.capacity,
-                status=enrollment.status,
-                created_at=enrollment.created_at,
-                answers=answer_summary(questions_for(program, enrollment.role), enrollment.answers),
-            )
+        .where(col(Enrollment.program_id) == program.id, col(Enrollment.role) == role)
+        .order_by(
+            case((col(Enrollment.status) == "active", 0), else_=1),
+            col(Enrollment.created_at),
+            col(Enrollment.id),
         )
-    for applications in by_role.values():
-        applications.sort(key=lambda row: row.status != "active")  # stable: keeps date order
+    )
+    found = page_of(db, statement, page=page, scalars=False)
+    questions = questions_for(program, role)
+    return found.map(
+        lambda row: ApplicationRow(
+            enrollment_id=row[0].id or 0,
+            user_id=row[0].user_id,
+            display_name=row[1],
+            role=row[0].role,
+            capacity=row[0].capacity,
+            status=row[0].status,
+            created_at=row[0].created_at,
+            answers=answer_summary(questions, row[0].answers),
+        )
+    )
+
+
+def get_admin_overview(
+    db: Session, *, actor: User, program_id: int, mentors_page: int = 0, mentees_page: int = 0
+) -> AdminOverview:
+    """Applications by role, a page of each (active ones first), with counts of the
+    active ones. A page past the end of its list reads as its last page."""
+    program = admin_program(db, actor=actor, program_id=program_id)
+    counts = dict.fromkeys(ROLES, 0)
+    for role, n in db.exec(
+        select(Enrollment.role, func.count())
+        .where(Enrollment.program_id == program_id, Enrollment.status == "active")
+        .group_by(col(Enrollment.role))
+    ).all():
+        counts[role] = n
     return AdminOverview(
         program_id=program_id,
         group_id=program.group_id,
         title=program.title,
         status=program.status,
         next_status=NEXT_STATUS.get(program.status),
-        mentors=by_role["mentor"],
-        mentees=by_role["mentee"],
-        counts={role: sum(1 for row in by_role[role] if row.status == "active") for role in ROLES},
+        mentors=_applications_page(db, program, "mentor", mentors_page),
+        mentees=_applications_page(db, program, "mentee", mentees_page),
+        counts=counts,
     )

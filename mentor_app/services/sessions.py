@@ -23,6 +23,11 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def session_key(token: str) -> str:
+    """How the database names the session behind a raw token (its hash)."""
+    return _hash(token)
+
+
 def create_session(db: Session, *, user: User, now: dt.datetime | None = None) -> str:
     """Start a session for `user` and return the raw token (shown to the browser once)."""
     if user.id is None:
@@ -84,6 +89,26 @@ def resolve_session(
     return user
 
 
+def peek_session(
+    db: Session, *, token: str | None, now: dt.datetime | None = None
+) -> tuple[User | None, bool]:
+    """The active user behind this token, read without writing: (user, False) when the
+    session is live and was touched lately; (None, False) when there is no such session;
+    (None, True) when `resolve_session` has something to write first (a dead session to
+    remove, or a live one to touch), so the caller resolves it in a write transaction."""
+    if not token or len(token) > TOKEN_MAX:
+        return None, False
+    now = now or utcnow()
+    found = db.exec(_BY_TOKEN, params={"token_hash": _hash(token)}).first()
+    if found is None:
+        return None, False
+    user, _session_id, expires_at, last_seen_at = found
+    expired = expires_at <= now or now - last_seen_at > IDLE_LIFETIME
+    if expired or user.status != "active" or now - last_seen_at >= TOUCH_INTERVAL:
+        return None, True
+    return user, False
+
+
 def end_session(db: Session, *, token: str | None) -> None:
     """Log out this browser; unknown or empty tokens are ignored."""
     if not token or len(token) > TOKEN_MAX:
@@ -92,7 +117,69 @@ def end_session(db: Session, *, token: str | None) -> None:
     db.flush()
 
 
-def end_all_sessions(db: Session, *, user_id: int) -> None:
-    """Log the user out everywhere (password change, suspension)."""
-    db.exec(delete(UserSession).where(col(UserSession.user_id) == user_id))
+def end_all_sessions(db: Session, *, user_id: int) -> int:
+    """Log the user out everywhere (suspension, "Log out everywhere"); how many ended."""
+    result = db.exec(delete(UserSession).where(col(UserSession.user_id) == user_id))
     db.flush()
+    return int(result.rowcount or 0)
+
+
+def end_other_sessions(db: Session, *, user_id: int, keep_token: str | None) -> int:
+    """End every session of the user but the one behind `keep_token` (a password change
+    keeps the browser that made it); how many ended. A token that is not one of this
+    user's sessions keeps nothing alive."""
+    query = delete(UserSession).where(col(UserSession.user_id) == user_id)
+    if keep_token and len(keep_token) <= TOKEN_MAX:
+        query = query.where(col(UserSession.token_hash) != _hash(keep_token))
+    result = db.exec(query)
+    db.flush()
+    return int(result.rowcount or 0)
+
+
+# The live session behind a token, read only (no touch, no clean-up): asked on every event
+# of a tab linked to a shared state, so it stays one cheap query. A session is named by its
+# token's hash, its "key": unlike a row id (SQLite reuses the highest one once deleted), no
+# later session ever has the same, and it says nothing of the token itself.
+_LIVE_BY_TOKEN = (
+    select(UserSession.user_id)
+    .join(User, col(User.id) == col(UserSession.user_id))
+    .where(
+        col(UserSession.token_hash) == bindparam("token_hash"),
+        col(UserSession.expires_at) > bindparam("now"),
+        col(UserSession.last_seen_at) > bindparam("idle_since"),
+        col(User.status) == "active",
+    )
+)
+
+
+def live_session(
+    db: Session, *, token: str | None, now: dt.datetime | None = None
+) -> tuple[str, int] | None:
+    """(session key, user id) of the live session behind this token, or None."""
+    if not token or len(token) > TOKEN_MAX:
+        return None
+    now = now or utcnow()
+    key = _hash(token)
+    user_id = db.exec(
+        _LIVE_BY_TOKEN,
+        params={"token_hash": key, "now": now, "idle_since": now - IDLE_LIFETIME},
+    ).first()
+    return None if user_id is None else (key, int(user_id))
+
+
+def live_session_keys(db: Session, *, keys: set[str], now: dt.datetime | None = None) -> set[str]:
+    """Which of these sessions are still live (not ended, expired or suspended)."""
+    if not keys:
+        return set()
+    now = now or utcnow()
+    rows = db.exec(
+        select(UserSession.token_hash)
+        .join(User, col(User.id) == col(UserSession.user_id))
+        .where(
+            col(UserSession.token_hash).in_(sorted(keys)),
+            col(UserSession.expires_at) > now,
+            col(UserSession.last_seen_at) > now - IDLE_LIFETIME,
+            col(User.status) == "active",
+        )
+    ).all()
+    return {str(r) for r in rows}

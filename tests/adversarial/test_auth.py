@@ -36,6 +36,12 @@ def _refusal(db: Session, email: str, password: str) -> tuple[type, str, str | N
     return type(caught.value), caught.value.message, caught.value.field, elapsed
 
 
+def _hash_check_s(password_hash: str) -> float:
+    started = time.perf_counter()
+    accounts.pwd_context.verify("not the password", password_hash)
+    return time.perf_counter() - started
+
+
 def test_unknown_email_wrong_password_and_suspended_account_get_one_refusal(db: Session) -> None:
     owner = make_user(db, email="owner@example.com")
     suspended = make_user(db, email="gone@example.com")
@@ -50,12 +56,15 @@ def test_unknown_email_wrong_password_and_suspended_account_get_one_refusal(db: 
 
     shapes = {(kind, message, field) for runs in seen.values() for kind, message, field, _ in runs}
     assert shapes == {(ValidationError, accounts.BAD_LOGIN, "password")}
-    # Every refusal costs one password hash: an unknown e-mail must not answer faster.
+    # Every refusal costs one password hash: an unknown e-mail must not answer faster. (A
+    # wrong password also records the failure, a write whose time varies with the disk's
+    # load: so each refusal is compared with one hash's cost, not with the others.)
+    one_hash = statistics.median(_hash_check_s(owner.password_hash) for _ in range(5))
     medians = {name: statistics.median(r[3] for r in runs) for name, runs in seen.items()}
-    assert max(medians.values()) < 3 * min(medians.values()), medians
+    assert min(medians.values()) > 0.5 * one_hash, (medians, one_hash)
 
 
-def test_refusals_look_the_same_over_the_socket(
+def test_refusals_look_the_same_over_http(
     connect: Callable[..., ReflexClient], person: Callable[..., User], app_db: Session
 ) -> None:
     owner, gone = person(), person()
@@ -69,9 +78,11 @@ def test_refusals_look_the_same_over_the_socket(
     ):
         tab = connect("/login")
         assert not tab.log_in(email, password)
-        answers.append((tab.var("auth_form_state.errors"), tab.var("auth_form_state.form_error")))
-        assert not tab.var("session_state.signed_in")
-    assert answers == [({"password": accounts.BAD_LOGIN}, "")] * 3
+        answers.append(tab.last_answer)
+        assert tab.session_cookie is None
+    assert (
+        answers == [{"ok": False, "errors": {"password": accounts.BAD_LOGIN}, "form_error": ""}] * 3
+    )
 
 
 # --- throttling -------------------------------------------------------------------------
@@ -148,27 +159,24 @@ def test_a_5000_character_password_is_a_clean_validation_error(db: Session) -> N
     assert time.perf_counter() - started < 1  # not hashed
 
 
-def test_a_5000_character_password_over_the_socket_is_a_message_not_a_crash(
+def test_a_5000_character_password_at_sign_up_is_a_message_not_a_crash(
     connect: Callable[..., ReflexClient],
 ) -> None:
     tab = connect("/signup")
-    tab.call(
-        "reflex___state____state.state___session____session_state."
-        "state___auth____auth_form_state.state___auth____sign_up_state.submit",
+    answer = tab.post_form(
+        "/auth/signup",
         {
-            "form": {
-                "email": f"long-{uuid.uuid4().hex[:6]}@example.org",
-                "display_name": "Long",
-                "password": "x" * 5000,
-                "date_of_birth": "1990-01-01",
-            }
+            "email": f"long-{uuid.uuid4().hex[:6]}@example.org",
+            "display_name": "Long",
+            "password": "x" * 5000,
+            "date_of_birth": "1990-01-01",
         },
-        until=lambda c: bool(c.var("auth_form_state.errors")),
     )
-    assert tab.var("auth_form_state.errors") == {
+    assert answer.status_code == 400
+    assert answer.json()["errors"] == {
         "password": f"Use at most {accounts.PASSWORD_MAX} characters."
     }
-    assert not tab.var("session_state.signed_in")
+    assert tab.session_cookie is None
 
 
 # --- sessions ---------------------------------------------------------------------------
@@ -211,7 +219,9 @@ def test_logout_kills_that_session(
     tab = signed_in(connect, user, "/groups")
     token = tab.session_cookie
     other_device = signed_in(connect, user, "/groups")
-    tab.call("reflex___state____state.state___session____session_state.log_out")
+    answer = tab.post_form("/auth/logout", {})
+    assert answer.status_code == 303 and answer.headers["location"] == "/login"
+    assert tab.session_cookie is None  # the answer cleared the cookie
     assert sessions.resolve_session(app_db, token=token) is None
     app_db.commit()
     replay = connect("/groups", session_cookie=token)

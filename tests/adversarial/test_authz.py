@@ -23,7 +23,7 @@ from mentor_app.models import (
     StepCompletion,
     User,
 )
-from mentor_app.services import chat, groups, programs
+from mentor_app.services import chat, groups, journey, programs
 from mentor_app.settings import load as load_settings
 from state.dashboard import ProgramDashboardState
 from state.groups import GroupPageState
@@ -37,6 +37,7 @@ from tests.support.appserver import AppServer
 from tests.support.rxclient import ConnectRefused, ReflexClient, handler
 
 SECRET = "the-secret-only-two-people-know"
+NOTE = "a-check-in-note-only-two-people-read"
 
 
 def _count(app_db: Session, table: Any, **where: Any) -> int:
@@ -83,8 +84,13 @@ def test_outsider_cannot_read_or_act_in_another_pairs_chat_and_is_logged(
 ) -> None:
     pair_id, mentor, _mentee = _pair_page(app_db)
     chat.send_message(app_db, actor=mentor, pair_id=pair_id, body=SECRET, client_id=None)
+    journey.save_check_in(app_db, actor=mentor, pair_id=pair_id, mood="4", met="yes", note=NOTE)
     app_db.commit()
     _other_pair, outsider, _ = _pair_page(app_db)  # a member of some other pair
+    # A member has the page open: the pair's shared states hold the secrets to leak.
+    member_tab = signed_in(connect, mentor, f"/pairs/{pair_id}")
+    assert SECRET in [m["body"] for m in member_tab.var("pair_chat_state.messages", [])]
+    assert NOTE in [c["note"] for c in member_tab.var("pair_live_state.check_ins", [])]
     before = {t: _count(app_db, t, pair_id=pair_id) for t in (Message, StepCompletion, CheckIn)} | {
         Report: _count(app_db, Report)
     }
@@ -94,8 +100,9 @@ def test_outsider_cannot_read_or_act_in_another_pairs_chat_and_is_logged(
     name, payload = CRAFTED[attempt]
     tab.call(name, payload)
 
-    assert not _seen(tab, SECRET)
+    assert not _seen(tab, SECRET) and not _seen(tab, NOTE)
     assert tab.var("pair_chat_state.messages") in (None, [])
+    assert tab.var("pair_live_state.check_ins") in (None, [])
     after = {t: _count(app_db, t, pair_id=pair_id) for t in (Message, StepCompletion, CheckIn)} | {
         Report: _count(app_db, Report)
     }

@@ -16,6 +16,7 @@ import datetime as dt
 import sqlite3
 import threading
 import time
+import urllib.request
 import uuid
 import zoneinfo
 from collections.abc import Callable, Iterator
@@ -172,6 +173,43 @@ def test_a_message_sent_while_another_writer_holds_the_lock_for_3s_is_stored(
     )
     expect(page.get_by_role("alert")).to_have_count(0)
     assert len(messages_with(database_file(server), "Sent while the database was busy")) == 1
+
+
+def _ping_s(server: AppServer) -> float:
+    started = time.monotonic()
+    with urllib.request.urlopen(server.url + "/ping", timeout=30) as answer:
+        assert answer.status == 200
+    return time.monotonic() - started
+
+
+@pytest.mark.sqlite_only(reason="SQLite's write lock, on the embedded deployment")
+def test_handlers_waiting_for_the_write_lock_leave_the_worker_answering_everyone_else(
+    server: AppServer, server_db: Session, page_on: Callable[[], Page]
+) -> None:
+    """One worker serves every socket: a handler that waits for SQLite's lock (here an async
+    one, a chat send, and a sync one, a page's on_load) waits in a thread, and the worker
+    answers others meanwhile. On the event loop, each ping would wait out the lock."""
+    pair_id = chat_pair(server_db, "lockloop")
+    sender, reader = page_on(), page_on()
+    open_chat(sender, "lockloop.mentee@example.org", pair_id)
+    open_chat(reader, "lockloop.mentor@example.org", pair_id)
+    box = sender.get_by_label("Message", exact=True)
+    box.fill("Sent while the worker stayed free")
+    idle = sorted(_ping_s(server) for _ in range(5))[2]
+
+    with another_writer_holds_the_lock(database_file(server), 3.0):
+        sender.get_by_role("button", name="Send").click()
+        reader.evaluate("window.location.assign('/groups')")  # MyGroupsState.load: sync
+        pings, deadline = [], time.monotonic() + 2.0
+        while time.monotonic() < deadline:
+            pings.append(_ping_s(server))
+        pending = box.input_value()  # read while the lock is still held
+
+    assert pending == "Sent while the worker stayed free"  # the send was still waiting
+    expect(box).to_have_value("")  # then stored
+    expect(reader.get_by_role("heading", name="My groups")).to_be_visible()
+    assert len(messages_with(database_file(server), "Sent while the worker stayed free")) == 1
+    assert len(pings) >= 10 and max(pings) < 0.5, (idle, sorted(pings)[-3:])
 
 
 @pytest.mark.sqlite_only(reason="SQLite's write lock, on the embedded deployment")

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from mentor_app.models import Group, Membership, Pair, User
 from mentor_app.seed import DEMO_PASSWORD
 from mentor_app.services import accounts, enrollments, journey, pairing, programs
+from tests.e2e.cohorts import arrange_big_cohort, pages_of
 from tests.e2e.conftest import screenshot
 from tests.e2e.test_programs import demo_log_in
 from tests.factories import answers_for
@@ -26,9 +27,10 @@ AT_RISK = (("fay.mentor@example.org", "Fay Mentor"), ("gus.mentee@example.org", 
 def arrange_program_with_two_pairs(
     db: Session, group_name: str = "Grow Every Day", title: str = "Dashboard test program"
 ) -> int:
-    """A new program of a demo group with two pairs whose journeys started nine days ago
-    (week 2): Dee and Eli both checked in this week; Fay and Gus never did, and Gus says
-    it is not a good fit. Returns the program id."""
+    """A new program of a demo group with two pairs whose journeys started twelve days ago
+    (day 6 of week 2, past its nudge day, so the week counts as missed without a check-in):
+    Dee and Eli both checked in this week; Fay and Gus never did, and Gus says it is not a
+    good fit. Returns the program id."""
     ada = db.exec(select(User).where(User.email == "ada.admin@example.org")).one()
     group = db.exec(select(Group).where(Group.name == group_name)).one()
     people: dict[str, User] = {}
@@ -67,7 +69,7 @@ def arrange_program_with_two_pairs(
         select(Pair).where(Pair.program_id == pid).order_by(col(Pair.id))
     ).all()
     for pair in (healthy, at_risk):
-        pair.start_date = dt.date.today() - dt.timedelta(days=9)  # the journeys are in week 2
+        pair.start_date = dt.date.today() - dt.timedelta(days=12)  # day 6 of week 2
         db.add(pair)
     db.flush()
     for name in ("Dee Mentor", "Eli Mentee"):
@@ -156,3 +158,43 @@ def test_the_admin_sees_the_chart_an_at_risk_pair_and_downloads_the_csv(
     )
     assert overflow <= 0
     screenshot(phone, "dashboard-phone")
+
+
+def test_the_admin_pages_through_the_pairs_of_a_big_program(
+    new_page: Callable[..., Page], app_db: Session
+) -> None:
+    cohort = arrange_big_cohort(app_db, mentees=45, mentors=25, paired=True)
+    admin = new_page()
+    demo_log_in(admin, cohort.admin_email)
+    admin.goto(f"/programs/{cohort.program_id}/dashboard")
+
+    expect(admin.get_by_role("heading", name="Active pairs by health (45)")).to_be_visible()
+    expect(admin.get_by_role("group", name="Pairs by status")).to_contain_text("45 active")
+    rows = admin.get_by_role("region", name="Pairs by health").get_by_role("row")
+    pair_pages = pages_of(admin, "Pairs by health pages")
+    expect(rows).to_have_count(21)  # the header and a page
+    expect(pair_pages).to_contain_text("Page 1 of 3")
+    pair_pages.get_by_role("button", name="Next").click()
+    expect(pair_pages).to_contain_text("Page 2 of 3")
+    pair_pages.get_by_role("button", name="Next").click()
+    expect(pair_pages).to_contain_text("Page 3 of 3")
+    expect(rows).to_have_count(6)
+
+    # Pausing a pair on the last page: it moves up the list (its health drops), and the
+    # admin stays on the page they were reading.
+    who = rows.nth(1).get_by_role("rowheader").inner_text().split("\n")[0]
+    rows.nth(1).get_by_role("button", name=re.compile("^Pause the pair of ")).click()
+    expect(admin.get_by_role("status")).to_contain_text("The pair is paused")
+    expect(pair_pages).to_contain_text("Page 3 of 3")
+    pair_pages.get_by_role("button", name="Previous").click()
+    pair_pages.get_by_role("button", name="Previous").click()
+    expect(pair_pages).to_contain_text("Page 1 of 3")
+    expect(rows.nth(1)).to_contain_text(who)
+    expect(rows.nth(1)).to_contain_text("paused by an admin")
+
+    # Nobody is at risk on the first day: the filter says so, with no pager.
+    admin.get_by_text("At risk only").click()
+    expect(admin.get_by_text("No pair is at risk.")).to_be_visible()
+    expect(pair_pages).to_have_count(0)
+    admin.get_by_text("At risk only").click()
+    expect(pair_pages).to_contain_text("Page 1 of 3")

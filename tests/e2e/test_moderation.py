@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import secrets
 from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select, update
 
-from mentor_app.models import Group, Membership, Message, Report, User
+from mentor_app.models import Group, Membership, Message, Report, User, utcnow
 from mentor_app.seed import DEMO_PASSWORD
 from mentor_app.services import accounts, enrollments, pairing, programs
+from tests.e2e.cohorts import pages_of
 from tests.e2e.conftest import screenshot
 from tests.e2e.test_programs import demo_log_in
 from tests.factories import answers_for
@@ -183,3 +185,76 @@ def test_a_member_cannot_open_the_moderation_queue(
     page.goto("/moderation")
     expect(page.get_by_role("alert")).to_have_text("Only site moderators can see this page.")
     expect(page.get_by_role("list", name="Reports")).to_have_count(0)
+
+
+def arrange_many_reports(db: Session, count: int = 25) -> list[int]:
+    """`count` open spam reports about "Pager Reported 01", "02"..., dated tomorrow so that
+    they come first in the queue, 01 the newest. Returns their ids."""
+
+    def person(name: str) -> User:
+        user = User(
+            email=f"{name.lower().replace(' ', '.')}.{secrets.token_hex(3)}@example.org",
+            display_name=name,
+            password_hash="not-a-real-hash",
+            date_of_birth=dt.date(1990, 1, 1),
+        )
+        db.add(user)
+        db.flush()
+        return user
+
+    reporter = person("Pager Reporter")
+    tomorrow = utcnow() + dt.timedelta(days=1)
+    reports = [
+        Report(
+            reporter_id=reporter.id or 0,
+            reported_id=person(f"Pager Reported {n:02d}").id or 0,
+            category="spam",
+            created_at=tomorrow - dt.timedelta(minutes=n),
+        )
+        for n in range(1, count + 1)
+    ]
+    db.add_all(reports)
+    db.commit()
+    return [r.id or 0 for r in reports]
+
+
+def test_a_moderator_pages_through_a_long_queue_and_deciding_keeps_the_page(
+    new_page: Callable[..., Page], app_db: Session
+) -> None:
+    made = arrange_many_reports(app_db)
+    try:
+        mo = new_page()
+        demo_log_in(mo, "mo.moderator@example.org")
+        mo.goto("/moderation")
+        reports = mo.get_by_role("list", name="Reports")
+        report_pages = pages_of(mo, "Reports pages")
+        expect(reports.get_by_role("listitem")).to_have_count(20)
+        expect(reports).to_contain_text("Pager Reporter → Pager Reported 01")
+        expect(reports).to_contain_text("Pager Reporter → Pager Reported 20")
+        expect(report_pages).to_contain_text(re.compile(r"Page 1 of [2-9]"))
+        expect(report_pages.get_by_role("button", name="Previous")).to_be_disabled()
+        report_pages.get_by_role("button", name="Next").click()
+        expect(report_pages).to_contain_text(re.compile(r"Page 2 of [2-9]"))
+        expect(reports).to_contain_text("Pager Reporter → Pager Reported 21")
+        expect(reports).not_to_contain_text("Pager Reported 01")
+
+        # Dismissing a report takes it out of the open queue; the moderator stays on page 2.
+        reports.get_by_role("button", name=re.compile(r"about Pager Reported 21$")).click()
+        mo.get_by_label("Reason", exact=True).fill("Not spam: a shared link to a course.")
+        mo.get_by_role("button", name="Dismiss", exact=True).click()
+        expect(mo.get_by_role("status")).to_contain_text("The report is dismissed.")
+        expect(report_pages).to_contain_text(re.compile(r"Page 2 of [2-9]"))
+        expect(reports).not_to_contain_text("Pager Reported 21")
+        expect(reports).to_contain_text("Pager Reporter → Pager Reported 22")
+        report_pages.get_by_role("button", name="Previous").click()
+        expect(report_pages).to_contain_text(re.compile(r"Page 1 of [2-9]"))
+        expect(reports).to_contain_text("Pager Reported 01")
+    finally:
+        # Out of the way of the session's other tests: decided, and long ago (a report's
+        # history is append-only, so a decided report can't be deleted).
+        app_db.exec(
+            update(Report)
+            .where(col(Report.id).in_(made))
+            .values(status="dismissed", created_at=dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
+        )
+        app_db.commit()

@@ -105,4 +105,4 @@ def test_a_member_without_notifications_sees_an_empty_center(
 def test_the_center_needs_a_signed_in_member(new_page: Callable[..., Page]) -> None:
     page = new_page()
     page.goto("/notifications")
-    expect(page).to_have_url(re.compile(r"/login\?next=/notifications/?$"))
+    expect(page).to_have_url(re.compile(r"/login/?\?next=/notifications/?$"))

@@ -6,8 +6,11 @@ import re
 from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
+from sqlmodel import Session, func, select
 
+from mentor_app.models import Pair
 from mentor_app.seed import DEMO_PROGRAM
+from tests.e2e.cohorts import arrange_big_cohort, pages_of
 from tests.e2e.conftest import screenshot
 from tests.e2e.test_programs import demo_log_in, open_group
 
@@ -128,3 +131,118 @@ def test_workspace_fits_a_phone_screen(new_page: Callable[..., Page]) -> None:
     expect(admin.get_by_role("heading", name=re.compile("Suggested mentors for"))).to_be_visible()
     width = admin.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the workspace scrolls sideways on a phone ({width}px)"
+
+
+# --- a cohort bigger than a page -------------------------------------------------------------
+
+
+def test_the_workspace_pages_and_searches_a_cohort_bigger_than_a_page(
+    new_page: Callable[..., Page], app_db: Session
+) -> None:
+    cohort = arrange_big_cohort(app_db)
+    admin = new_page()
+    demo_log_in(admin, cohort.admin_email)
+    admin.goto(f"/programs/{cohort.program_id}/pairing")
+
+    waiting = admin.get_by_role("list", name="Mentees waiting")
+    mentee_pages = pages_of(admin, "Mentees waiting pages")
+    expect(admin.get_by_role("heading", name="Mentees waiting (45)")).to_be_visible()
+    expect(waiting.get_by_role("button")).to_have_count(20)
+    expect(mentee_pages).to_contain_text("Page 1 of 3")
+    expect(mentee_pages.get_by_role("button", name="Previous")).to_be_disabled()
+    mentee_pages.get_by_role("button", name="Next").click()
+    expect(mentee_pages).to_contain_text("Page 2 of 3")
+    expect(waiting.get_by_role("button", name="Mentee 21")).to_be_visible()
+    expect(waiting.get_by_role("button", name="Mentee 01")).to_have_count(0)
+    # From the keyboard too.
+    mentee_pages.get_by_role("button", name="Next").focus()
+    admin.keyboard.press("Enter")
+    expect(mentee_pages).to_contain_text("Page 3 of 3")
+    expect(waiting.get_by_role("button")).to_have_count(5)
+    expect(mentee_pages.get_by_role("button", name="Next")).to_be_disabled()
+
+    # A mentee on the last page stays selected while the admin pages back.
+    waiting.get_by_role("button", name="Mentee 45").click()
+    expect(admin.get_by_role("heading", name="Suggested mentors for Mentee 45")).to_be_visible()
+    mentee_pages.get_by_role("button", name="Previous").click()
+    expect(mentee_pages).to_contain_text("Page 2 of 3")
+    expect(admin.get_by_role("heading", name="Suggested mentors for Mentee 45")).to_be_visible()
+
+    mentors = admin.get_by_role("list", name="Mentors", exact=True)
+    mentor_pages = pages_of(admin, "Mentors pages")
+    expect(mentors.get_by_role("listitem")).to_have_count(20)
+    mentor_pages.get_by_role("button", name="Next").click()
+    expect(mentor_pages).to_contain_text("Page 2 of 2")
+    expect(mentors.get_by_role("listitem")).to_have_count(5)
+    expect(mentors).to_contain_text("Mentor 25")
+
+    # Searching starts both columns on their first page, and needs no pager here.
+    admin.get_by_label("Search by name").fill("MENTEE 4")
+    expect(waiting.get_by_role("button")).to_have_count(6)  # 40 to 45
+    expect(mentee_pages).to_have_count(0)
+    expect(admin.get_by_text("No mentors match.")).to_be_visible()
+    admin.get_by_label("Search by name").fill("zzz")
+    expect(admin.get_by_text("Nobody waiting matches.")).to_be_visible()
+    admin.get_by_label("Search by name").fill("")
+    expect(mentee_pages).to_contain_text("Page 1 of 3")
+    screenshot(admin, "pairing-pages")
+
+
+def test_suggest_all_drafts_the_whole_cohort_and_drafts_and_pairs_page(
+    new_page: Callable[..., Page], app_db: Session
+) -> None:
+    cohort = arrange_big_cohort(app_db)
+    admin = new_page()
+    demo_log_in(admin, cohort.admin_email)
+    admin.goto(f"/programs/{cohort.program_id}/pairing")
+    expect(admin.get_by_role("heading", name="Mentees waiting (45)")).to_be_visible()
+
+    admin.get_by_role("button", name="Suggest all").click()
+    expect(admin.get_by_role("status")).to_contain_text("Suggested 45 draft pairs")
+    drafts_heading = admin.get_by_role("heading", name=re.compile(r"^Draft pairs"))
+    expect(drafts_heading).to_have_text("Draft pairs (45)")
+    expect(admin.get_by_text("Nobody is waiting.")).to_be_visible()
+    try:
+        drafted = app_db.exec(
+            select(func.count())
+            .select_from(Pair)
+            .where(Pair.program_id == cohort.program_id, Pair.status == "draft")
+        ).one()
+    finally:
+        app_db.rollback()  # a transaction here holds SQLite's write lock (BEGIN IMMEDIATE)
+    assert drafted == 45  # the mentees past the first page were paired too
+
+    drafts = admin.get_by_role("region", name="Draft pairs").get_by_role("row")
+    draft_pages = pages_of(admin, "Draft pairs pages")
+    expect(drafts).to_have_count(21)  # the header and a page of pairs
+    draft_pages.get_by_role("button", name="Next").click()
+    draft_pages.get_by_role("button", name="Next").click()
+    expect(draft_pages).to_contain_text("Page 3 of 3")
+    expect(drafts).to_have_count(6)
+
+    # Unpairing the last page empty: the list steps back to a page it has.
+    for left in range(44, 39, -1):
+        admin.get_by_role("region", name="Draft pairs").get_by_role(
+            "button", name=re.compile(r"^Unpair ")
+        ).first.click()
+        expect(drafts_heading).to_have_text(f"Draft pairs ({left})")
+    expect(draft_pages).to_contain_text("Page 2 of 2")
+    expect(drafts).to_have_count(21)
+    expect(admin.get_by_role("heading", name="Mentees waiting (5)")).to_be_visible()
+
+    admin.get_by_role("button", name="Publish pairs").click()
+    dialog = admin.get_by_role("alertdialog")
+    expect(dialog).to_contain_text("Publish 40 pairs?")
+    dialog.get_by_role("button", name="Publish").click()
+    expect(admin.get_by_role("status")).to_contain_text("Published 40 pairs")
+    expect(drafts_heading).to_have_text("Draft pairs (0)")
+    expect(admin.get_by_text("No draft pairs yet.")).to_be_visible()
+    expect(admin.get_by_role("heading", name="Published pairs (40)")).to_be_visible()
+    published = admin.get_by_role("region", name="Published pairs").get_by_role("row")
+    published_pages = pages_of(admin, "Published pairs pages")
+    expect(published).to_have_count(21)
+    published_pages.get_by_role("button", name="Next").click()
+    expect(published_pages).to_contain_text("Page 2 of 2")
+    expect(published).to_have_count(21)
+    published_pages.get_by_role("button", name="Previous").click()
+    expect(published_pages).to_contain_text("Page 1 of 2")

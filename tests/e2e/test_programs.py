@@ -7,8 +7,10 @@ import re
 from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
+from sqlmodel import Session
 
 from mentor_app.seed import DEMO_PASSWORD
+from tests.e2e.cohorts import arrange_big_cohort, pages_of
 from tests.e2e.conftest import screenshot
 
 
@@ -88,8 +90,8 @@ def test_admin_builds_a_program_resumes_and_members_sign_up(
     expect(admin.get_by_label("Application counts")).to_have_text(
         re.compile(r"Mentors: \d+ · Mentees: \d+")
     )
-    expect(admin.get_by_role("cell", name="Maya Okafor")).to_be_visible()
-    expect(admin.get_by_role("cell", name="Theo Martin")).to_be_visible()
+    expect(admin.get_by_role("cell", name="Maya Okafor", exact=True)).to_be_visible()
+    expect(admin.get_by_role("cell", name="Theo Martin", exact=True)).to_be_visible()
     screenshot(admin, "program-admin")
 
 
@@ -315,3 +317,48 @@ def test_wizard_fits_a_phone_screen(new_page: Callable[..., Page]) -> None:
             screenshot(admin, "wizard-phone")
         if heading != "Review and publish":
             admin.get_by_role("button", name="Next").click()
+
+
+def test_the_admin_pages_through_each_roles_applications(
+    new_page: Callable[..., Page], app_db: Session
+) -> None:
+    cohort = arrange_big_cohort(app_db, mentees=45, mentors=25)
+    admin = new_page()
+    demo_log_in(admin, cohort.admin_email)
+    admin.goto(f"/programs/{cohort.program_id}")
+    expect(admin.get_by_label("Application counts")).to_have_text("Mentors: 25 · Mentees: 45")
+
+    mentees = admin.get_by_role("region", name="Mentee applications").get_by_role("row")
+    mentee_pages = pages_of(admin, "Mentee applications pages")
+    expect(admin.get_by_role("heading", name="Mentee applications (45)")).to_be_visible()
+    expect(mentees).to_have_count(21)  # the header and a page
+    expect(mentee_pages).to_contain_text("Page 1 of 3")
+    expect(mentee_pages.get_by_role("button", name="Previous")).to_be_disabled()
+    mentee_pages.get_by_role("button", name="Next").click()
+    expect(mentee_pages).to_contain_text("Page 2 of 3")
+    expect(admin.get_by_role("cell", name="Mentee 21", exact=True)).to_be_visible()
+    expect(admin.get_by_role("cell", name="Mentee 01", exact=True)).to_have_count(0)
+    mentee_pages.get_by_role("button", name="Next").click()
+    expect(mentee_pages).to_contain_text("Page 3 of 3")
+    expect(mentees).to_have_count(6)
+    expect(mentee_pages.get_by_role("button", name="Next")).to_be_disabled()
+
+    # Each role pages on its own.
+    mentors = admin.get_by_role("region", name="Mentor applications").get_by_role("row")
+    mentor_pages = pages_of(admin, "Mentor applications pages")
+    expect(mentor_pages).to_contain_text("Page 1 of 2")
+    mentor_pages.get_by_role("button", name="Next").click()
+    expect(mentor_pages).to_contain_text("Page 2 of 2")
+    expect(mentors).to_have_count(6)
+    expect(admin.get_by_role("cell", name="Mentor 25", exact=True)).to_be_visible()
+    expect(mentee_pages).to_contain_text("Page 3 of 3")
+
+    # Removing an application keeps the page: the removed one goes after the active ones.
+    row = admin.get_by_role("row").filter(has_text="Mentee 41")
+    row.get_by_role("button", name="Remove the application of Mentee 41").click()
+    admin.get_by_label("Reason (the member is told)").fill("Applied twice.")
+    admin.get_by_role("button", name="Remove the application", exact=True).click()
+    expect(admin.get_by_label("Application counts")).to_have_text("Mentors: 25 · Mentees: 44")
+    expect(mentee_pages).to_contain_text("Page 3 of 3")
+    expect(mentees.last).to_contain_text("Mentee 41")
+    expect(mentees.last).to_contain_text("removed")

@@ -6,14 +6,16 @@ Chromium to drive it."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
-from sqlmodel import Session
+from playwright.sync_api import Browser, BrowserContext, Page, Request, expect, sync_playwright
+from sqlmodel import Session, delete
 
-from mentor_app.db import make_engine
+from mentor_app.db import engine_for, make_engine
+from mentor_app.models import RateLimit
 from tests.support.appserver import PROJECT_ROOT, AppServer
 
 CHROMIUM = "/usr/bin/chromium"
@@ -26,6 +28,14 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+# An assertion waits up to this long for the page to show its answer (Playwright's default is
+# 5 s). Waits end as soon as the answer shows. The full page load that follows a log-in or a
+# sign-up took over 5 s once on CI's two busy cores, and over 15 s twice here with the
+# browser tests in two processes next to the sweep and the scale-out tests; the app now logs
+# any HTTP answer slower than 2 s ("Slow request") to find out where such time goes.
+EXPECT_TIMEOUT_MS = 30_000
+expect.set_options(timeout=EXPECT_TIMEOUT_MS)
+
 SCREENSHOTS = Path(
     os.environ.get("MENTOR_SCREENSHOTS_DIR", PROJECT_ROOT / "test-artifacts" / "screenshots")
 )
@@ -35,8 +45,47 @@ SCREENSHOTS = Path(
 def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
     server = AppServer(tmp_path_factory.mktemp("app"), REFLEX_PERF_MODE="raise")
     server.start()
+    _started.append(server)
     yield server
+    _started.remove(server)
     server.stop()
+
+
+_started: list[AppServer] = []
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> object:
+    """A failed test's report ends with the server's log since the test began: its
+    warnings ("Slow request", "Event loop blocked" with the loop's stack) say where the
+    time went when a page did not show."""
+    if call.when == "setup":
+        item.stash[_log_start] = {id(s): s.log_size() for s in _started}
+    report = yield
+    if report.failed and _started:
+        starts = item.stash.get(_log_start, {})
+        for server in _started:
+            report.sections.append(
+                ("server log", server.log_since(starts.get(id(server), 0), max_lines=200))
+            )
+        if _network_log:
+            report.sections.append(("browser requests", "\n".join(_network_log[-300:])))
+    return report
+
+
+_log_start = pytest.StashKey[dict[int, int]]()
+
+
+@pytest.fixture(autouse=True)
+def no_rate_limit_counts_from_earlier_tests(request: pytest.FixtureRequest) -> None:
+    """Every test of the running app starts with no rate-limit counts: its tests all
+    speak from 127.0.0.1, and the sign-ups or failed log-ins of one must not hold back the
+    next (the suite signs up more people from there than the per-address limit allows)."""
+    if "app_server" not in request.fixturenames:
+        return
+    server: AppServer = request.getfixturevalue("app_server")
+    with engine_for(server.database_url).begin() as connection:
+        connection.execute(delete(RateLimit))
 
 
 @pytest.fixture
@@ -68,11 +117,30 @@ def new_page(browser: Browser, app_server: AppServer) -> Iterator[Callable[..., 
         )
         context.set_default_timeout(15_000)
         contexts.append(context)
+        _watch_network(context, f"page {len(contexts)}")
         return context.new_page()
 
+    _network_log.clear()
     yield make
     for context in contexts:
         context.close()
+
+
+# What each page of the running test asked of the network, for a failed test's report.
+_network_log: list[str] = []
+
+
+def _watch_network(context: BrowserContext, who: str) -> None:
+    started = time.monotonic()
+
+    def note(what: str, request: Request) -> None:
+        if len(_network_log) < 2_000:
+            elapsed = time.monotonic() - started
+            _network_log.append(f"{elapsed:7.2f}s {who} {what} {request.method} {request.url}")
+
+    context.on("request", lambda request: note("asked", request))
+    context.on("requestfinished", lambda request: note("answered", request))
+    context.on("requestfailed", lambda request: note(f"failed ({request.failure})", request))
 
 
 def screenshot(page: Page, name: str) -> None:

@@ -78,9 +78,11 @@ class AppServer:
         timeout_s: float = 900,
         poll_s: float = 1.0,
         what: str = "app",
+        ready_paths: tuple[str, ...] = ("/ping", "/"),
     ) -> None:
         """Run `command` as this server (its environment, log and own process group) and
-        wait until it answers `/ping` and `/`."""
+        wait until it answers each of `ready_paths` (a backend without its frontend has
+        no `/`)."""
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             command,
@@ -95,7 +97,7 @@ class AppServer:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{what} exited early:\n{self.log_tail()}")
-            if self._answers("/ping") and self._answers("/"):
+            if all(self._answers(path) for path in ready_paths):
                 return
             time.sleep(poll_s)
         self.stop()
@@ -113,6 +115,22 @@ class AppServer:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return ""
+
+    def log_size(self) -> int:
+        try:
+            return self.log_path.stat().st_size
+        except OSError:
+            return 0
+
+    def log_since(self, offset: int, *, max_lines: int = 200) -> str:
+        """The log written after byte `offset`, its last `max_lines` lines."""
+        try:
+            with self.log_path.open("rb") as log:
+                log.seek(offset)
+                lines = log.read().decode(errors="replace").splitlines()
+        except OSError:
+            return ""
+        return "\n".join(lines[-max_lines:])
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:

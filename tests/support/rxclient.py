@@ -5,27 +5,33 @@ What it does, like `.web/utils/state.js` (Reflex 0.10.1):
 
 - connects a Socket.IO client to `<base_url>/_event` over the websocket transport, with
   the tab token in the query (`?token=<uuid>`), an `Origin` header (the app's own origin
-  unless told otherwise) and a `Cookie: mc_session=...` header when it has a session;
-- hydrates in the CONNECT packet (`auth={"event": hydrate_and_load}`), sending the
-  session cookie as the client-storage var of `SessionState.session_token`, exactly as
-  the browser sends `document.cookie`;
+  unless told otherwise) and a `Cookie: mc_session=...` header when it has a session
+  (the server reads the session from that header only: it is an HttpOnly cookie);
+- hydrates in the CONNECT packet (`auth={"event": hydrate_and_load}`);
+- logs in as the page does: POST /auth/login, keep the cookie it sets, then load the next
+  page afresh (a new socket, same tab token), since a socket knows only the cookie it
+  was opened with;
 - sends events as `{"name": "<full state name>.<handler>", "payload": {...},
   "router_data": {"pathname", "asPath", "query"}}` on the "event" channel;
 - merges every delta it receives into `state` (full substate name -> {var: value}), keeps
   each raw update in `updates`, and re-sends the backend events an update asks for (an
   `on_load` chain, a handler returning another handler) as the browser's event queue does;
-  frontend-only events (`_redirect`, `_call_function`, `_remove_cookie`...) are recorded
-  in `frontend_events`, redirects also in `redirects` (not followed: call `navigate`).
+  frontend-only events (`_redirect`, `_call_script`...) are recorded in
+  `frontend_events`, redirects (and full page loads, `window.location.assign`) also in
+  `redirects` (not followed: call `navigate`).
 
 Reflex sends no "done" marker for an event, so `call` waits until the server has been
 quiet for `quiet` seconds (or `until` holds); `wait_for` waits for any condition on the
-merged state.
+merged state. Without waiting on time: the events of one tab are handled one after the
+other, so `barrier()` sends a cheap event whose answer is recognisable and waits for it;
+`drain()` repeats barriers until one finds nothing else arrived before it (an event's
+follow-ups, e.g. an on_load chain, are queued behind the first barrier).
 
 Two APIs, same methods:
 
     # sync (tests): the client runs its own event loop in a thread
     with ReflexClient(server.url) as c:
-        c.log_in("ada@example.com", "correct horse")     # the real LogInState.submit
+        c.log_in("ada@example.com", "correct horse")     # the real POST /auth/login
         c.navigate("/pairs/3")                           # on_load handlers run
         c.call(handler(PairChatFormState, "send"), {"form": {...}})
         c.var("pair_chat_form_state.chat_error")              # by substate suffix + var name
@@ -41,6 +47,8 @@ so it keeps up with renames; a plain string works too.
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import threading
 import time
 import uuid
@@ -48,6 +56,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import httpx
 import socketio  # type: ignore[import-untyped]
 
 FIELD_SUFFIX = "_rx_state_"
@@ -58,8 +67,11 @@ ON_LOAD = f"{ROOT_STATE}.reflex___state____on_load_internal_state.on_load_intern
 SESSION_STATE = f"{ROOT_STATE}.state___session____session_state"
 NAMESPACE = "/_event"  # Reflex serves its events on this namespace, at this path
 SESSION_COOKIE = "mc_session"
-SESSION_VAR = f"{SESSION_STATE}.session_token{FIELD_SUFFIX}"
-LOG_IN = f"{SESSION_STATE}.state___auth____auth_form_state.state___auth____log_in_state.submit"
+FULL_LOAD = re.compile(r"^window\.location\.assign\((\".*\")\)$")
+# The barrier: Reflex's own leaf handler that sets the root's `is_hydrated`, given a number
+# no other event sets it to, so its answer can be told from every other frame.
+BARRIER = f"{ROOT_STATE}.reflex___state____on_load_internal_state.set_is_hydrated"
+BARRIER_VAR = f"is_hydrated{FIELD_SUFFIX}"
 
 
 class ConnectRefused(Exception):
@@ -105,7 +117,10 @@ class AsyncReflexClient:
         self.updates: list[dict[str, Any]] = []
         self.frontend_events: list[dict[str, Any]] = []
         self.redirects: list[str] = []
+        self.last_answer: dict[str, Any] = {}
         self.disconnected = False
+        self.barriers_answered: dict[int, int] = {}  # barrier number -> index in updates
+        self._barrier_seq = 0
         self._last_update_at = 0.0
         self._changed: asyncio.Condition | None = None
         self._sio: Any = None
@@ -123,7 +138,7 @@ class AsyncReflexClient:
         headers = {"Origin": self.origin} if self.origin else {}
         if self.session_cookie:
             headers["Cookie"] = f"{SESSION_COOKIE}={self.session_cookie}"
-        boot = self._event(HYDRATE, self._storage_payload())
+        boot = self._event(HYDRATE, {})
         try:
             await self._sio.connect(
                 f"{self.base_url}?token={self.token}",
@@ -182,35 +197,73 @@ class AsyncReflexClient:
         await self.settle(quiet=quiet, timeout=timeout)
         return self.updates[first:]
 
+    async def barrier(self, *, timeout: float = 30) -> int:
+        """Send a barrier event and wait for its answer: every event this tab sent before
+        has been handled, and its answers have arrived. Returns the answer's index in
+        `updates`."""
+        self._barrier_seq += 1
+        number = 1_000_000 + self._barrier_seq  # never a bool, never a real value
+        await self.emit(BARRIER, {"value": number})
+        await self.wait_for(lambda c: number in c.barriers_answered, timeout=timeout)
+        return self.barriers_answered[number]
+
+    async def drain(self, *, max_rounds: int = 5, timeout: float = 30) -> None:
+        """Barriers until one finds that no other frame arrived since the previous one:
+        the events sent so far and the follow-ups they queued are all answered."""
+        start = len(self.updates)
+        for _ in range(max_rounds):
+            answered = await self.barrier(timeout=timeout)
+            others = [u for u in self.updates[start:answered] if not self.is_barrier_answer(u)]
+            if not others:
+                return
+            start = answered + 1
+
+    @staticmethod
+    def is_barrier_answer(update: dict[str, Any]) -> bool:
+        value = (update.get("delta") or {}).get(ROOT_STATE, {}).get(BARRIER_VAR)
+        return type(value) is int and value > 1_000_000
+
     async def navigate(self, path: str, **kwargs: Any) -> list[dict[str, Any]]:
         """Go to `path` as a client-side navigation does: cookie vars, then its on_load."""
         self.path = path
         first = len(self.updates)
-        storage = self._storage_payload()
-        if storage:
-            await self.emit(UPDATE_VARS, storage)
         await self.call(ON_LOAD, **kwargs)
         return self.updates[first:]
 
+    async def post_form(self, path: str, form: dict[str, str]) -> httpx.Response:
+        """POST a form to the app as its pages do (same Origin, this tab's cookie), keeping
+        a session cookie the answer sets or clears."""
+        cookies = {SESSION_COOKIE: self.session_cookie} if self.session_cookie else {}
+        headers = {"Origin": self.origin} if self.origin else {}
+        async with httpx.AsyncClient(base_url=self.base_url, cookies=cookies) as http:
+            response = await http.post(path, data=form, headers=headers)
+        if SESSION_COOKIE in response.cookies:
+            self.session_cookie = response.cookies[SESSION_COOKIE] or None
+        elif any(
+            h.startswith(f"{SESSION_COOKIE}=") for h in response.headers.get_list("set-cookie")
+        ):
+            self.session_cookie = None  # cleared (an expired Set-Cookie)
+        return response
+
     async def log_in(self, email: str, password: str, **kwargs: Any) -> bool:
-        """Log in through the real form handler; True when a session cookie came back."""
-        if self.path != "/login":
-            await self.navigate("/login")
+        """Log in through the real endpoint; True when it accepted. The tab then loads the
+        next page afresh (new socket, same tab token), as the page's script does."""
         before = self.session_cookie
-        await self.call(
-            LOG_IN,
-            {"form": {"email": email, "password": password}},
-            until=lambda c: (
-                c.cookie_from_state() not in (None, "", before)
-                or bool(c.var("auth_form_state.form_error") or c.var("auth_form_state.errors"))
-            ),
-            **kwargs,
-        )
-        token = self.cookie_from_state()
-        if token and token != before:
-            self.session_cookie = token
-            return True
-        return False
+        response = await self.post_form("/auth/login", {"email": email, "password": password})
+        self.last_answer = response.json()
+        if not self.last_answer.get("ok"):
+            return False
+        if self.connected and self.session_cookie != before:
+            await self.reconnect(self.path if self.path != "/login" else "/groups", **kwargs)
+        return True
+
+    async def reconnect(self, path: str | None = None, **kwargs: Any) -> None:
+        """A full page load: a new socket with the current cookie, the same tab token, and
+        the page's state from scratch (what it shows comes from this load alone)."""
+        await self.close()
+        self.disconnected = False
+        self.state = {}
+        await self.connect(path or self.path, **kwargs)
 
     # --- reading -----------------------------------------------------------------
 
@@ -223,9 +276,6 @@ class AsyncReflexClient:
             if (full == substate or full.endswith("_" + substate)) and key in values:
                 return values[key]
         return default
-
-    def cookie_from_state(self) -> str | None:
-        return self.state.get(SESSION_STATE, {}).get(f"session_token{FIELD_SUFFIX}")
 
     async def wait_for(
         self, predicate: Callable[[AsyncReflexClient], bool], *, timeout: float = 15
@@ -249,11 +299,6 @@ class AsyncReflexClient:
 
     # --- internals ---------------------------------------------------------------
 
-    def _storage_payload(self) -> dict[str, Any]:
-        if self.session_cookie is None:
-            return {}
-        return {"vars": {SESSION_VAR: self.session_cookie}}
-
     def _event(self, name: str, payload: dict[str, Any]) -> dict[str, Any]:
         event: dict[str, Any] = {"name": name, "router_data": router_data(self.path)}
         if payload:
@@ -263,21 +308,22 @@ class AsyncReflexClient:
     async def _on_update(self, update: dict[str, Any]) -> None:
         self._last_update_at = time.monotonic()
         self.updates.append(update)
+        if self.is_barrier_answer(update):
+            value = update["delta"][ROOT_STATE][BARRIER_VAR]
+            self.barriers_answered[value] = len(self.updates) - 1
         for substate, values in (update.get("delta") or {}).items():
             self.state.setdefault(substate, {}).update(values)
-        cookie = self.cookie_from_state()
-        if cookie is not None and cookie != self.session_cookie:
-            self.session_cookie = cookie or None
         for event in update.get("events") or []:
             name = event.get("name", "")
             if name.startswith("_") or "." not in name:
                 self.frontend_events.append(event)
+                payload = event.get("payload") or {}
                 if name == "_redirect":
-                    self.redirects.append(event.get("payload", {}).get("path", ""))
-                if name == "_remove_cookie" and (
-                    event.get("payload", {}).get("key") == SESSION_COOKIE
+                    self.redirects.append(payload.get("path", ""))
+                if name == "_call_script" and (
+                    found := FULL_LOAD.match(str(payload.get("javascript_code", "")))
                 ):
-                    self.session_cookie = None
+                    self.redirects.append(json.loads(found.group(1)))
             elif self.follow_backend_events:
                 await self.emit(name, event.get("payload") or {})
         if self._changed is not None:
@@ -327,8 +373,20 @@ class ReflexClient:
     def navigate(self, path: str, **kwargs: Any) -> Any:
         return self._run(self._client.navigate(path, **kwargs))
 
+    def barrier(self, **kwargs: Any) -> int:
+        return int(self._run(self._client.barrier(**kwargs)))
+
+    def drain(self, **kwargs: Any) -> None:
+        self._run(self._client.drain(**kwargs))
+
     def log_in(self, email: str, password: str, **kwargs: Any) -> bool:
         return bool(self._run(self._client.log_in(email, password, **kwargs)))
+
+    def post_form(self, path: str, form: dict[str, str]) -> httpx.Response:
+        return self._run(self._client.post_form(path, form))  # type: ignore[no-any-return]
+
+    def reconnect(self, path: str | None = None, **kwargs: Any) -> None:
+        self._run(self._client.reconnect(path, **kwargs))
 
     def wait_for(self, predicate: Callable[[AsyncReflexClient], bool], **kwargs: Any) -> None:
         self._run(self._client.wait_for(predicate, **kwargs))

@@ -251,13 +251,7 @@ class ScaleOut:
             raise RuntimeError(f"instance {index} is already running")
         log = self.log_path(index).open("ab")
         self.processes[index] = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "tests.support.scaleout",
-                "serve" if self.frontend else "serve-backend",
-                self.hosts[index],
-            ],
+            self.serve_command(index),
             cwd=PROJECT_ROOT,
             env=self.env_for(index),
             stdout=log,
@@ -266,6 +260,16 @@ class ScaleOut:
             start_new_session=True,
         )
         log.close()
+
+    def serve_command(self, index: int) -> list[str]:
+        """The command that serves instance `index` (a bench may serve the app its own way)."""
+        return [
+            sys.executable,
+            "-m",
+            "tests.support.scaleout",
+            "serve" if self.frontend else "serve-backend",
+            self.hosts[index],
+        ]
 
     def wait_ready(self, index: int, timeout_s: float = 120) -> None:
         deadline = time.monotonic() + timeout_s

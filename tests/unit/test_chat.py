@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from mentor_app.models import Enrollment, Message, Notification, Pair, Report
-from mentor_app.services import chat, pairing
+from mentor_app.services import blocks, chat, pairing
 from mentor_app.services.errors import Conflict, NotFound, Throttled, ValidationError
 from tests.factories import PairSetup, add_member, make_application, make_pair, make_user
 from tests.support.race import race
@@ -243,6 +243,32 @@ def test_a_block_stops_messages_both_ways_and_ends_the_pair(db: Session, setup: 
     # The blocking mentee waits for a new match, first in line.
     enrollment = db.get(Enrollment, setup.mentee_enrollment.id)
     assert enrollment is not None and enrollment.rematch_priority is True
+
+
+@pytest.mark.parametrize(
+    ("blocker", "sender"),
+    [("mentee", "mentor"), ("mentee", "mentee"), ("mentor", "mentee"), ("mentor", "mentor")],
+)
+def test_a_block_stops_messages_even_while_the_pair_is_still_active(
+    db: Session, setup: PairSetup, blocker: str, sender: str
+) -> None:
+    # A block row with the pair left active (a block made outside the chat, or one that
+    # raced the pair's publishing): the pair's status alone would let the message through.
+    send(setup, db, "Before the block", by="mentor")
+    me, partner = (
+        (setup.mentee, setup.mentor) if blocker == "mentee" else (setup.mentor, setup.mentee)
+    )
+    blocks.block_member(db, actor=me, blocked_id=partner.id or 0)
+    db.commit()
+    pair = db.get(Pair, setup.pair.id)
+    assert pair is not None and pair.status == "active"
+
+    with pytest.raises(Conflict, match="no longer send"):
+        send(setup, db, "Through the block?", by=sender, cid="through-block-1")
+
+    assert not chat.can_send(db, pair)
+    bodies = db.exec(select(Message.body).where(Message.pair_id == setup.pair.id)).all()
+    assert bodies == ["Before the block"]
 
 
 def test_two_people_with_a_block_are_never_paired_or_suggested_again(

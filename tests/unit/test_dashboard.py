@@ -16,9 +16,11 @@ from sqlmodel import Session, col, select
 from mentor_app.models import AuditLog, CheckIn, FitCheck, Message, Pair, StepCompletion, User
 from mentor_app.services import dashboard, enrollments, journey, pairing
 from mentor_app.services.errors import Conflict, NotFound, PermissionDenied
+from mentor_app.services.paging import PAGE_SIZE
 from tests.factories import (
     TODAY,
     PairSetup,
+    add_applicants,
     add_member,
     make_application,
     make_pair,
@@ -87,9 +89,19 @@ def _not_good(db: Session, setup: PairSetup, *who: User) -> None:
     db.commit()
 
 
-def _health(db: Session, setup: PairSetup, week: int) -> dashboard.PairHealth:
+# Day 6 of a journey week: its nudge day (day 5) has passed, so a week without a check-in
+# counts as missed.
+AFTER_NUDGE_DAY = 6
+
+
+def _on_day(setup: PairSetup, week: int, day: int) -> dt.datetime:
+    """Noon (UTC) of the given day (1..7) of a journey week."""
+    return setup.at_week(week) + dt.timedelta(days=day - 2)  # at_week is day 2
+
+
+def _health(db: Session, setup: PairSetup, week: int, day: int = 2) -> dashboard.PairHealth:
     board = dashboard.get_dashboard(
-        db, actor=setup.admin, program_id=setup.program.id or 0, now=setup.at_week(week)
+        db, actor=setup.admin, program_id=setup.program.id or 0, now=_on_day(setup, week, day)
     )
     return next(p for p in board.pairs if p.pair_id == _pid(setup))
 
@@ -145,7 +157,7 @@ def test_a_pair_checking_in_every_week_is_healthy_with_nothing_to_do(
 @pytest.mark.parametrize(
     ("last_week", "now_week", "text", "points"),
     [
-        (0, 2, "no check-in for 2 weeks", 30),  # nobody checked in in week 1 nor yet in week 2
+        (0, 2, "no check-in for 2 weeks", 30),  # nobody checked in in week 1 nor in week 2
         (1, 3, "no check-in for 2 weeks", 30),
         (1, 4, "no check-in for 3 weeks", 40),
         (1, 8, "no check-in for 7 weeks", 50),  # capped
@@ -157,7 +169,7 @@ def test_no_check_in_from_either_member_for_two_weeks_or_more_is_a_reason(
     if last_week:
         _check_in(db, setup, setup.mentor, last_week)
 
-    reason = _reason(_health(db, setup, now_week), "no_check_in")
+    reason = _reason(_health(db, setup, now_week, AFTER_NUDGE_DAY), "no_check_in")
 
     assert reason is not None and (reason.text, reason.points) == (text, points)
 
@@ -267,7 +279,7 @@ def test_a_paused_pair_says_so_and_is_to_be_resumed_rather_than_nudged(
     dashboard.set_paused(db, actor=setup.admin, pair_id=_pid(setup), paused=True)
     db.commit()
 
-    health = _health(db, setup, 2)  # and nobody checked in
+    health = _health(db, setup, 2, AFTER_NUDGE_DAY)  # and nobody checked in
 
     assert [(r.key, r.points) for r in health.reasons] == [("no_check_in", 30), ("paused", 10)]
     assert health.reasons[1].text == "paused by an admin"
@@ -477,14 +489,14 @@ def test_the_grouped_queries_give_the_same_dashboard_on_sqlite_and_postgresql(
 ) -> None:
     with Session(any_engine, expire_on_commit=False) as db:
         setup = make_pair(db)
-        now = setup.at_week(4)
+        now = _on_day(setup, 4, AFTER_NUDGE_DAY)
         _check_in(db, setup, setup.mentor, 1)
         _check_in(db, setup, setup.mentee, 2)
         _message(db, setup, setup.mentee, now - dt.timedelta(days=1))
         _steps(db, setup, 2)
         _not_good(db, setup, setup.mentor)
 
-        health = _health(db, setup, 4)
+        health = _health(db, setup, 4, AFTER_NUDGE_DAY)
         board = dashboard.get_dashboard(
             db, actor=setup.admin, program_id=setup.program.id or 0, now=now
         )
@@ -492,7 +504,7 @@ def test_the_grouped_queries_give_the_same_dashboard_on_sqlite_and_postgresql(
     assert [r.text for r in health.reasons] == [
         "fit check: not a good fit (mentor)",
         "no check-in for 2 weeks",
-        "one-sided: mentee writing, mentor silent for 21 days",
+        "one-sided: mentee writing, mentor silent for 25 days",
     ]
     assert (health.score, health.band, health.action) == (5, "at risk", "Offer a rematch")
     assert health.last_activity == now - dt.timedelta(days=1)
@@ -543,6 +555,69 @@ def test_a_missing_program_is_not_found(db: Session, setup: PairSetup) -> None:
         dashboard.get_dashboard(db, actor=setup.admin, program_id=999_999)
 
 
+# --- the pairs table, a page at a time --------------------------------------------------------
+
+
+def _forty_five_pairs(db: Session, setup: PairSetup) -> list[Pair]:
+    """44 more published pairs beside the setup's; 20 of the 45 check in every week."""
+    pid = setup.program.id or 0
+    add_applicants(
+        db, program=setup.program, role="mentor", names=[f"Mentor {n}" for n in range(15)],
+        capacity=3,
+    )  # fmt: skip
+    add_applicants(
+        db, program=setup.program, role="mentee", names=[f"Mentee {n}" for n in range(44)]
+    )
+    pairing.suggest_all(db, actor=setup.admin, program_id=pid, today=TODAY)
+    pairing.publish_pairs(db, actor=setup.admin, program_id=pid, today=TODAY)
+    pairs = list(db.exec(select(Pair).where(Pair.program_id == pid).order_by(col(Pair.id))))
+    for pair in pairs[:20]:
+        for week in range(1, 6):
+            for who in (pair.mentor_id, pair.mentee_id):
+                _check_in(db, setup, who, week, pair_id=pair.id or 0)
+    return pairs
+
+
+def test_the_pairs_table_is_read_a_page_at_a_time_by_health_over_every_pair(
+    db: Session, setup: PairSetup
+) -> None:
+    pairs = _forty_five_pairs(db, setup)
+    now = _on_day(setup, 5, AFTER_NUDGE_DAY)
+
+    def page(number: int, at_risk_only: bool = False) -> dashboard.DashboardPage:
+        return dashboard.get_dashboard_page(
+            db, actor=setup.admin, program_id=setup.program.id or 0,
+            page=number, at_risk_only=at_risk_only, now=now,
+        )  # fmt: skip
+
+    views = [page(n) for n in range(3)]
+
+    by_health = dashboard.get_dashboard(
+        db, actor=setup.admin, program_id=setup.program.id or 0, now=now
+    ).pairs
+    assert [len(v.pairs.items) for v in views] == [PAGE_SIZE, PAGE_SIZE, 5]
+    assert [p.pair_id for v in views for p in v.pairs.items] == [p.pair_id for p in by_health]
+    assert {p.pair_id for p in by_health} == {p.id for p in pairs}
+    assert views[0].pairs.items[0].band == dashboard.AT_RISK
+    assert views[2].pairs.items[-1].band == dashboard.HEALTHY
+    # The figures are over every pair, whatever the page.
+    assert all(v.board.pair_counts["active"] == 45 and v.active_total == 45 for v in views)
+    assert views[2].board.check_in_rates == views[0].board.check_in_rates
+    assert page(9).pairs.items == views[2].pairs.items
+
+    at_risk = page(0, at_risk_only=True)
+    assert (at_risk.pairs.total, at_risk.active_total) == (25, 45)
+    assert {p.band for p in at_risk.pairs.items} == {dashboard.AT_RISK}
+    assert len(page(1, at_risk_only=True).pairs.items) == 5
+
+
+def test_only_the_groups_admins_read_the_pairs_table(db: Session, setup: PairSetup) -> None:
+    _forty_five_pairs(db, setup)
+    for actor in (setup.mentor, make_user(db, display_name="Stranger")):
+        with pytest.raises(PermissionDenied):
+            dashboard.get_dashboard_page(db, actor=actor, program_id=setup.program.id or 0, page=1)
+
+
 # --- the CSV export --------------------------------------------------------------------------
 
 
@@ -561,7 +636,10 @@ def test_the_export_lists_every_pair_with_its_status_and_progress(
     db.commit()
 
     text = dashboard.export_csv(
-        db, actor=setup.admin, program_id=setup.program.id or 0, now=setup.at_week(3)
+        db,
+        actor=setup.admin,
+        program_id=setup.program.id or 0,
+        now=_on_day(setup, 3, AFTER_NUDGE_DAY),
     )
 
     assert text.splitlines()[0] == (

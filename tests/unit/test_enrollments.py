@@ -222,7 +222,7 @@ def test_member_who_turns_18_today_can_sign_up(db: Session, group: Group, progra
 def test_sign_ups_are_closed_once_the_program_is_active(
     db: Session, admin: User, program: Program, member: User
 ) -> None:
-    programs.advance_status(db, actor=admin, program_id=program.id or 0)
+    programs.advance_status(db, actor=admin, program_id=program.id or 0, expected_status="open")
     with pytest.raises(Conflict) as err:
         _apply(db, member, program)
     assert err.value.message == "Sign-ups are closed for this program."
@@ -275,7 +275,7 @@ def test_application_cannot_change_once_the_program_is_active(
     db: Session, admin: User, program: Program, member: User
 ) -> None:
     enrollment = make_application(db, program=program, user=member)
-    programs.advance_status(db, actor=admin, program_id=program.id or 0)
+    programs.advance_status(db, actor=admin, program_id=program.id or 0, expected_status="open")
     with pytest.raises(Conflict):
         enrollments.update_application(
             db,
@@ -311,7 +311,7 @@ def test_withdrawn_applications_are_not_counted_for_the_admin(
     enrollments.withdraw(db, actor=member, enrollment_id=mine.id or 0)
     overview = programs.get_admin_overview(db, actor=admin, program_id=program.id or 0)
     assert overview.counts == {"mentor": 0, "mentee": 1}
-    assert [(r.display_name, r.status) for r in overview.mentees] == [
+    assert [(r.display_name, r.status) for r in overview.mentees.items] == [
         ("Kim", "active"),
         ("Sam", "withdrawn"),
     ]

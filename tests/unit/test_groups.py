@@ -106,7 +106,7 @@ def test_closed_group_is_invisible_to_non_members(db: Session) -> None:
     with pytest.raises(NotFound) as err:
         groups.get_group_page(db, actor=sam, group_id=group.id)
     assert err.value.message == "Group not found."
-    assert group.id not in [c.id for c in groups.list_joinable_groups(db, actor=sam)]
+    assert group.id not in [c.id for c in groups.list_joinable_groups(db, actor=sam).items]
 
 
 def test_non_member_sees_an_open_group_but_not_its_members(db: Session) -> None:
@@ -114,8 +114,12 @@ def test_non_member_sees_an_open_group_but_not_its_members(db: Session) -> None:
     group = make_group(db, admin=alex)
     assert group.id is not None
     page = groups.get_group_page(db, actor=sam, group_id=group.id)
-    assert page.members == []
     assert (page.my_role, page.can_join, page.member_count) == ("", True, 1)
+    assert [m.user_id for m in groups.list_members(db, actor=alex, group_id=group.id).items] == [
+        alex.id
+    ]
+    with pytest.raises(PermissionDenied):
+        groups.list_members(db, actor=sam, group_id=group.id)
 
 
 def test_member_sees_the_member_list_admins_first(db: Session) -> None:
@@ -124,8 +128,8 @@ def test_member_sees_the_member_list_admins_first(db: Session) -> None:
     group = make_group(db, admin=alex)
     add_member(db, group, sam)
     assert group.id is not None
-    page = groups.get_group_page(db, actor=sam, group_id=group.id)
-    assert [(m.display_name, m.role) for m in page.members] == [
+    page = groups.list_members(db, actor=sam, group_id=group.id)
+    assert [(m.display_name, m.role) for m in page.items] == [
         ("Zed", "admin"),
         ("Anna", "member"),
     ]
@@ -137,7 +141,7 @@ def test_my_groups_lists_my_role_in_each_by_name(db: Session) -> None:
     theirs = make_group(db, admin=sam, name="apple circle")
     make_group(db, admin=sam, name="Not mine")
     add_member(db, theirs, alex)
-    cards = groups.list_my_groups(db, actor=alex)
+    cards = groups.list_my_groups(db, actor=alex).items
     assert [(c.name, c.role, c.member_count) for c in cards] == [
         ("apple circle", "member", 2),
         ("Zebra circle", "admin", 1),
@@ -150,7 +154,7 @@ def test_joinable_groups_are_open_groups_i_am_not_in(db: Session) -> None:
     make_group(db, admin=alex, name="Mine")
     open_group = make_group(db, admin=sam, name="Open to all")
     make_group(db, admin=sam, name="Invite only", is_open=False)
-    cards = groups.list_joinable_groups(db, actor=alex)
+    cards = groups.list_joinable_groups(db, actor=alex).items
     assert [(c.id, c.role) for c in cards] == [(open_group.id, "")]
 
 

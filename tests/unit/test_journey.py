@@ -274,7 +274,7 @@ def test_not_a_good_fit_alerts_the_programs_admins(db: Session, setup: PairSetup
 
 def _waiting(db: Session, setup: PairSetup) -> list[tuple[str, bool]]:
     ws = pairing.get_workspace(db, actor=setup.admin, program_id=setup.program.id or 0)
-    return [(m.name, m.rematch) for m in ws.mentees_waiting]
+    return [(m.name, m.rematch) for m in ws.mentees_waiting.items]
 
 
 def test_the_mentor_ending_the_pair_gives_the_mentee_rematch_priority(
@@ -288,7 +288,7 @@ def test_the_mentor_ending_the_pair_gives_the_mentee_rematch_priority(
     assert pair is not None and pair.status == "ended" and pair.mentor_seat is None
     assert _waiting(db, setup) == [("Theo", True)]
     ws = pairing.get_workspace(db, actor=setup.admin, program_id=setup.program.id or 0)
-    assert [(e.reason, e.rating) for e in ws.ended] == [("not_a_good_fit", 2)]
+    assert [(e.reason, e.rating) for e in ws.ended.items] == [("not_a_good_fit", 2)]
     told = db.exec(select(Notification).where(Notification.kind == "pair_ended")).all()
     assert [(n.user_id, n.text) for n in told] == [
         (setup.mentee.id, f"Your pair with Maya in “{setup.program.title}” has ended.")
@@ -303,8 +303,8 @@ def test_an_ended_pair_is_read_only_but_its_history_stays(db: Session, setup: Pa
         journey.mark_step_done(db, actor=setup.mentee, pair_id=pid, week=1)
     with pytest.raises(Conflict, match="read-only"):
         _check_in(setup, db, 2)
-    with pytest.raises(Conflict, match="read-only"):
-        journey.end_pair(db, actor=setup.mentee, pair_id=pid, reason="completed")
+    with pytest.raises(Conflict, match="already ended"):
+        journey.end_pair(db, actor=setup.mentee, pair_id=pid, reason="not_a_good_fit")
     view = journey.get_journey(db, actor=setup.mentee, pair_id=pid)
     assert view.status == "ended" and [c.note for c in view.check_ins] == ["Our first week."]
 
@@ -343,8 +343,8 @@ def test_an_admin_can_end_a_pair_and_the_mentee_gets_priority(
     [
         ({"reason": "bored"}, "reason"),
         ({"reason": "other"}, "detail"),
-        ({"reason": "completed", "rating": 6}, "rating"),
-        ({"reason": "completed", "rating": "x"}, "rating"),
+        ({"reason": "not_a_good_fit", "rating": 6}, "rating"),
+        ({"reason": "not_a_good_fit", "rating": "x"}, "rating"),
         ({"reason": "other", "detail": "x" * 501}, "detail"),
     ],
 )
@@ -424,7 +424,7 @@ def test_admins_see_progress_and_check_in_counts_not_notes(db: Session, setup: P
 
     ws = pairing.get_workspace(db, actor=setup.admin, program_id=setup.program.id or 0)
 
-    row = ws.published[0]
+    row = ws.published.items[0]
     assert (row.steps_done, row.steps_total, row.check_ins) == (2, 8, 1)
     assert "Private to us." not in repr(ws)
 

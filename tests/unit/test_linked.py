@@ -10,6 +10,7 @@ shared states only once they hold their locks.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -18,6 +19,7 @@ from typing import Any
 import pytest
 
 import state.linked as linked
+from state.session import SessionState
 from tests.support.loops import run_in_own_loop
 
 CHAT = "state.pair_chat_state"
@@ -74,8 +76,9 @@ class FakeShared:
 def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[dict[str, Any], set[str]]]:
     calls: list[tuple[dict[str, Any], set[str]]] = []
 
-    async def record(delta: dict[str, Any], tabs: set[str]) -> None:
+    async def record(delta: dict[str, Any], tabs: set[str]) -> set[str]:
         calls.append((delta, tabs))
+        return set()
 
     def base_clean(state: FakeShared) -> None:  # what Reflex's own `_clean` does
         state.cleaned += 1
@@ -83,6 +86,12 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[dict[str, Any], set[str]
 
     monkeypatch.setattr(linked, "send_to_tabs", record)
     monkeypatch.setattr(linked.SharedStateBaseInternal, "_clean", base_clean)
+
+    # Every tab here is signed in (which tabs still may be: tests below, on a database).
+    async def entitled(state: FakeShared) -> set[str]:
+        return set(state.linked_from)
+
+    monkeypatch.setattr(linked, "_tabs_still_entitled", entitled)
     return calls
 
 
@@ -200,15 +209,19 @@ class FakePairPage:
     def _pair_id(self) -> int:
         return 7
 
+    _with_user = SessionState._with_user  # the real one: `_as_user` below, in a thread
+
     @contextlib.contextmanager
     def _as_user(self) -> Any:
         yield SimpleNamespace(), SimpleNamespace(id=1)
 
-    async def _live(self) -> Any:
+    async def _live(self, access: Any) -> Any:
+        assert access == "proof"
         self.steps.append("link journey (its lock)")
         return SimpleNamespace(_apply=lambda view: self.steps.append("show journey"))
 
-    async def _chat(self) -> Any:
+    async def _chat(self, access: Any) -> Any:
+        assert access == "proof"
         self.steps.append("link chat (its lock)")
         return SimpleNamespace(_apply_chat=lambda snap: self.steps.append("show chat"))
 
@@ -228,9 +241,14 @@ def test_a_pair_page_reads_the_journey_and_chat_only_once_it_holds_their_locks(
     def step(name: str) -> Any:
         return lambda *args, **kwargs: steps.append(name)
 
-    monkeypatch.setattr(page.journey, "pair_of_member", step("check membership"))
+    def check(*args: Any, **kwargs: Any) -> str:
+        steps.append("check membership")
+        return "proof"
+
+    monkeypatch.setattr(page, "access_pair", check)
     monkeypatch.setattr(page.journey, "get_journey", step("read journey"))
     monkeypatch.setattr(page, "chat_snapshot", step("read chat"))
+    monkeypatch.setattr(page.presence, "mark_conversation_read", step("note chat read"))
 
     run_in_own_loop(page.PairPageState.__dict__["_reload"](FakePairPage(steps)))
     assert steps == [
@@ -239,6 +257,7 @@ def test_a_pair_page_reads_the_journey_and_chat_only_once_it_holds_their_locks(
         "link chat (its lock)",
         "read journey",
         "read chat",
+        "note chat read",
         "show page",
         "show journey",
         "show chat",
@@ -252,17 +271,14 @@ class FakeBellTab:
         self.steps = steps
         self.connected = False
 
+    _with_user = SessionState._with_user  # the real one: `_as_user` below, in a thread
+
     @contextlib.contextmanager
     def _as_user(self) -> Any:
         self.steps.append("resolve the user")
         yield SimpleNamespace(), SimpleNamespace(id=3)
 
-    async def get_state(self, _cls: Any) -> Any:
-        async def link_to(token: str) -> Any:
-            self.steps.append(f"link {token} (its lock)")
-            return SimpleNamespace(unread=0)
-
-        return SimpleNamespace(_link_to=link_to)
+    _reading_as_user = _as_user  # the bell only reads
 
 
 def test_the_bell_counts_only_once_it_holds_its_lock(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -275,6 +291,12 @@ def test_the_bell_counts_only_once_it_holds_its_lock(monkeypatch: pytest.MonkeyP
         return dict.fromkeys(user_ids, 2)
 
     monkeypatch.setattr(bell.notifications, "unread_counts", count)
+
+    async def link(tab: Any, cls: Any, access: Any) -> Any:
+        steps.append(f"link {cls.link_token(access)} (its lock)")
+        return SimpleNamespace(unread=0)
+
+    monkeypatch.setattr(bell, "link", link)
     monkeypatch.setattr(bell, "_bell_first", lambda state: None)
     monkeypatch.setattr(bell, "session_scope", lambda: contextlib.nullcontext(None))
     tab = FakeBellTab(steps)
@@ -282,3 +304,68 @@ def test_the_bell_counts_only_once_it_holds_its_lock(monkeypatch: pytest.MonkeyP
     run_in_own_loop(getattr(connect, "fn", connect)(tab))
     assert steps == ["resolve the user", "link user-3 (its lock)", "count unread"]
     assert tab.connected is True
+
+
+# --- which tabs still may: the session that linked each one must be live -----------------
+
+
+@dataclass
+class FakeLinked:
+    """What the senders read and prune of a shared state: its tabs and their sessions."""
+
+    _linked_from: set[str]
+    _tab_sessions: dict[str, str]
+    _was_touched: bool = False
+
+
+def test_tabs_whose_session_ended_are_dropped_before_anything_is_sent(
+    db: Any, engine: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mentor_app.db import read_scope
+    from mentor_app.services import sessions
+    from tests.factories import make_user
+
+    mentor, mentee = make_user(db), make_user(db)
+    keep = sessions.create_session(db, user=mentor)
+    gone = sessions.create_session(db, user=mentee)
+    db.commit()
+    key = sessions.live_session(db, token=keep)
+    dead = sessions.live_session(db, token=gone)
+    assert key is not None and dead is not None
+    shared = FakeLinked(
+        {"mentor-tab", "mentee-tab", "never-recorded-tab"},
+        {"mentor-tab": key[0], "mentee-tab": dead[0], "closed-long-ago": key[0]},
+    )
+    monkeypatch.setattr(linked, "read_scope", lambda: read_scope(engine))
+    # Both live: both may (the tab with no session on record may not).
+    assert asyncio.run(linked._tabs_still_entitled(shared)) == {"mentor-tab", "mentee-tab"}
+
+    sessions.end_session(db, token=gone)  # the mentee logs out
+    db.commit()
+    assert asyncio.run(linked._tabs_still_entitled(shared)) == {"mentor-tab"}
+    # ... and the state forgets the tab, so its list of tabs does not grow forever.
+    assert shared._linked_from == {"mentor-tab"}
+    assert shared._tab_sessions == {"mentor-tab": key[0]}
+    assert shared._was_touched  # saved as the event lets go
+
+
+def test_a_tab_with_no_socket_any_more_is_forgotten_after_a_send(
+    sent: list[tuple[dict[str, Any], set[str]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chat = FakeShared("mentor-tab", {"mentor-tab", "mentee-tab", "closed-tab"})
+    chat._tab_sessions = {"mentor-tab": "a", "mentee-tab": "b", "closed-tab": "c"}  # type: ignore[attr-defined]
+
+    async def closed_tab_is_gone(delta: dict[str, Any], tabs: set[str]) -> set[str]:
+        sent.append((delta, tabs))
+        return {"closed-tab"}
+
+    monkeypatch.setattr(linked, "send_to_tabs", closed_tab_is_gone)
+
+    def handler(state: FakeShared) -> None:
+        state.set(messages=["hi"])
+        state.clean()
+
+    run_in_own_loop(_event(chat, handler))
+    assert sent[-1][1] == {"mentee-tab", "closed-tab"}
+    assert chat.linked_from == {"mentor-tab", "mentee-tab"}
+    assert chat._tab_sessions == {"mentor-tab": "a", "mentee-tab": "b"}  # type: ignore[attr-defined]

@@ -535,3 +535,71 @@ def test_cohort_auto_match_pairs_by_ids_within_free_places_and_skips_forbidden_p
         (11, 21, 15)
     ]
     assert auto_match_cohort(specs, [], mentors, min_score=0) == []
+
+
+# --- ties: rematch priority, then waiting time ---------------------------------------------
+
+
+def brute_force_best_served(
+    scores: np.ndarray, capacities: list[int], min_score: int, priority: list[int]
+) -> tuple[int, int, int]:
+    """(highest total, most pairs at it, then the most served by priority: the sum over paired
+    mentees of how many mentees rank behind them) over every feasible pairing."""
+    n_e, n_m = scores.shape
+    best = (0, 0, 0)
+
+    def walk(i: int, left: list[int], total: int, pairs: int, served: int) -> None:
+        nonlocal best
+        if i == n_e:
+            best = max(best, (total, pairs, served))
+            return
+        walk(i + 1, left, total, pairs, served)
+        for j in range(n_m):
+            if left[j] > 0 and scores[i, j] >= min_score:
+                left[j] -= 1
+                walk(i + 1, left, total + int(scores[i, j]), pairs + 1, served + n_e - priority[i])
+                left[j] += 1
+
+    walk(0, list(capacities), 0, 0, 0)
+    return best
+
+
+@pytest.mark.parametrize("first", [0, 1])
+def test_auto_match_gives_a_tied_seat_to_the_mentee_ranked_first_in_either_row_order(
+    first: int,
+) -> None:
+    priority = [0, 1] if first == 0 else [1, 0]
+    result = auto_match(np.array([[50], [50]]), [1], min_score=0, priority=priority)
+    assert result == [(first, 0, 50)]
+
+
+def test_auto_match_never_trades_a_score_point_for_priority() -> None:
+    # Mentee 0 ranks first, but mentee 1 scores one point more with the only mentor.
+    assert auto_match(np.array([[49], [50]]), [1], min_score=0, priority=[0, 1]) == [(1, 0, 50)]
+
+
+def test_auto_match_with_priority_keeps_the_best_total_and_serves_the_first_ranked() -> None:
+    rng = np.random.default_rng(17)
+    for _ in range(200):
+        n_e, n_m = int(rng.integers(1, 6)), int(rng.integers(1, 4))
+        scores = rng.integers(0, 4, size=(n_e, n_m)).astype(np.int32)  # many ties
+        capacities = [int(c) for c in rng.integers(0, 3, size=n_m)]
+        priority = [int(p) for p in rng.permutation(n_e)]
+        min_score = int(rng.integers(0, 2))
+
+        result = auto_match(scores, capacities, min_score=min_score, priority=priority)
+
+        assert_feasible(result, scores, capacities, min_score, None)
+        served = sum(n_e - priority[i] for i, _, _ in result)
+        got = (sum(s for _, _, s in result), len(result), served)
+        assert got == brute_force_best_served(scores, capacities, min_score, priority)
+
+
+def test_cohort_auto_match_breaks_ties_by_the_priority_it_is_given() -> None:
+    specs = career_specs()
+    same = {CAREER[0]["id"].replace("mentor", "mentee"): AREAS[:1]}
+    mentees = [Candidate(id=10, answers=same), Candidate(id=11, answers=same)]
+    mentors = [Candidate(id=20, answers={CAREER[0]["id"]: AREAS[:1]}, free_capacity=1)]
+    for priority, winner in (([0, 1], 10), ([1, 0], 11)):
+        got = auto_match_cohort(specs, mentees, mentors, min_score=0, priority=priority)
+        assert [(e, m) for e, m, _ in got] == [(winner, 20)]

@@ -24,8 +24,9 @@ from mentor_app.models import (
     User,
     utcnow,
 )
-from mentor_app.services import accounts, moderation, sessions
+from mentor_app.services import accounts, chat, moderation, sessions
 from mentor_app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from mentor_app.services.paging import PAGE_SIZE
 from tests.factories import PASSWORD, PairSetup, make_pair, make_user
 from tests.support.race import race
 
@@ -205,29 +206,46 @@ def test_queue_lists_reports_newest_first_with_counts_per_state(
     newer = make_report(db, setup, created_at=base + dt.timedelta(hours=1))
     make_report(db, setup, status="dismissed", created_at=base + dt.timedelta(hours=2))
     queue = moderation.list_reports(db, actor=mo, status="open")
-    assert [r.id for r in queue.reports] == [newer.id, older.id]
+    assert [r.id for r in queue.reports.items] == [newer.id, older.id]
     assert queue.counts == {"open": 2, "in_review": 0, "actioned": 0, "dismissed": 1}
-    row = queue.reports[0]
+    row = queue.reports.items[0]
     assert (row.category_label, row.reporter_name, row.reported_name) == (
         "Harassment",
         "Theo",
         "Maya",
     )
     assert row.evidence_count == 1
-    assert len(moderation.list_reports(db, actor=mo, status=None).reports) == 3
+    assert moderation.list_reports(db, actor=mo, status=None).reports.total == 3
 
 
-def test_queue_is_bounded(db: Session, setup: PairSetup, mo: User) -> None:
-    for _ in range(moderation.LIST_LIMIT + 5):
-        db.add(
-            Report(
-                reporter_id=setup.mentee.id or 0, reported_id=setup.mentor.id or 0, category="spam"
-            )
+def test_queue_is_read_a_page_at_a_time_newest_first_without_skipping_a_report(
+    db: Session, setup: PairSetup, mo: User
+) -> None:
+    # 45 reports, many made in the same instant: the id settles their order between pages.
+    base = utcnow() - dt.timedelta(days=1)
+    made = []
+    for n in range(45):
+        report = Report(
+            reporter_id=setup.mentee.id or 0,
+            reported_id=setup.mentor.id or 0,
+            category="spam",
+            created_at=base + dt.timedelta(minutes=n // 10),
         )
+        db.add(report)
+        made.append(report)
     db.commit()
-    queue = moderation.list_reports(db, actor=mo, status="open")
-    assert len(queue.reports) == moderation.LIST_LIMIT
-    assert queue.counts["open"] == moderation.LIST_LIMIT + 5
+    newest_first = [
+        r.id for r in sorted(made, key=lambda r: (r.created_at, r.id or 0), reverse=True)
+    ]
+
+    pages = [moderation.list_reports(db, actor=mo, status="open", page=n) for n in range(3)]
+
+    assert [len(q.reports.items) for q in pages] == [PAGE_SIZE, PAGE_SIZE, 5]
+    assert [r.id for q in pages for r in q.reports.items] == newest_first
+    assert [(q.reports.total, q.reports.pages) for q in pages] == [(45, 3)] * 3
+    assert pages[0].counts["open"] == 45
+    past_the_end = moderation.list_reports(db, actor=mo, status="open", page=7)
+    assert (past_the_end.reports.page, past_the_end.reports.items) == (2, pages[2].reports.items)
 
 
 def test_an_unknown_state_is_refused(db: Session, mo: User) -> None:
@@ -262,6 +280,36 @@ def test_the_evidence_is_the_frozen_copy_not_the_chat(
     db.commit()
     detail = moderation.get_report(db, actor=mo, report_id=report.id or 0)
     assert "My private worries." not in [e.body for e in detail.evidence]
+
+
+def test_the_moderator_sees_the_copy_made_at_report_time_after_the_message_changes(
+    db: Session, setup: PairSetup, mo: User
+) -> None:
+    pid = setup.pair.id or 0
+    bad = chat.send_message(
+        db, actor=setup.mentor, pair_id=pid, body="Send me your bank details", client_id="bad-1234"
+    )
+    filed = chat.report(
+        db, actor=setup.mentee, pair_id=pid, category="spam", message_ids=[bad.id or 0]
+    )
+    db.commit()
+    # After the report the row changes under it: its text, and the sender's name.
+    db.execute(
+        text("UPDATE pair_message SET body = 'Nice weather today' WHERE id = :id"), {"id": bad.id}
+    )
+    db.execute(
+        text("UPDATE app_user SET display_name = 'Someone else' WHERE id = :id"),
+        {"id": setup.mentor.id},
+    )
+    db.commit()
+    db.expire_all()
+    assert db.get(Message, bad.id).body == "Nice weather today"  # type: ignore[union-attr]
+
+    detail = moderation.get_report(db, actor=mo, report_id=filed.id or 0)
+
+    assert [(e.message_id, e.sender_name, e.body) for e in detail.evidence] == [
+        (bad.id, "Maya", "Send me your bank details")
+    ]
 
 
 def test_an_unknown_report_is_not_found(db: Session, mo: User) -> None:

@@ -19,8 +19,8 @@ from sqlmodel import Session, col, select
 
 from mentor_app import outbox as outbox_cli
 from mentor_app.db import session_scope
-from mentor_app.models import EmailOutbox, utcnow
-from mentor_app.services import notifications, outbox
+from mentor_app.models import EmailOutbox, User, utcnow
+from mentor_app.services import accounts, notifications, outbox
 from mentor_app.settings import settings
 from tests.factories import make_user
 
@@ -172,6 +172,63 @@ def test_two_senders_racing_send_every_email_exactly_once(any_engine: Engine) ->
     assert len(sent_to) == 30 and set(sent_to.values()) == {1}
     assert sum(r.sent for r in reports) == 30
     assert {(r.status, r.attempts) for r in rows(any_engine)} == {("sent", 1)}
+
+
+# --- the recipient's status, re-read at send time ------------------------------------------
+
+
+def _recipient(engine: Engine, row_id: int) -> User:
+    with Session(engine, expire_on_commit=False) as db:
+        row = db.get(EmailOutbox, row_id)
+        assert row is not None
+        return db.exec(select(User).where(User.email == row.to_address)).one()
+
+
+def test_an_email_queued_before_a_suspension_is_skipped_not_sent(engine: Engine) -> None:
+    first, second = queue(engine, 2)
+    with session_scope(engine) as db:
+        accounts.suspend_user(db, user_id=_recipient(engine, first).id or 0, actor_id=None)
+    backend = FakeBackend()
+
+    report = deliver(engine, backend)
+    later = deliver(engine, backend, NOW + dt.timedelta(days=1))
+
+    assert [e.to for e in backend.attempts] == [_recipient(engine, second).email]
+    assert (report.sent, report.skipped, report.failed, report.retrying) == (1, 1, 0, 0)
+    assert later.claimed == 0  # skipped is final: never retried
+    skipped = rows(engine)[0]
+    assert (skipped.status, skipped.sent_at) == ("skipped", None)
+    assert skipped.last_error == outbox.SKIPPED_INACTIVE
+
+
+def test_an_email_to_an_address_its_member_no_longer_uses_is_skipped(engine: Engine) -> None:
+    (row_id,) = queue(engine)
+    with session_scope(engine) as db:
+        person = db.exec(select(User).where(User.id == _recipient(engine, row_id).id)).one()
+        person.email = "new-address@example.com"
+        db.add(person)
+    backend = FakeBackend()
+
+    report = deliver(engine, backend)
+
+    assert backend.attempts == [] and report.skipped == 1
+    assert (rows(engine)[0].status, rows(engine)[0].last_error) == (
+        "skipped",
+        outbox.SKIPPED_ADDRESS,
+    )
+
+
+def test_the_operator_sees_skipped_emails_counted(
+    engine: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (row_id,) = queue(engine)
+    with session_scope(engine) as db:
+        accounts.suspend_user(db, user_id=_recipient(engine, row_id).id or 0, actor_id=None)
+    deliver(engine, FakeBackend())
+    with Session(engine) as db:
+        assert outbox.counts(db) == {"skipped": 1}
+    assert outbox_cli.main(["status"], engine=engine) == 0
+    assert "skipped: 1" in capsys.readouterr().out
 
 
 class Crash(BaseException):

@@ -221,7 +221,7 @@ def test_nobody_under_18_is_ever_paired(cohort: Cohort) -> None:
     with pytest.raises(PermissionDenied, match="18"):
         cohort.pair(enrollment, mentor)
     workspace = pairing.get_workspace(cohort.db, actor=cohort.admin, program_id=cohort.pid)
-    assert minor.id not in [m.user_id for m in workspace.mentees_waiting]
+    assert minor.id not in [m.user_id for m in workspace.mentees_waiting.items]
 
 
 @pytest.mark.parametrize("who_blocks", ["mentor", "mentee"])
@@ -265,9 +265,13 @@ def test_pairs_are_made_only_while_the_program_is_open_or_active(cohort: Cohort)
     draft_program = make_program(cohort.db, admin=cohort.admin, group=cohort.group, status="draft")
     with pytest.raises(Conflict, match="open or active"):
         pairing.suggest_all(cohort.db, actor=cohort.admin, program_id=draft_program.id or 0)
-    programs.advance_status(cohort.db, actor=cohort.admin, program_id=cohort.pid)  # active
+    programs.advance_status(
+        cohort.db, actor=cohort.admin, program_id=cohort.pid, expected_status="open"
+    )
     cohort.pair(mentee, mentor)
-    programs.advance_status(cohort.db, actor=cohort.admin, program_id=cohort.pid)  # closed
+    programs.advance_status(
+        cohort.db, actor=cohort.admin, program_id=cohort.pid, expected_status="active"
+    )
     cohort.db.commit()
     with pytest.raises(Conflict, match="open or active"):
         cohort.pair(late, mentor)
@@ -386,7 +390,7 @@ def test_two_admins_suggesting_all_at_once_never_over_fill_or_double_pair(
 def test_drafts_are_invisible_to_members_until_published(cohort: Cohort) -> None:
     mentee, mentor = cohort.person("Theo", "mentee"), cohort.person("Maya", "mentor")
     draft = cohort.pair(mentee, mentor)
-    assert pairing.list_my_pairs(cohort.db, actor=cohort.user(mentee)) == []
+    assert pairing.list_my_pairs(cohort.db, actor=cohort.user(mentee)).items == []
     with pytest.raises(NotFound):
         pairing.get_pair_page(cohort.db, actor=cohort.user(mentee), pair_id=draft.id or 0)
     assert notifications.list_recent(cohort.db, actor=cohort.user(mentee)) == []
@@ -406,7 +410,7 @@ def test_publishing_tells_both_members_and_opens_the_pair_to_them_only(cohort: C
     told = notifications.list_recent(cohort.db, actor=cohort.user(mentee))
     assert [n.text for n in told] == [f"Maya is your mentor in “{cohort.program.title}”."]
     assert told[0].link == f"/pairs/{pair.id}"
-    mine = pairing.list_my_pairs(cohort.db, actor=cohort.user(mentee))
+    mine = pairing.list_my_pairs(cohort.db, actor=cohort.user(mentee)).items
     assert [(p.partner_name, p.my_role) for p in mine] == [("Maya", "mentee")]
     page = pairing.get_pair_page(cohort.db, actor=cohort.user(mentor), pair_id=pair.id or 0)
     assert (page.partner_name, page.partner_role) == ("Theo", "mentee")
@@ -472,16 +476,20 @@ def test_the_workspace_lists_people_in_the_same_name_order_on_every_engine(
 
     workspace = pairing.get_workspace(cohort.db, actor=cohort.admin, program_id=cohort.pid)
 
-    assert [m.name for m in workspace.mentees_waiting] == ["Al", "Cy", "bea"]
-    assert [m.name for m in workspace.mentors] == ["Eve", "dan"]
+    assert [m.name for m in workspace.mentees_waiting.items] == ["Al", "Cy", "bea"]
+    assert [m.name for m in workspace.mentors.items] == ["Eve", "dan"]
 
 
 def test_suggest_all_breaks_a_tie_the_same_way_on_every_engine(cohort: Cohort) -> None:
-    # Two mentees as good as each other for the one seat: the tie goes by name order, which
-    # must not be the database's collation (en-US would put "bea" before "Cy").
+    # Two mentees as good as each other for the one seat, with equal priority and waiting
+    # since the same moment: the tie goes by name order, which must not be the database's
+    # collation (en-US would put "bea" before "Cy").
     mentor = cohort.person("Maya", "mentor", capacity=1, areas=AREAS[:1])
+    bea = cohort.person("bea", "mentee", areas=AREAS[:1])
     cy = cohort.person("Cy", "mentee", areas=AREAS[:1])
-    cohort.person("bea", "mentee", areas=AREAS[:1])
+    cy.created_at = bea.created_at
+    cohort.db.add(cy)
+    cohort.db.commit()
 
     made = pairing.suggest_all(cohort.db, actor=cohort.admin, program_id=cohort.pid)
 
@@ -533,12 +541,15 @@ def test_workspace_lists_waiting_mentees_and_mentor_capacity(cohort: Cohort) -> 
 
     ws = pairing.get_workspace(cohort.db, actor=cohort.admin, program_id=cohort.pid)
 
-    assert [m.name for m in ws.mentees_waiting] == ["Priya", "Sam"]
-    assert [(m.name, m.used, m.capacity) for m in ws.mentors] == [("Maya", 1, 1), ("Omar", 0, 3)]
-    assert [(p.mentee_name, p.mentor_name) for p in ws.published] == [("Theo", "Maya")]
+    assert [m.name for m in ws.mentees_waiting.items] == ["Priya", "Sam"]
+    assert [(m.name, m.used, m.capacity) for m in ws.mentors.items] == [
+        ("Maya", 1, 1),
+        ("Omar", 0, 3),
+    ]
+    assert [(p.mentee_name, p.mentor_name) for p in ws.published.items] == [("Theo", "Maya")]
     assert ws.fairness.unmatched == 2 and ws.fairness.full_mentors == ["Maya"]
     assert sum(n for _label, n in ws.fairness.score_buckets) == 1
-    assert ws.fairness.median_score == ws.published[0].score
+    assert ws.fairness.median_score == ws.published.items[0].score
 
 
 def test_workspace_search_filters_both_columns_by_name(cohort: Cohort) -> None:
@@ -549,10 +560,10 @@ def test_workspace_search_filters_both_columns_by_name(cohort: Cohort) -> None:
 
     ws = pairing.get_workspace(cohort.db, actor=cohort.admin, program_id=cohort.pid, search=" MA")
 
-    assert [m.name for m in ws.mentors] == ["Maya Okafor", "Omar Haddad"]
-    assert [m.name for m in ws.mentees_waiting] == ["Mara Lind", "Theo Martin"]
+    assert [m.name for m in ws.mentors.items] == ["Maya Okafor", "Omar Haddad"]
+    assert [m.name for m in ws.mentees_waiting.items] == ["Mara Lind", "Theo Martin"]
     ws = pairing.get_workspace(cohort.db, actor=cohort.admin, program_id=cohort.pid, search="oka")
-    assert [m.name for m in ws.mentors] == ["Maya Okafor"] and ws.mentees_waiting == []
+    assert [m.name for m in ws.mentors.items] == ["Maya Okafor"] and ws.mentees_waiting.items == []
 
 
 # --- applications once paired ---------------------------------------------------------------------
@@ -562,6 +573,7 @@ def test_a_mentor_cannot_lower_capacity_below_their_pairs(cohort: Cohort) -> Non
     mentor = cohort.person("Maya", "mentor", capacity=2)
     cohort.pair(cohort.person("Theo", "mentee"), mentor)
     cohort.pair(cohort.person("Priya", "mentee"), mentor)
+    pairing.publish_pairs(cohort.db, actor=cohort.admin, program_id=cohort.pid, today=TODAY)
     program = cohort.db.get(Program, cohort.pid)
     assert program is not None
     with pytest.raises(ValidationError) as refused:
@@ -599,5 +611,51 @@ def test_workspace_can_show_only_mentors_with_a_free_seat(cohort: Cohort) -> Non
         cohort.db, actor=cohort.admin, program_id=cohort.pid, free_only=True
     )
 
-    assert [m.name for m in everyone.mentors] == ["Maya", "Omar"]
-    assert [m.name for m in free.mentors] == ["Omar"]
+    assert [m.name for m in everyone.mentors.items] == ["Maya", "Omar"]
+    assert [m.name for m in free.mentors.items] == ["Omar"]
+
+
+def test_suggest_all_uses_a_plan_made_on_the_same_cohort_without_working_it_out_again(
+    cohort: Cohort, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    maya = cohort.person("Maya", "mentor", capacity=1, areas=AREAS[:2])
+    omar = cohort.person("Omar", "mentor", capacity=1, areas=AREAS[:1])
+    theo = cohort.person("Theo", "mentee", areas=AREAS[:1])
+    priya = cohort.person("Priya", "mentee", areas=AREAS[1:2])
+    plan = pairing.plan_suggest_all(cohort.db, actor=cohort.admin, program_id=cohort.pid)
+    cohort.db.rollback()  # the plan was read in a transaction of its own
+
+    worked_out: list[int] = []
+    assign = pairing._assign
+    monkeypatch.setattr(pairing, "_assign", lambda *args: worked_out.append(1) or assign(*args))
+    made = pairing.suggest_all(cohort.db, actor=cohort.admin, program_id=cohort.pid, plan=plan)
+
+    assert worked_out == []  # the write transaction only checked the cohort and wrote
+    got = {(p.mentee_enrollment_id, p.mentor_enrollment_id) for p in made}
+    assert got == {(theo.id, omar.id), (priya.id, maya.id)}
+
+
+def test_a_plan_made_before_the_cohort_changed_is_worked_out_again_under_the_lock(
+    cohort: Cohort,
+) -> None:
+    maya = cohort.person("Maya", "mentor", capacity=1, areas=AREAS[:2])
+    omar = cohort.person("Omar", "mentor", capacity=1, areas=AREAS[:1])
+    theo = cohort.person("Theo", "mentee", areas=AREAS[:1])
+    priya = cohort.person("Priya", "mentee", areas=AREAS[1:2])
+    plan = pairing.plan_suggest_all(cohort.db, actor=cohort.admin, program_id=cohort.pid)
+    cohort.db.rollback()
+    # Meanwhile another admin pairs Theo with Omar by hand: the plan's Theo-Omar is stale.
+    cohort.pair(theo, omar)
+
+    made = pairing.suggest_all(cohort.db, actor=cohort.admin, program_id=cohort.pid, plan=plan)
+
+    assert {(p.mentee_enrollment_id, p.mentor_enrollment_id) for p in made} == {(priya.id, maya.id)}
+
+
+def test_only_the_programs_admins_can_plan_suggest_all(cohort: Cohort) -> None:
+    member = cohort.user(cohort.person("Maya", "mentor"))
+    other_admin = make_user(cohort.db)
+    make_group(cohort.db, admin=other_admin)
+    for actor in (member, other_admin):
+        with pytest.raises(PermissionDenied):
+            pairing.plan_suggest_all(cohort.db, actor=actor, program_id=cohort.pid)

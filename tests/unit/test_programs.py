@@ -17,6 +17,7 @@ from mentor_app.services.errors import Conflict, NotFound, PermissionDenied, Val
 from tests.factories import (
     START,
     TODAY,
+    add_applicants,
     add_member,
     make_application,
     make_group,
@@ -469,11 +470,15 @@ def test_member_cannot_publish(db: Session, group: Group, draft: Program) -> Non
 
 def test_admin_moves_a_program_from_open_to_active_to_closed(db: Session, admin: User) -> None:
     program = make_program(db, admin=admin)
-    seen = [programs.advance_status(db, actor=admin, program_id=_pid(program)).status]
-    seen.append(programs.advance_status(db, actor=admin, program_id=_pid(program)).status)
+    seen = [
+        programs.advance_status(
+            db, actor=admin, program_id=_pid(program), expected_status=status
+        ).status
+        for status in ("open", "active")
+    ]
     assert seen == ["active", "closed"]
-    with pytest.raises(Conflict):
-        programs.advance_status(db, actor=admin, program_id=_pid(program))
+    with pytest.raises(Conflict, match="is closed"):
+        programs.advance_status(db, actor=admin, program_id=_pid(program), expected_status="closed")
     details = db.exec(
         select(AuditLog.detail).where(AuditLog.action == "program_status_changed")
     ).all()
@@ -482,15 +487,15 @@ def test_admin_moves_a_program_from_open_to_active_to_closed(db: Session, admin:
 
 def test_draft_cannot_skip_publishing(db: Session, admin: User, draft: Program) -> None:
     with pytest.raises(Conflict) as err:
-        programs.advance_status(db, actor=admin, program_id=_pid(draft))
+        programs.advance_status(db, actor=admin, program_id=_pid(draft), expected_status="draft")
     assert err.value.message == "Publish the program first."
 
 
 def test_repeated_confirmation_cannot_skip_a_stage(db: Session, admin: User) -> None:
     program = make_program(db, admin=admin)
-    programs.advance_status(db, actor=admin, program_id=_pid(program), from_status="open")
+    programs.advance_status(db, actor=admin, program_id=_pid(program), expected_status="open")
     with pytest.raises(Conflict):
-        programs.advance_status(db, actor=admin, program_id=_pid(program), from_status="open")
+        programs.advance_status(db, actor=admin, program_id=_pid(program), expected_status="open")
     assert program.status == "active"
 
 
@@ -499,7 +504,7 @@ def test_member_cannot_move_a_program_forward(db: Session, admin: User, group: G
     sam = make_user(db)
     add_member(db, group, sam)
     with pytest.raises(PermissionDenied):
-        programs.advance_status(db, actor=sam, program_id=_pid(program))
+        programs.advance_status(db, actor=sam, program_id=_pid(program), expected_status="open")
     assert program.status == "open"
 
 
@@ -599,13 +604,45 @@ def test_admin_sees_applications_by_role_with_counts(
     make_application(db, program=program, user=kim, role="mentee")
     overview = programs.get_admin_overview(db, actor=admin, program_id=_pid(program))
     assert overview.counts == {"mentor": 1, "mentee": 2}
-    assert [(r.display_name, r.capacity) for r in overview.mentors] == [("Maya", 3)]
-    assert [r.display_name for r in overview.mentees] == ["Sam", "Kim"]
-    assert overview.mentees[0].answers[0] == (
+    assert [(r.display_name, r.capacity) for r in overview.mentors.items] == [("Maya", 3)]
+    assert [r.display_name for r in overview.mentees.items] == ["Sam", "Kim"]
+    assert overview.mentees.items[0].answers[0] == (
         "Which areas would you like help with?",
         "Getting promoted, Changing careers",
     )
     assert overview.next_status == "active"
+
+
+def test_applications_are_read_a_page_at_a_time_per_role_active_ones_first(
+    db: Session, admin: User, group: Group
+) -> None:
+    program = make_program(db, admin=admin, group=group)
+    mentees = add_applicants(
+        db, program=program, role="mentee", names=[f"Mentee {n:02d}" for n in range(45)]
+    )
+    mentors = add_applicants(db, program=program, role="mentor", names=["Maya", "Omar"])
+    # Applied in the same instant: the id settles the order between pages.
+    for enrollment in mentees[10:20]:
+        enrollment.created_at = mentees[10].created_at
+    for enrollment in mentees[:5]:  # withdrawn: after the active ones
+        enrollment.status = "withdrawn"
+    db.add_all(mentees)
+    db.commit()
+    expected = [e.id for e in mentees[5:]] + [e.id for e in mentees[:5]]
+
+    overviews = [
+        programs.get_admin_overview(db, actor=admin, program_id=_pid(program), mentees_page=n)
+        for n in range(3)
+    ]
+
+    assert [len(o.mentees.items) for o in overviews] == [20, 20, 5]
+    assert [r.enrollment_id for o in overviews for r in o.mentees.items] == expected
+    assert [r.status for r in overviews[2].mentees.items] == ["withdrawn"] * 5
+    assert overviews[0].counts == {"mentor": 2, "mentee": 40}
+    assert [r.enrollment_id for r in overviews[2].mentors.items] == [m.id for m in mentors]
+    assert (overviews[0].mentees.total, overviews[0].mentees.pages) == (45, 3)
+    last = programs.get_admin_overview(db, actor=admin, program_id=_pid(program), mentees_page=7)
+    assert last.mentees.page == 2
 
 
 def test_member_cannot_see_the_admin_overview(db: Session, admin: User, group: Group) -> None:
@@ -614,3 +651,5 @@ def test_member_cannot_see_the_admin_overview(db: Session, admin: User, group: G
     add_member(db, group, sam)
     with pytest.raises(PermissionDenied):
         programs.get_admin_overview(db, actor=sam, program_id=_pid(program))
+    with pytest.raises(PermissionDenied):
+        programs.get_admin_overview(db, actor=sam, program_id=_pid(program), mentees_page=1)

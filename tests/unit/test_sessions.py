@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from mentor_app.db import read_scope
 from mentor_app.models import UserSession
 from mentor_app.services import sessions
 from tests.factories import make_user
@@ -108,3 +110,32 @@ def test_last_seen_is_written_at_most_once_a_minute(db: Session) -> None:
 
     sessions.resolve_session(db, token=token, now=NOW + dt.timedelta(seconds=61))
     assert row.last_seen_at == NOW + dt.timedelta(seconds=61)
+
+
+def test_a_read_only_look_signs_in_a_fresh_session_and_leaves_every_write_to_resolve(
+    db: Session, engine: Engine
+) -> None:
+    user = make_user(db)
+    token = sessions.create_session(db, user=user, now=NOW)
+    db.commit()
+    with read_scope(engine) as reader:
+        seen, stale = sessions.peek_session(reader, token=token, now=NOW + dt.timedelta(seconds=30))
+        assert (seen.id if seen else None, stale) == (user.id, False)
+        # Due a touch, idle too long, unknown: nothing is written here, the caller is told.
+        assert sessions.peek_session(reader, token=token, now=NOW + dt.timedelta(minutes=2)) == (
+            None,
+            True,
+        )
+        assert sessions.peek_session(reader, token=token, now=NOW + dt.timedelta(days=15)) == (
+            None,
+            True,
+        )
+        assert sessions.peek_session(reader, token="no-such-token", now=NOW) == (None, False)
+        assert sessions.peek_session(reader, token=None, now=NOW) == (None, False)
+
+    user.status = "suspended"
+    db.add(user)
+    db.commit()
+    with read_scope(engine) as reader:
+        assert sessions.peek_session(reader, token=token, now=NOW) == (None, True)
+    assert db.exec(select(UserSession)).one().last_seen_at == NOW  # nothing was written

@@ -1,0 +1,93 @@
+"""Which handlers `state.off_loop` moves to a thread: our sync ones (and each step of a sync
+generator), never async ones, async generators or Reflex's own."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Iterator
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from state import off_loop
+
+sync_handler_threads: list[str] = []
+
+
+def sync_handler(state: Any) -> None:
+    sync_handler_threads.append(threading.current_thread().name)
+
+
+def generator_handler(state: Any) -> Iterator[None]:
+    sync_handler_threads.append(threading.current_thread().name)
+    yield
+    sync_handler_threads.append(threading.current_thread().name)
+
+
+async def async_handler(state: Any) -> None:
+    sync_handler_threads.append(threading.current_thread().name)
+
+
+async def async_generator_handler(state: Any) -> AsyncIterator[None]:
+    sync_handler_threads.append(threading.current_thread().name)
+    yield
+
+
+for fn in (sync_handler, generator_handler, async_handler, async_generator_handler):
+    fn.__module__ = "state.example"  # as if written in our state package
+
+
+def _handler(fn: Any) -> Any:
+    import inspect
+
+    return SimpleNamespace(fn=fn, _is_coroutine_function=inspect.iscoroutinefunction(fn))
+
+
+@pytest.mark.parametrize(
+    ("fn", "where"),
+    [
+        (sync_handler, ["handler"]),
+        (generator_handler, ["handler", "handler"]),
+        (async_handler, ["MainThread"]),
+        (async_generator_handler, ["MainThread"]),
+    ],
+)
+def test_our_sync_handlers_run_in_a_handler_thread_and_async_ones_on_the_loop(
+    monkeypatch: pytest.MonkeyPatch, fn: Any, where: list[str]
+) -> None:
+    chained: list[Any] = []
+
+    async def original(handler: Any, payload: Any, state: Any, root_state: Any) -> None:
+        result = handler.fn(state, **payload)  # Reflex's own way, on the loop
+        if hasattr(result, "__aiter__"):
+            async for _ in result:
+                pass
+        elif asyncio.iscoroutine(result):
+            await result
+
+    async def chain_updates(events: Any, **_kwargs: Any) -> None:
+        chained.append(events)
+
+    bsp = off_loop.base_state_processor
+    monkeypatch.setattr(off_loop, "_original_process_event", original)
+    monkeypatch.setattr(bsp, "_prepare_event_payload", lambda handler, payload: payload)
+    monkeypatch.setattr(bsp, "chain_updates", chain_updates)
+    monkeypatch.setattr(bsp, "ensure_locked", lambda state, root: root)
+    sync_handler_threads.clear()
+
+    asyncio.run(off_loop.process_event(_handler(fn), {}, object(), object()))
+
+    assert [name.split("_")[0] for name in sync_handler_threads] == where
+    if fn is generator_handler:
+        assert chained == [None, None]  # the yield's update, then the end's
+
+
+def test_reflex_s_own_handlers_stay_as_reflex_runs_them() -> None:
+    def setter(state: Any) -> None:
+        pass
+
+    setter.__module__ = "reflex.state"
+    assert not off_loop.ours(setter)
+    assert off_loop.ours(sync_handler)

@@ -1,0 +1,56 @@
+"""A read-only unit of work never waits for SQLite's write lock (the session check that
+every event of a linked tab makes must not stall behind a writer)."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from mentor_app.db import make_engine, read_scope, session_scope
+
+
+@pytest.mark.sqlite_only(reason="SQLite's write lock")
+def test_a_read_scope_reads_while_another_writer_holds_the_lock(tmp_path: Path) -> None:
+    path = tmp_path / "lock.db"
+    engine = make_engine(f"sqlite:///{path}")
+    with session_scope(engine) as db:
+        db.exec(text("CREATE TABLE t (a INTEGER)"))
+        db.exec(text("INSERT INTO t VALUES (1)"))
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("INSERT INTO t VALUES (2)")
+    try:
+        started = time.perf_counter()
+        with read_scope(engine) as db:
+            assert db.exec(text("SELECT count(*) FROM t")).one() == (1,)  # the committed rows
+        assert time.perf_counter() - started < 1
+        # The control: an ordinary unit of work waits for the lock, then gives up.
+        with pytest.raises(OperationalError), session_scope(engine) as db:
+            db.exec(text("SELECT count(*) FROM t")).one()
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+        engine.dispose()
+
+
+def test_a_read_scope_writes_nothing(engine: object) -> None:
+    from sqlalchemy.engine import Engine
+
+    assert isinstance(engine, Engine)
+    with session_scope(engine) as db:
+        db.exec(text("CREATE TABLE IF NOT EXISTS scratch (a INTEGER)"))
+    # A write by mistake in a read scope fails loudly (it would vanish in the rollback).
+    with pytest.raises(DBAPIError, match=r"(?i)read.?only"), read_scope(engine) as db:
+        db.exec(text("INSERT INTO scratch VALUES (1)"))
+    with read_scope(engine) as db:
+        assert db.exec(text("SELECT count(*) FROM scratch")).one() == (0,)
+    # ... and the same pooled connection writes again in an ordinary unit of work.
+    with session_scope(engine) as db:
+        db.exec(text("INSERT INTO scratch VALUES (2)"))
+    with read_scope(engine) as db:
+        assert db.exec(text("SELECT count(*) FROM scratch")).one() == (1,)
