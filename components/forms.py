@@ -99,8 +99,15 @@ def select_field(
     return labelled(label, field_id, control, error)
 
 
-def submit_button(text: str, *, loading: Var[bool]) -> rx.Component:
-    return rx.button(text, type="submit", loading=loading, size="3", width="100%")
+def submit_button(
+    text: str, *, loading: Var[bool], disabled: Var[bool] | None = None
+) -> rx.Component:
+    """`disabled`, when given, is on top of `loading` (a busy button is always disabled)."""
+    if disabled is None:
+        return rx.button(text, type="submit", loading=loading, size="3", width="100%")
+    return rx.button(
+        text, type="submit", loading=loading, disabled=disabled | loading, size="3", width="100%"
+    )
 
 
 def form_alert(message: Var[str]) -> rx.Component:

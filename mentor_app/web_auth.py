@@ -8,6 +8,10 @@ the raw token.
   success the response sets the cookie and the page loads `next` afresh, so its new
   websocket carries the cookie. A throttled attempt answers 429 with `Retry-After`; the
   client's address (`client_address`) is what the services throttle per address.
+  The browser's own submit of the form (a page load, `Sec-Fetch-Mode: navigate`) gets
+  redirects instead: 303 to `next` with the cookie, or 303 back to the form with a
+  `?notice=` code. The forms are POST forms, inert until their page is live, so this
+  happens only when the page script never runs; it never puts a password in an address.
 - `POST /auth/logout`: ends the session, clears the cookie, answers 303 to /login (a plain
   HTML form works).
 - `GET /account/data`: the signed-in member's own data as a JSON download (Settings → Your
@@ -28,7 +32,7 @@ import logging
 from collections.abc import Callable
 from http.cookies import SimpleCookie
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from reflex.app import EventNamespace
 from reflex_base import constants
@@ -193,14 +197,49 @@ def _forwarded_for(element: str) -> str:
     return ""
 
 
+def _is_navigation(request: Request) -> bool:
+    """The browser's own form submit (a page load), not the page script's fetch: it happens
+    only when a form is sent before its page is live."""
+    mode = request.headers.get("sec-fetch-mode")
+    if mode is not None:
+        return mode == "navigate"
+    return "text/html" in request.headers.get("accept", "")
+
+
+def _referer_next(request: Request) -> str | None:
+    """The `?next=` of the page the form was on: a browser submit goes to the form's bare
+    action, and the page's own address (Referrer-Policy same-origin) still says it."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    return parse_qs(referer.query).get("next", [None])[0]
+
+
+def _back_to_form(form_page: str, next_page: str, notice: str) -> RedirectResponse:
+    """A refused browser submit goes back to its form, which shows `notice` (a code from
+    `NOTICES`, never text from the request: a link cannot make the page say anything)."""
+    query = urlencode({"next": next_page, "notice": notice})
+    return RedirectResponse(f"{form_page}?{query}", status_code=303)
+
+
+# What the form page says after a browser submit was refused (`?notice=`).
+NOTICES = {
+    "retry": "That did not go through. Please check your details and try again.",
+    "error": SERVER_ERROR,
+}
+
+
 async def _form_sign_in(
-    request: Request, find_user: Callable[[Any, dict[str, str], str], User]
+    request: Request, find_user: Callable[[Any, dict[str, str], str], User], form_page: str
 ) -> Any:
-    if not _same_origin(request):
-        return JSONResponse({"ok": False, "form_error": FOREIGN_PAGE}, status_code=403)
+    navigation = _is_navigation(request)
     form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    next_page = safe_next(
+        form.get("next") or request.query_params.get("next") or _referer_next(request)
+    )
+    if not _same_origin(request):
+        if navigation:
+            return _back_to_form(form_page, next_page, "retry")
+        return JSONResponse({"ok": False, "form_error": FOREIGN_PAGE}, status_code=403)
     old_token = request.cookies.get(COOKIE_NAME)
-    next_page = safe_next(form.get("next") or request.query_params.get("next"))
     address = client_address(request, settings.client_ip_header)
 
     def work() -> str:
@@ -215,11 +254,19 @@ async def _form_sign_in(
     try:
         token = await asyncio.to_thread(work)
     except ServiceError as error:
+        if navigation:
+            return _back_to_form(form_page, next_page, "retry")
         return _refused(error)
     except Exception:
         logger.exception("Sign-in failed")
+        if navigation:
+            return _back_to_form(form_page, next_page, "error")
         return JSONResponse({"ok": False, "form_error": SERVER_ERROR}, status_code=500)
-    response = JSONResponse({"ok": True, "next": next_page})
+    response: Response = (
+        RedirectResponse(next_page, status_code=303)
+        if navigation
+        else JSONResponse({"ok": True, "next": next_page})
+    )
     set_session_cookie(response, token)
     return response
 
@@ -234,6 +281,7 @@ async def log_in(request: Request) -> Any:
             timezone=form.get("timezone"),
             client_address=address,
         ),
+        "/login",
     )
 
 
@@ -249,6 +297,7 @@ async def sign_up(request: Request) -> Any:
             timezone=form.get("timezone"),
             client_address=address,
         ),
+        "/signup",
     )
 
 

@@ -11,7 +11,7 @@ import reflex as rx
 from reflex.event import EventSpec
 
 from mentor_app.db import session_scope
-from mentor_app.web_auth import safe_next
+from mentor_app.web_auth import NOTICES, safe_next
 from state.session import SessionState
 
 FORM_ID = "auth-form"
@@ -82,6 +82,8 @@ class AuthFormState(SessionState):
         """on_load: a signed-in user has nothing to do on these pages."""
         self._clear()
         self.submitting = False
+        # A browser submit the endpoint refused comes back here with a notice code.
+        self.form_error = NOTICES.get(self.router.url.query_parameters.get("notice") or "", "")
         with session_scope() as db:
             user = self._user(db)
         self._show_user(user)

@@ -23,7 +23,10 @@ def auth_card(
                     rx.heading(title, size="6", as_="h1"),
                     form_alert(state.form_error),
                     *fields,
-                    submit_button(submit, loading=state.submitting),
+                    # Inert until the page is live: a press before that would be the
+                    # browser's own submit (the method and action below keep it a POST
+                    # to the endpoint, never a GET with the password in the address).
+                    submit_button(submit, loading=state.submitting, disabled=~rx.State.is_hydrated),
                     footer,
                     spacing="4",
                     width="100%",
@@ -34,6 +37,8 @@ def auth_card(
                     rx.call_script(post_form_script(endpoint), callback=state.finish),
                 ],
                 reset_on_submit=False,
+                method="post",
+                action=endpoint,
                 width="100%",
             ),
             width="100%",

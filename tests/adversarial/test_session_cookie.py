@@ -371,6 +371,71 @@ def test_a_foreign_page_cannot_sign_up(app_server: AppServer, app_db: Session, c
     assert live is not None and live.email == email
 
 
+NAVIGATE = {"Sec-Fetch-Mode": "navigate", "Accept": "text/html"}
+
+
+@pytest.mark.parametrize("case", FOREIGN_CASES)
+def test_a_foreign_pages_plain_form_cannot_log_in_either(
+    app_server: AppServer, person: Callable[..., User], app_db: Session, case: str
+) -> None:
+    """The browser's own form submit (a page load, which the endpoint answers with
+    redirects rather than JSON) from another site: sent back to our log-in form, no
+    cookie, nothing written."""
+    user = person()
+    form = {"email": user.email, "password": DEMO_PASSWORD}
+    before = _every_row(app_db)
+    headers = {**NAVIGATE, **_foreign_headers(app_server.url)[case]}
+    answer = _post(app_server.url, "/auth/login", form, headers)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/login?next=%2Fgroups&notice=retry"
+    assert answer.headers.get_list("set-cookie") == []
+    assert _every_row(app_db) == before
+    # The same submit from the app's own page signs in and goes on to the next page.
+    own = _post(app_server.url, "/auth/login", form, {**NAVIGATE, "Origin": app_server.url})
+    assert own.status_code == 303 and own.headers["location"] == "/groups"
+    assert _live_user(app_db, _the_cookie(own)["value"]) is not None
+
+
+def test_a_plain_form_submit_is_answered_with_redirects_never_json(
+    app_server: AppServer, person: Callable[..., User], app_db: Session
+) -> None:
+    user = person()
+    own = {**NAVIGATE, "Origin": app_server.url}
+    wrong = _post(
+        app_server.url,
+        "/auth/login?next=/settings",
+        {"email": user.email, "password": "not the password"},
+        own,
+    )
+    assert wrong.status_code == 303
+    assert wrong.headers["location"] == "/login?next=%2Fsettings&notice=retry"
+    assert wrong.headers.get_list("set-cookie") == []
+    email = f"plain-{uuid.uuid4().hex[:8]}@example.org"
+    young = {
+        "email": email,
+        "display_name": "Plain Form",
+        "password": DEMO_PASSWORD,
+        "date_of_birth": "2020-01-01",
+    }
+    refused = _post(app_server.url, "/auth/signup", young, own)
+    assert refused.status_code == 303
+    assert refused.headers["location"] == "/signup?next=%2Fgroups&notice=retry"
+    assert app_db.exec(select(User).where(User.email == email)).first() is None
+    app_db.commit()
+    adult = _post(app_server.url, "/auth/signup", {**young, "date_of_birth": "1990-01-01"}, own)
+    assert adult.status_code == 303 and adult.headers["location"] == "/groups"
+    live = _live_user(app_db, _the_cookie(adult)["value"])
+    assert live is not None and live.email == email
+    # The page script's fetch still gets JSON: the answer depends on how it was sent.
+    fetched = _post(
+        app_server.url,
+        "/auth/login",
+        {"email": user.email, "password": DEMO_PASSWORD},
+        {"Sec-Fetch-Mode": "cors", "Origin": app_server.url},
+    )
+    assert fetched.status_code == 200 and fetched.json()["ok"] is True
+
+
 @pytest.mark.parametrize("case", FOREIGN_CASES)
 def test_a_foreign_page_cannot_log_the_user_out(
     app_server: AppServer, app_db: Session, live_token: str, case: str

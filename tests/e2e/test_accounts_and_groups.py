@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
 
+from mentor_app.seed import DEMO_PASSWORD
 from tests.e2e.conftest import screenshot
 
 PASSWORD = "a sturdy passphrase"
@@ -142,3 +143,61 @@ def test_landing_page_works_on_a_phone(new_page: Callable[..., Page]) -> None:
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"page scrolls sideways on a phone ({width}px)"
     screenshot(page, "landing-phone")
+
+
+def _without_the_app_script(page: Page) -> list[str]:
+    """Keep `page` as the server's HTML, never live (its scripts refused): what a visitor
+    has before the page has loaded. The list fills with every URL the page asks for."""
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+    page.route(re.compile(r".*\.m?js(\?.*)?$"), lambda route: route.abort())
+    return asked
+
+
+def test_before_the_page_is_live_the_log_in_form_is_inert_and_never_sends_a_get(
+    new_page: Callable[..., Page],
+) -> None:
+    page = new_page()
+    asked = _without_the_app_script(page)
+    page.goto("/login")
+    page.get_by_label("Email").fill("ada.admin@example.org")
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    # Not live yet: the button cannot be pressed, and Enter in a field sends nothing.
+    expect(page.get_by_role("button", name="Log in")).to_be_disabled()
+    page.get_by_label("Password").press("Enter")
+    page.wait_for_timeout(500)  # a submit would have started loading another page by now
+    assert page.url.endswith("/login/"), page.url
+    # Had the browser sent the form anyway, it goes to the endpoint as a POST: the password
+    # is never in an address.
+    form = page.locator("form")
+    assert (form.get_attribute("method") or "").lower() == "post"
+    assert form.get_attribute("action") == "/auth/login"
+    with page.expect_navigation():
+        page.evaluate("document.querySelector('form').requestSubmit()")
+    assert page.url.endswith("/groups/"), page.url  # 303 onwards, signed in
+    assert any(c["name"] == "mc_session" for c in page.context.cookies())
+    assert not [url for url in asked if "password" in url or DEMO_PASSWORD in url], asked
+
+
+def test_a_refused_early_submit_comes_back_to_the_form_with_a_notice(
+    new_page: Callable[..., Page],
+) -> None:
+    page = new_page()
+    asked = _without_the_app_script(page)
+    page.goto("/login?next=/notifications")
+    page.get_by_label("Email").fill("ada.admin@example.org")
+    page.get_by_label("Password").fill("not the password")
+    with page.expect_navigation():
+        page.evaluate("document.querySelector('form').requestSubmit()")
+    assert "/login" in page.url and "notice=retry" in page.url, page.url
+    assert "next=%2Fnotifications" in page.url, page.url
+    assert not any(c["name"] == "mc_session" for c in page.context.cookies())
+    assert not [url for url in asked if "password" in url], asked
+    # Once live, the page says what happened, and the next try goes where it was asked to.
+    page.unroute_all()
+    page.reload()
+    expect(page.get_by_role("alert")).to_contain_text("did not go through")
+    page.get_by_label("Email").fill("ada.admin@example.org")
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Notifications")).to_be_visible()
