@@ -4,7 +4,6 @@ farewell once the account is gone."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -14,6 +13,7 @@ from reflex.event import EventSpec
 from mentor_app.services import account_data
 from mentor_app.services.errors import ServiceError
 from state.journey import schedule_pair_refresh
+from state.off_loop import in_thread
 from state.session import SessionState, SignedOut, full_navigation
 
 # The form field of the confirmation dialog (its input's id is field-<name>).
@@ -56,7 +56,7 @@ class AccountDataState(SessionState):
         try:
             # argon2 and a large transaction: on a thread, so the worker's other sockets
             # are not held up.
-            pair_ids = await asyncio.to_thread(self._delete, password)
+            pair_ids = await in_thread(self._delete, password)
         except SignedOut:
             self.deleting = False
             yield self._login_redirect()

@@ -9,7 +9,6 @@ service has confirmed that its user is one of the two members. What is the viewe
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 from collections.abc import Callable
@@ -179,14 +178,7 @@ def _note_read_after_send(access: PairAccess, talk: PairChatState) -> None:
     away notice about a message they saw. Best effort, and after the event: a second
     committed write inside it held back the message's push to the partner by its fsync."""
     keys = {talk._tab_sessions[t] for t in talk._linked_from if t in talk._tab_sessions}
-    task = asyncio.get_running_loop().create_task(
-        asyncio.to_thread(_write_read_marks, access, frozenset(keys))
-    )
-    _read_marks.add(task)  # a reference until it is done: the loop keeps only weak ones
-    task.add_done_callback(_read_marks.discard)
-
-
-_read_marks: set[asyncio.Task[None]] = set()
+    soon(lambda: in_thread(_write_read_marks, access, frozenset(keys)))
 
 
 def _write_read_marks(access: PairAccess, keys: frozenset[str]) -> None:

@@ -11,7 +11,6 @@ pushed out of band, so the bell moves without a reload, whoever caused the chang
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Iterable
 from typing import Any
@@ -24,7 +23,7 @@ from mentor_app.services import notifications
 from mentor_app.services.access import MemberAccess, access_self
 from mentor_app.services.errors import NotFound
 from state.linked import clean_and_send, link, patch_in_fresh
-from state.off_loop import in_thread, remember_app_loop, soon
+from state.off_loop import in_thread, soon
 from state.session import SessionState, SignedOut
 
 logger = logging.getLogger(__name__)
@@ -67,7 +66,6 @@ class BellState(SessionState):
 
     @rx.event
     async def connect(self) -> None:
-        remember_app_loop(asyncio.get_running_loop())  # for pushes from jobs' threads
         try:
             access = await self._with_user(lambda _db, user: access_self(user), read_only=True)
             linked = await link(self, NotificationBellState, access)

@@ -82,11 +82,6 @@ def soon(make: Callable[[], Coroutine[Any, Any, None]]) -> None:
         future.add_done_callback(_tasks.discard)  # type: ignore[arg-type]
 
 
-def remember_app_loop(loop: asyncio.AbstractEventLoop) -> None:
-    global _app_loop
-    _app_loop = loop
-
-
 _DONE = object()
 
 

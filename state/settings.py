@@ -3,7 +3,6 @@ password and logging out everywhere."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -12,6 +11,7 @@ from reflex.event import EventSpec
 
 from mentor_app.services import accounts, chat
 from mentor_app.services.errors import ServiceError
+from state.off_loop import in_thread
 from state.session import SessionState, SignedOut
 
 # The password form's fields, by form name; the page gives each input the id field-<name>.
@@ -91,7 +91,7 @@ class SettingsState(SessionState):
         try:
             # argon2 twice: on a thread, so the worker's other sockets are not held up.
             # The handler keeps this tab's state to itself until the thread is done.
-            await asyncio.to_thread(self._change_password, current, new)
+            await in_thread(self._change_password, current, new)
         except SignedOut:
             self.password_saving = False
             yield self._login_redirect()
