@@ -70,8 +70,13 @@ class ModerationQueueState(SessionState):
     errors: rx.Field[dict[str, str]] = rx.field(default_factory=dict)
     message: rx.Field[str] = rx.field("")
     # Orphaned groups (no active admin) and suspended accounts, with their dialogs.
+    # Each one page long, like the reports.
     orphaned: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
+    orphaned_page: rx.Field[int] = rx.field(0)
+    orphaned_info: rx.Field[dict[str, Any]] = rx.field(default_factory=lambda: EMPTY_PAGE_INFO)
     suspended: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
+    suspended_page: rx.Field[int] = rx.field(0)
+    suspended_info: rx.Field[dict[str, Any]] = rx.field(default_factory=lambda: EMPTY_PAGE_INFO)
     appoint_group: rx.Field[dict[str, Any]] = rx.field(default_factory=dict)
     appoint_options: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
     lift_member: rx.Field[dict[str, Any]] = rx.field(default_factory=dict)
@@ -144,6 +149,7 @@ class ModerationQueueState(SessionState):
         self.reports_page = queue.reports.page
         self.reports_info = page_info(queue.reports)
         self._show_detail(detail)
+        orphaned = moderation.list_orphaned_groups(db, actor=user, page=self.orphaned_page)
         self.orphaned = [
             {
                 "id": g.id,
@@ -151,12 +157,15 @@ class ModerationQueueState(SessionState):
                 "members": f"{len(g.candidates)} active member"
                 + ("" if len(g.candidates) == 1 else "s"),
             }
-            for g in moderation.list_orphaned_groups(db, actor=user)
+            for g in orphaned.items
         ]
+        self.orphaned_page, self.orphaned_info = orphaned.page, page_info(orphaned)
+        suspended = moderation.list_suspended(db, actor=user, page=self.suspended_page)
         self.suspended = [
             {"user_id": m.user_id, "name": m.display_name, "email": m.email}
-            for m in moderation.list_suspended(db, actor=user)
+            for m in suspended.items
         ]
+        self.suspended_page, self.suspended_info = suspended.page, page_info(suspended)
 
     def _refresh(self) -> EventSpec | None:
         try:
@@ -173,6 +182,7 @@ class ModerationQueueState(SessionState):
         self.status_filter, self.report, self.reason = "open", {}, ""
         self.errors, self.message = {}, ""
         self.reports_page, self.turning = 0, False
+        self.orphaned_page = self.suspended_page = 0
         return self._refresh()
 
     @rx.event
@@ -183,10 +193,11 @@ class ModerationQueueState(SessionState):
         self.reports_page = 0
         return self._refresh()
 
-    def _turn(self, step: int):  # type: ignore[no-untyped-def]
-        self.turning = True  # the list shows it is loading until its page is here
+    def _turn(self, step: int, page_var: str = "reports_page"):  # type: ignore[no-untyped-def]
+        """Move the list whose page number is `page_var` by `step` pages."""
+        self.turning = True  # the lists show they are loading until the page is here
         yield
-        self.reports_page = max(0, self.reports_page + step)
+        setattr(self, page_var, max(0, getattr(self, page_var) + step))
         follow_up = self._refresh()
         self.turning = False
         if follow_up is not None:
@@ -199,6 +210,22 @@ class ModerationQueueState(SessionState):
     @rx.event
     def previous_reports(self):  # type: ignore[no-untyped-def]
         yield from self._turn(-1)
+
+    @rx.event
+    def next_orphaned(self):  # type: ignore[no-untyped-def]
+        yield from self._turn(1, "orphaned_page")
+
+    @rx.event
+    def previous_orphaned(self):  # type: ignore[no-untyped-def]
+        yield from self._turn(-1, "orphaned_page")
+
+    @rx.event
+    def next_suspended(self):  # type: ignore[no-untyped-def]
+        yield from self._turn(1, "suspended_page")
+
+    @rx.event
+    def previous_suspended(self):  # type: ignore[no-untyped-def]
+        yield from self._turn(-1, "suspended_page")
 
     @rx.event
     def open_report(self, report_id: int) -> EventSpec | None:
@@ -297,20 +324,18 @@ class ModerationQueueState(SessionState):
         self.fix_errors, self.message = {}, ""
         try:
             with self._as_user() as (db, user):
-                found = [
-                    g for g in moderation.list_orphaned_groups(db, actor=user) if g.id == group_id
-                ]
+                group = moderation.orphaned_group(db, actor=user, group_id=int(group_id))
         except SignedOut:
             return self._login_redirect()
         except PermissionDenied:
             self._deny(ONLY_MODERATORS_PAGE)
             return None
-        if not found:
+        if group is None:
             self.errors = {"form": "That group has an admin again, or no longer exists."}
             return self._refresh()
-        self.appoint_group = {"id": found[0].id, "name": found[0].name}
+        self.appoint_group = {"id": group.id, "name": group.name}
         self.appoint_options = [
-            {"value": str(uid), "label": name} for uid, name in found[0].candidates
+            {"value": str(uid), "label": name} for uid, name in group.candidates
         ]
         return None
 

@@ -58,7 +58,6 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
     "reopen": (("dismissed", "actioned"), "open"),
 }
 REASON_MAX = 2000
-LIST_LIMIT = 100
 EVIDENCE_LIMIT = 100
 HISTORY_LIMIT = 100
 
@@ -512,17 +511,19 @@ class SuspendedMember:
     email: str
 
 
-def list_suspended(db: Session, *, actor: User) -> list[SuspendedMember]:
-    """Suspended accounts, by name (at most LIST_LIMIT)."""
+def list_suspended(db: Session, *, actor: User, page: int = 0) -> Page[SuspendedMember]:
+    """Page `page` of the suspended accounts, by name."""
     _require_moderator(db, actor)
-    rows = db.exec(
+    found = page_of(
+        db,
         select(User)
         .where(User.status == "suspended")
-        .order_by(func.lower(User.display_name), col(User.id))
-        .limit(LIST_LIMIT)
-    ).all()
-    return [SuspendedMember(user_id=u.id or 0, display_name=u.display_name, email=u.email)
-            for u in rows]  # fmt: skip
+        .order_by(func.lower(User.display_name), col(User.id)),
+        page=page,
+    )
+    return found.map(
+        lambda u: SuspendedMember(user_id=u.id or 0, display_name=u.display_name, email=u.email)
+    )
 
 
 def lift_suspension(db: Session, *, actor: User, user_id: Any, reason: Any) -> User:
@@ -553,7 +554,6 @@ def lift_suspension(db: Session, *, actor: User, user_id: Any, reason: Any) -> U
 
 # --- orphaned groups: no active admin ---------------------------------------------------------
 
-ORPHANED_LIMIT = 100
 CANDIDATE_LIMIT = 200
 NOT_ORPHANED = "This group has an active admin: they manage its roles."
 GROUP_NOT_FOUND = "Group not found."
@@ -566,19 +566,17 @@ class OrphanedGroup:
     candidates: list[tuple[int, str]]  # (user id, display name): its active members
 
 
-def _orphaned_group_ids(db: Session) -> list[int]:
+def _orphaned_groups_query() -> Any:
+    """The groups with no active admin, by name."""
     active_admin = (
         select(Membership.group_id)
         .join(User, col(User.id) == col(Membership.user_id))
         .where(Membership.role == "admin", User.status == "active")
     )
-    return list(
-        db.exec(
-            select(Group.id)
-            .where(col(Group.id).not_in(active_admin))
-            .order_by(col(Group.id))
-            .limit(ORPHANED_LIMIT)
-        ).all()  # type: ignore[arg-type]
+    return (
+        select(Group)
+        .where(col(Group.id).not_in(active_admin))
+        .order_by(func.lower(Group.name), col(Group.id))
     )
 
 
@@ -593,18 +591,26 @@ def _active_members(db: Session, group_id: int) -> list[tuple[int, str]]:
     return [(uid or 0, name) for uid, name in rows]
 
 
-def list_orphaned_groups(db: Session, *, actor: User) -> list[OrphanedGroup]:
-    """Groups with no active admin (their admins are suspended, or gone), with the active
-    members a moderator may appoint."""
+def list_orphaned_groups(db: Session, *, actor: User, page: int = 0) -> Page[OrphanedGroup]:
+    """Page `page` of the groups with no active admin (their admins are suspended, or
+    gone), by name, each with the active members a moderator may appoint."""
     _require_moderator(db, actor)
-    result = []
-    for group_id in _orphaned_group_ids(db):
-        group = db.get(Group, group_id)
-        assert group is not None
-        result.append(
-            OrphanedGroup(id=group_id, name=group.name, candidates=_active_members(db, group_id))
+    found = page_of(db, _orphaned_groups_query(), page=page)
+    return found.map(
+        lambda g: OrphanedGroup(
+            id=g.id or 0, name=g.name, candidates=_active_members(db, g.id or 0)
         )
-    return sorted(result, key=lambda g: (g.name.lower(), g.id))
+    )
+
+
+def orphaned_group(db: Session, *, actor: User, group_id: int) -> OrphanedGroup | None:
+    """One group as `list_orphaned_groups` lists it; None once it has an active admin
+    again (or is gone)."""
+    _require_moderator(db, actor)
+    group = db.exec(_orphaned_groups_query().where(col(Group.id) == group_id)).first()
+    if group is None:
+        return None
+    return OrphanedGroup(id=group_id, name=group.name, candidates=_active_members(db, group_id))
 
 
 def groups_orphaned_by_suspending(db: Session, *, user_id: int) -> list[str]:

@@ -17,7 +17,7 @@ from mentor_app.services import accounts, enrollments, pairing, programs
 from tests.e2e.cohorts import pages_of
 from tests.e2e.conftest import screenshot
 from tests.e2e.test_programs import demo_log_in
-from tests.factories import answers_for
+from tests.factories import answers_for, make_people
 
 REPORTED_TEXT = "Nobody would miss you if you quit this program."
 PROGRAM_TITLE = "Moderation test program"
@@ -257,4 +257,39 @@ def test_a_moderator_pages_through_a_long_queue_and_deciding_keeps_the_page(
             .where(col(Report.id).in_(made))
             .values(status="dismissed", created_at=dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
         )
+        app_db.commit()
+
+
+def test_suspended_members_are_shown_a_page_at_a_time(
+    new_page: Callable[..., Page], app_db: Session
+) -> None:
+    # Named to sort after every other suspended account of the session's tests.
+    people = make_people(app_db, 25, name="Zz Paged Suspended")
+    for person in people:
+        person.status = "suspended"
+    app_db.add_all(people)
+    app_db.commit()
+    try:
+        mo = new_page()
+        demo_log_in(mo, "mo.moderator@example.org")
+        mo.goto("/moderation")
+        members = mo.get_by_role("list", name="Suspended members")
+        member_pages = pages_of(mo, "Suspended members pages")
+        expect(member_pages).to_contain_text(re.compile(r"Page 1 of [2-9]"))
+        expect(members.get_by_role("listitem")).to_have_count(20)  # one page, never all
+        while member_pages.get_by_role("button", name="Next").is_enabled():
+            shown = member_pages.inner_text()
+            member_pages.get_by_role("button", name="Next").click()
+            expect(member_pages).not_to_have_text(shown)
+        expect(members).to_contain_text("Zz Paged Suspended 25")
+        expect(members.get_by_role("listitem").last).to_contain_text("Zz Paged Suspended 25")
+        # Lifting works from any page: the dialog is for the member on this page.
+        members.get_by_role("button", name="Lift the suspension of Zz Paged Suspended 25").click()
+        mo.get_by_label("Reason", exact=True).fill("Paged list test.")
+        mo.get_by_role("dialog").get_by_role("button", name="Lift the suspension").click()
+        expect(members).not_to_contain_text("Zz Paged Suspended 25")
+    finally:
+        for person in people:
+            person.status = "active"
+        app_db.add_all(people)
         app_db.commit()

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from mentor_app.models import AuditLog, EmailOutbox, Notification, User
 from mentor_app.services import accounts, chat, groups, moderation
 from mentor_app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from mentor_app.services.paging import PAGE_SIZE
 from tests.factories import PASSWORD, PairSetup, add_member, make_group, make_pair, make_user
 from tests.unit.test_moderation import make_moderator, make_report
 
@@ -55,6 +56,7 @@ CALLS: dict[str, Callable[[Session, User, int, int], Any]] = {
         db, actor=u, group_id=g, user_id=m, reason="x"
     ),
     "list_suspended": lambda db, u, g, m: moderation.list_suspended(db, actor=u),
+    "orphaned_group": lambda db, u, g, m: moderation.orphaned_group(db, actor=u, group_id=g),
     "lift_suspension": lambda db, u, g, m: moderation.lift_suspension(
         db, actor=u, user_id=m, reason="x"
     ),
@@ -83,7 +85,7 @@ def test_only_moderators_fix_orphans_or_lift_suspensions(
 def test_a_group_whose_only_admin_is_suspended_is_listed_as_orphaned(db: Session, mo: User) -> None:
     group, _ada, _sam = _orphan(db)
     healthy = make_group(db, admin=make_user(db))
-    listed = moderation.list_orphaned_groups(db, actor=mo)
+    listed = moderation.list_orphaned_groups(db, actor=mo).items
     assert [(g.id, g.name, g.candidates) for g in listed] == [
         (group.id, "Orphaned circle", [(_sam.id, "Sam")])
     ]
@@ -101,7 +103,7 @@ def test_a_moderator_appoints_an_admin_with_a_reason(db: Session, mo: User) -> N
     assert (row.actor_id, row.target_id) == (mo.id, sam.id)
     assert "Only admin suspended." in row.detail
     assert _notices(db, sam, "group_role") == ["You are now an admin of “Orphaned circle”."]
-    assert moderation.list_orphaned_groups(db, actor=mo) == []
+    assert moderation.list_orphaned_groups(db, actor=mo).items == []
 
 
 def test_appointing_needs_a_reason(db: Session, mo: User) -> None:
@@ -148,8 +150,8 @@ def test_the_report_flags_groups_that_suspending_would_orphan(db: Session, mo: U
     assert detail.orphaned_by_suspension == ["Maya's circle"]
     moderation.take_action(db, actor=mo, report_id=report.id or 0, outcome="suspend", reason="x")
     db.commit()
-    assert solo.id in [g.id for g in moderation.list_orphaned_groups(db, actor=mo)]
-    assert shared.id not in [g.id for g in moderation.list_orphaned_groups(db, actor=mo)]
+    assert solo.id in [g.id for g in moderation.list_orphaned_groups(db, actor=mo).items]
+    assert shared.id not in [g.id for g in moderation.list_orphaned_groups(db, actor=mo).items]
     # Once suspended there is nothing left to warn about.
     again = moderation.get_report(db, actor=mo, report_id=report.id or 0)
     assert again.orphaned_by_suspension == []
@@ -164,7 +166,7 @@ def test_a_moderator_lifts_a_suspension_with_a_reason_and_the_member_is_told(
     sam = make_user(db, display_name="Sam", email="sam@example.com")
     accounts.suspend_user(db, user_id=sam.id or 0, actor_id=mo.id)
     db.commit()
-    assert [s.user_id for s in moderation.list_suspended(db, actor=mo)] == [sam.id]
+    assert [s.user_id for s in moderation.list_suspended(db, actor=mo).items] == [sam.id]
     moderation.lift_suspension(db, actor=mo, user_id=sam.id, reason="Appeal upheld.")
     db.commit()
     assert db.get(User, sam.id).status == "active"  # type: ignore[union-attr]
@@ -178,7 +180,7 @@ def test_a_moderator_lifts_a_suspension_with_a_reason_and_the_member_is_told(
     assert _notices(db, sam, "suspension_lifted") == [moderation.LIFTED_TEXT]
     mail = db.exec(select(EmailOutbox).where(EmailOutbox.to_address == "sam@example.com")).all()
     assert [m.subject for m in mail] == ["Your Mentor circles account is active again"]
-    assert moderation.list_suspended(db, actor=mo) == []
+    assert moderation.list_suspended(db, actor=mo).items == []
     # They can log in again.
     assert accounts.authenticate(db, email="sam@example.com", password=PASSWORD).id == sam.id
 
@@ -232,3 +234,40 @@ def test_a_mentee_blocking_their_mentor_tells_the_admins(db: Session) -> None:
     db.commit()
     assert len(_notices(db, setup.admin, "rematch_needed")) == 1
     assert _notices(db, setup.mentee, "rematch_needed") == []
+
+
+# --- paged lists -------------------------------------------------------------------------------
+
+
+def test_orphaned_groups_and_suspended_members_are_read_a_page_at_a_time(
+    db: Session, mo: User
+) -> None:
+    size = PAGE_SIZE + 5
+    for i in range(size):
+        admin = make_user(db, display_name=f"Admin {i:02d}")
+        group = make_group(db, admin=admin, name=f"Circle {i:02d}")
+        add_member(db, group, make_user(db, display_name=f"Member {i:02d}"))
+        accounts.suspend_user(db, user_id=admin.id or 0, actor_id=None)
+    db.commit()
+    first = moderation.list_orphaned_groups(db, actor=mo)
+    assert (first.total, first.pages, len(first.items)) == (size, 2, PAGE_SIZE)
+    assert [g.name for g in first.items][:2] == ["Circle 00", "Circle 01"]
+    last = moderation.list_orphaned_groups(db, actor=mo, page=1)
+    assert [g.name for g in last.items] == [f"Circle {i:02d}" for i in range(PAGE_SIZE, size)]
+    assert [name for _, name in last.items[-1].candidates] == [f"Member {size - 1:02d}"]
+    # A page past the end reads as the last one.
+    assert moderation.list_orphaned_groups(db, actor=mo, page=9).items == last.items
+    suspended = moderation.list_suspended(db, actor=mo, page=1)
+    assert (suspended.total, suspended.page) == (size, 1)
+    assert [m.display_name for m in suspended.items] == [
+        f"Admin {i:02d}" for i in range(PAGE_SIZE, size)
+    ]
+
+
+def test_one_orphaned_group_is_found_until_it_has_an_admin_again(db: Session, mo: User) -> None:
+    group, _ada, sam = _orphan(db)
+    found = moderation.orphaned_group(db, actor=mo, group_id=group.id or 0)
+    assert found is not None and found.candidates == [(sam.id, "Sam")]
+    moderation.appoint_admin(db, actor=mo, group_id=group.id, user_id=sam.id, reason="Needed.")
+    db.commit()
+    assert moderation.orphaned_group(db, actor=mo, group_id=group.id or 0) is None
