@@ -13,7 +13,7 @@ import reflex as rx
 from reflex.event import EventSpec
 from sqlmodel import Session
 
-from mentor_app.models import User
+from mentor_app.models import User, utcnow
 from mentor_app.services import journey, notifications, pairing
 from mentor_app.services.errors import NotFound, PermissionDenied, ServiceError
 from mentor_app.services.paging import Page
@@ -53,6 +53,10 @@ def _more(names: list[str], total: int, nobody: str) -> str:
 
 # The workspace's paged lists: the page each is on is kept in `pages`.
 WORKSPACE_LISTS = ("mentees", "mentors", "drafts", "published", "ended")
+
+
+def _pairs(n: int) -> str:
+    return f"{n} pair" if n == 1 else f"{n} pairs"
 
 
 class PairingWorkspaceState(SessionState):
@@ -361,18 +365,52 @@ class PairingWorkspaceState(SessionState):
         )
 
     @rx.event
-    def publish(self) -> EventSpec | None:
-        def done(result: pairing.PublishResult) -> str:
-            text = f"Published {result.published} pairs; each member has been told."
-            if result.dropped:
-                text += " Not published: " + " ".join(result.dropped)
-            return text
-
-        return self._act(
-            lambda db, user, pid: pairing.publish_pairs(db, actor=user, program_id=pid),
-            done,
-            "drafts",
-        )
+    def publish(self):  # type: ignore[no-untyped-def]
+        """Publish every draft, `PUBLISH_CHUNK` at a time (each a short transaction, so
+        other members' chat never waits long for the database), saying how far it got."""
+        self.errors, self.message = {}, ""
+        self.working = True
+        yield
+        now = utcnow()  # one rule for every pair's start date, whatever the chunk
+        published, dropped = 0, []
+        try:
+            while True:
+                with self._as_user() as (db, user):
+                    result = pairing.publish_pairs(
+                        db,
+                        actor=user,
+                        program_id=self._program_id(),
+                        now=now,
+                        limit=pairing.PUBLISH_CHUNK,
+                    )
+                published += result.published
+                dropped += result.dropped
+                if not result.more:
+                    break
+                self.message = f"Publishing… {published} pairs so far."
+                yield
+        except SignedOut:
+            self.working = False
+            yield self._login_redirect()
+            return
+        except ServiceError as error:
+            self.message = ""
+            self.errors = {
+                "drafts": (
+                    f"{_pairs(published)} published; the others are still drafts. {error.message}"
+                    if published
+                    else error.message
+                )
+            }
+        else:
+            text = f"Published {_pairs(published)}; each member has been told."
+            if dropped:
+                text += " Not published: " + " ".join(dropped)
+            self.message = text
+        self.working = False
+        follow_up = self._refresh()
+        if follow_up is not None:
+            yield follow_up
 
     @rx.event
     async def end_pair(self, form: dict[str, Any]) -> EventSpec | None:

@@ -419,7 +419,7 @@ def drafts_card() -> rx.Component:
                 rx.cond(
                     total > 0,
                     confirm(
-                        rx.button("Publish pairs"),
+                        rx.button("Publish pairs", loading=WS.working),
                         "Publish " + count + " pairs?",
                         "Each mentor and mentee is told who they are paired with, and their "
                         "journey opens. Published pairs can't be unpaired here.",

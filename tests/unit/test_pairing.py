@@ -3,6 +3,7 @@ database even when two admins act at the same moment."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -11,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from mentor_app.models import Enrollment, Notification, Pair, Program, User
+from mentor_app.models import AuditLog, Enrollment, Notification, Pair, Program, User
 from mentor_app.services import blocks, enrollments, notifications, pairing, programs
 from mentor_app.services.errors import (
     Conflict,
@@ -418,6 +419,40 @@ def test_publishing_tells_both_members_and_opens_the_pair_to_them_only(cohort: C
     for outsider in (cohort.admin, cohort.user(cohort.person("Nosy", "mentee"))):
         with pytest.raises(NotFound):
             pairing.get_pair_page(cohort.db, actor=outsider, pair_id=pair.id or 0)
+
+
+def test_a_large_cohort_is_published_a_chunk_at_a_time(cohort: Cohort) -> None:
+    mentors = [cohort.person(f"Mentor {i}", "mentor", capacity=3) for i in range(2)]
+    drafts = [
+        cohort.pair(cohort.person(f"Mentee {i}", "mentee"), mentors[i % 2]) for i in range(5)
+    ]
+    cohort.db.commit()
+    now = dt.datetime.combine(TODAY, dt.time(9), tzinfo=dt.UTC)
+
+    results = []
+    for _ in range(3):
+        results.append(
+            pairing.publish_pairs(
+                cohort.db, actor=cohort.admin, program_id=cohort.pid, now=now, limit=2
+            )
+        )
+        cohort.db.commit()  # each chunk its own transaction
+
+    assert [(r.published, r.more) for r in results] == [(2, True), (2, True), (1, False)]
+    statuses = [cohort.db.get(Pair, d.id).status for d in drafts]  # type: ignore[union-attr]
+    assert statuses == ["active"] * 5
+    starts = {cohort.db.get(Pair, d.id).start_date for d in drafts}  # type: ignore[union-attr]
+    assert len(starts) == 1  # one Publish, one rule for every chunk's start dates
+    audit = cohort.db.exec(select(AuditLog).where(AuditLog.action == "pairs_published")).all()
+    assert [a.detail for a in audit] == [
+        "2 published, 0 dropped",
+        "2 published, 0 dropped",
+        "1 published, 0 dropped",
+    ]
+    # Without a limit, every draft in one call, as before.
+    cohort.pair(cohort.person("Late", "mentee"), cohort.person("Omar", "mentor"))
+    whole = pairing.publish_pairs(cohort.db, actor=cohort.admin, program_id=cohort.pid, now=now)
+    assert (whole.published, whole.more) == (1, False)
 
 
 def test_a_draft_that_breaks_a_rule_by_publishing_time_is_dropped(cohort: Cohort) -> None:
