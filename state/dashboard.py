@@ -54,7 +54,9 @@ class ProgramDashboardState(SessionState):
     def _program_id(self) -> int:
         return self._page_id("programs", "Program not found.")
 
-    def _refresh(self) -> EventSpec | None:
+    def _refresh(self, *, fresh: bool = False) -> EventSpec | None:
+        """Read the page shown; `fresh`: not from the dashboard's short cache (after this
+        admin changed something it shows)."""
         try:
             with self._reading_as_user() as (db, user):
                 view = dashboard.get_dashboard_page(
@@ -63,6 +65,7 @@ class ProgramDashboardState(SessionState):
                     program_id=self._program_id(),
                     page=self.pairs_page,
                     at_risk_only=self.at_risk_only,
+                    max_age_s=0 if fresh else None,
                 )
         except SignedOut:
             return self._login_redirect()
@@ -146,13 +149,13 @@ class ProgramDashboardState(SessionState):
             return self._login_redirect()
         except ServiceError as error:
             self.error = error.message
-            return self._refresh()
+            return self._refresh(fresh=True)
         self.message = (
             "The pair is paused: no nudges until you resume it."
             if paused
             else "The pair is resumed: nudges start again."
         )
-        return self._refresh()
+        return self._refresh(fresh=True)
 
     @rx.event
     def export_csv(self) -> EventSpec | None:

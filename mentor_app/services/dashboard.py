@@ -10,6 +10,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import os
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -462,11 +466,19 @@ def get_dashboard_page(
     page: int = 0,
     at_risk_only: bool = False,
     now: dt.datetime | None = None,
+    max_age_s: float | None = None,
 ) -> DashboardPage:
     """`get_dashboard` with one page of its active pairs. Health is worked out for every
     pair (the order is the health score, which no column holds), then one page is kept: a
-    page past the end reads as the last page."""
-    board = get_dashboard(db, actor=actor, program_id=program_id, now=now)
+    page past the end reads as the last page.
+
+    Live (no `now`), the board may come from `cached_dashboard`, at most `max_age_s`
+    old (DASHBOARD_CACHE_S when None; 0 computes it afresh)."""
+    if now is None:
+        age = DASHBOARD_CACHE_S if max_age_s is None else max_age_s
+        board = cached_dashboard(db, actor=actor, program_id=program_id, max_age_s=age)
+    else:
+        board = get_dashboard(db, actor=actor, program_id=program_id, now=now)
     active = [p for p in board.pairs if p.status == "active"]
     shown = [p for p in active if p.band == AT_RISK] if at_risk_only else active
     return DashboardPage(
@@ -474,6 +486,72 @@ def get_dashboard_page(
         pairs=page_of_list(shown, page=page),
         active_total=len(active),
     )
+
+
+# --- a short cache: page turns and several admins reloading work the health out once -----
+#
+# A 5,000-pair program's board takes a CPU-bound second or so to work out, and that second
+# is taken from every other member's events on the same worker. Within DASHBOARD_CACHE_S of
+# one another, the reads of the same board share one: a check-in shows on the dashboard
+# that much later at most; an admin's own change (pausing a pair) reads it afresh.
+# What a board shows depends on who asks in one case only: an admin who is a member of one
+# of the program's pairs does not see their partner's "not a good fit" answer. So the key
+# is (program, that admin) for such an admin, and (program, 0) for every other admin.
+# Every call still checks that the actor is an admin of the program first.
+
+DASHBOARD_CACHE_S = float(os.environ.get("MENTOR_DASHBOARD_CACHE_S", "5"))
+_CACHE_ENTRIES = 32
+_cache: OrderedDict[tuple[int, int], tuple[float, Dashboard]] = OrderedDict()
+_cache_lock = threading.Lock()
+_computing: dict[tuple[int, int], threading.Lock] = {}
+_clock = time.monotonic  # tests move it
+
+
+def _viewer_key(db: Session, actor: User, program_id: int) -> int:
+    """The actor's id if they are a member of one of the program's published pairs, else
+    0: every admin outside the pairs sees the same board."""
+    viewer = groups.acting_user_id(actor)
+    partner = db.exec(
+        select(Pair.id)
+        .where(
+            Pair.program_id == program_id,
+            col(Pair.status).in_(PUBLISHED),
+            (col(Pair.mentor_id) == viewer) | (col(Pair.mentee_id) == viewer),
+        )
+        .limit(1)
+    ).first()
+    return viewer if partner is not None else 0
+
+
+def cached_dashboard(
+    db: Session, *, actor: User, program_id: int, max_age_s: float = DASHBOARD_CACHE_S
+) -> Dashboard:
+    """`get_dashboard`, or the same board worked out at most `max_age_s` ago. Several
+    callers asking at once for a board that is not there wait for one of them to work it
+    out."""
+    programs.admin_program(db, actor=actor, program_id=program_id)  # every time
+    key = (program_id, _viewer_key(db, actor, program_id))
+    with _cache_lock:
+        computing = _computing.setdefault(key, threading.Lock())
+    with computing:
+        with _cache_lock:
+            hit = _cache.get(key)
+        if hit is not None and max_age_s > 0 and _clock() - hit[0] <= max_age_s:
+            return hit[1]
+        board = get_dashboard(db, actor=actor, program_id=program_id)
+        with _cache_lock:
+            _cache[key] = (_clock(), board)
+            _cache.move_to_end(key)
+            while len(_cache) > _CACHE_ENTRIES:
+                oldest, _ = _cache.popitem(last=False)
+                _computing.pop(oldest, None)
+        return board
+
+
+def clear_dashboard_cache() -> None:
+    with _cache_lock:
+        _cache.clear()
+        _computing.clear()
 
 
 # --- export ------------------------------------------------------------------------------

@@ -423,9 +423,7 @@ def test_publishing_tells_both_members_and_opens_the_pair_to_them_only(cohort: C
 
 def test_a_large_cohort_is_published_a_chunk_at_a_time(cohort: Cohort) -> None:
     mentors = [cohort.person(f"Mentor {i}", "mentor", capacity=3) for i in range(2)]
-    drafts = [
-        cohort.pair(cohort.person(f"Mentee {i}", "mentee"), mentors[i % 2]) for i in range(5)
-    ]
+    drafts = [cohort.pair(cohort.person(f"Mentee {i}", "mentee"), mentors[i % 2]) for i in range(5)]
     cohort.db.commit()
     now = dt.datetime.combine(TODAY, dt.time(9), tzinfo=dt.UTC)
 

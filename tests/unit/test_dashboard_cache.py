@@ -1,0 +1,134 @@
+"""The dashboard's short cache: reads of the same board within DASHBOARD_CACHE_S share one
+worked-out board (page turns, several admins reloading), an admin's own change reads it
+afresh, the admin check runs every time, and an admin who is a member of a pair never gets
+a board worked out for another admin (it would show their partner's private fit answer)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from sqlmodel import Session, select
+
+from mentor_app.models import Membership
+from mentor_app.services import dashboard, journey
+from mentor_app.services.errors import PermissionDenied
+from tests.factories import PairSetup, add_member, make_pair, make_user
+
+FIT = "fit check: not a good fit (mentee)"
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[float]]:
+    """An empty cache, and a clock the test moves by hand."""
+    now = [1_000.0]
+    dashboard.clear_dashboard_cache()
+    monkeypatch.setattr(dashboard, "_clock", lambda: now[0])
+    yield now
+    dashboard.clear_dashboard_cache()
+
+
+@pytest.fixture
+def setup(db: Session) -> PairSetup:
+    """Maya mentors Theo and is also an admin of the group; Ada is an admin only."""
+    setup = make_pair(db)
+    membership = db.exec(
+        select(Membership).where(
+            Membership.group_id == setup.group.id, Membership.user_id == setup.mentor.id
+        )
+    ).one()
+    membership.role = "admin"
+    db.add(membership)
+    db.commit()
+    return setup
+
+
+def _fit(db: Session, setup: PairSetup, viewer: object, max_age_s: float = 5) -> list[str]:
+    board = dashboard.cached_dashboard(
+        db,
+        actor=viewer,  # type: ignore[arg-type]
+        program_id=setup.program.id or 0,
+        max_age_s=max_age_s,
+    )
+    health = next(p for p in board.pairs if p.pair_id == setup.pair.id)
+    return [r.text for r in health.reasons if r.key == "not_good_fit"]
+
+
+def _mentee_says_not_a_good_fit(db: Session, setup: PairSetup) -> None:
+    journey.answer_fit_check(
+        db, actor=setup.mentee, pair_id=setup.pair.id or 0, answer="not_good", now=setup.at_week(2)
+    )
+    db.commit()
+
+
+def test_admins_share_one_board_until_it_is_older_than_the_limit(
+    db: Session, setup: PairSetup, clock: list[float]
+) -> None:
+    bea = make_user(db, display_name="Bea")
+    add_member(db, setup.group, bea, role="admin")
+    db.commit()
+    pid = setup.program.id or 0
+    first = dashboard.cached_dashboard(db, actor=setup.admin, program_id=pid)
+    assert dashboard.cached_dashboard(db, actor=bea, program_id=pid) is first  # shared
+
+    _mentee_says_not_a_good_fit(db, setup)
+    clock[0] += 4
+    assert _fit(db, setup, bea) == []  # 4 s old: still the board from before the answer
+    clock[0] += 2
+    assert _fit(db, setup, bea) == [FIT]  # over 5 s: worked out again
+    # An admin's own change reads it afresh (max_age_s=0), whatever its age.
+    assert dashboard.cached_dashboard(db, actor=bea, program_id=pid, max_age_s=0) is not first
+
+
+def test_the_partner_admin_never_gets_a_board_worked_out_for_another_admin(
+    db: Session, setup: PairSetup
+) -> None:
+    _mentee_says_not_a_good_fit(db, setup)
+    # Ada's board holds the mentee's answer: there is something to leak.
+    assert _fit(db, setup, setup.admin) == [FIT]
+    assert _fit(db, setup, setup.mentor) == []  # Maya, the partner, in the same 5 s
+    # And the other way round: Maya's board first, then Ada's.
+    dashboard.clear_dashboard_cache()
+    assert _fit(db, setup, setup.mentor) == []
+    assert _fit(db, setup, setup.admin) == [FIT]
+
+
+def test_a_cached_board_is_still_refused_to_a_member_who_is_not_an_admin(
+    db: Session, setup: PairSetup
+) -> None:
+    pid = setup.program.id or 0
+    assert dashboard.cached_dashboard(db, actor=setup.admin, program_id=pid).pairs
+    with pytest.raises(PermissionDenied):
+        dashboard.cached_dashboard(db, actor=setup.mentee, program_id=pid)
+    with pytest.raises(PermissionDenied):
+        dashboard.get_dashboard_page(db, actor=setup.mentee, program_id=pid)
+
+
+def test_admins_asking_at_once_wait_for_one_board(monkeypatch: pytest.MonkeyPatch) -> None:
+    worked_out: list[int] = []
+
+    def slow_board(_db: object, *, actor: object, program_id: int) -> object:
+        worked_out.append(program_id)
+        time.sleep(0.2)  # the health of a big program: long enough for all to arrive
+        return object()
+
+    monkeypatch.setattr(dashboard.programs, "admin_program", lambda *_a, **_k: None)
+    monkeypatch.setattr(dashboard, "_viewer_key", lambda *_a: 0)
+    monkeypatch.setattr(dashboard, "get_dashboard", slow_board)
+    boards: list[object] = []
+    threads = [
+        threading.Thread(
+            target=lambda: boards.append(
+                dashboard.cached_dashboard(None, actor=None, program_id=7)  # type: ignore[arg-type]
+            )
+        )
+        for _ in range(5)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert worked_out == [7]
+    assert len(boards) == 5 and all(b is boards[0] for b in boards)
