@@ -30,6 +30,12 @@ at the same moment: what the chat adds to Reflex's own round trip); `ratio_p95_i
 divides by the idle one. The backend's memory is each instance's summed RSS (all its
 processes), sampled every second, and every process's own peak (VmHWM). The scheduler
 is off (MENTOR_SCHEDULER=off): the arranged pairs' e-mails are not the chat's load.
+
+`--find-capacity` asks how much the deployment holds: it logs the members of the largest
+step in once, then runs `--step-seconds` of chat with the first N pairs for each N of
+`--steps` (one message a second a pair, so N messages a second), and stops at the first
+step whose p95 passes `--target-p95-ms` (100) or that loses a message. Its JSON line gives
+the largest rate held, in messages a second and a core, and every step's figures.
 """
 
 from __future__ import annotations
@@ -610,6 +616,135 @@ async def run_load(
     return results
 
 
+# --- --find-capacity: more pairs, step by step, until delivery falls behind --------------------
+
+
+@dataclass
+class Step:
+    pairs: int
+    sent: int
+    delivered: int
+    p50_ms: float | None
+    p95_ms: float | None
+    load: str
+
+    @property
+    def lost(self) -> int:
+        return self.sent - self.delivered
+
+    def held(self, target_p95_ms: float) -> bool:
+        return self.lost == 0 and self.p95_ms is not None and self.p95_ms <= target_p95_ms
+
+
+async def find_capacity(
+    args: argparse.Namespace, app: ScaleOut, seats: list[PairSeat], memory: MemoryWatch, run: str
+) -> list[Step]:
+    """Log every member in once, then run `--step-seconds` of chat with the first N pairs
+    for each N of `--steps` in turn (one message a second a pair: N messages a second),
+    until a step's p95 passes `--target-p95-ms` or a message is lost."""
+    from mentor_app.seed import DEMO_PASSWORD
+
+    ledger = Ledger()
+    workers = len(app.urls)
+    pairs = [
+        (
+            Member(app.urls[0], seat.mentor_email, 0, ledger),
+            Member(app.urls[1 % workers], seat.mentee_email, 1 % workers, ledger),
+        )
+        for seat in seats
+    ]
+    stop = asyncio.Event()
+    watcher = asyncio.create_task(memory.run(stop))
+    steps: list[Step] = []
+    try:
+        started = time.perf_counter()
+        await gather_limited(
+            [
+                (lambda m=m, s=s: m.open_pair(s.pair_id, DEMO_PASSWORD))
+                for s, pair in zip(seats, pairs, strict=True)
+                for m in pair
+            ],
+            args.login_concurrency,
+        )
+        print(f"{2 * len(pairs)} members on their pair's page in "
+              f"{time.perf_counter() - started:.0f} s; {load_text()}", flush=True)  # fmt: skip
+        for member in (m for pair in pairs for m in pair):
+            member.keep_updates = False
+        rng = random.Random(run)
+        for k, count in enumerate(args.steps):
+            tag = f"{run}{k:02d}"  # the client ids of this step
+            start = time.perf_counter() + 1.0
+            await asyncio.gather(
+                *(
+                    pair_loop(ledger, pairs[i], i, tag, start, args.step_seconds, rng.random())
+                    for i in range(count)
+                )
+            )
+            load = load_text()
+            mine = [e for cid, e in ledger.sent.items() if cid.startswith(f"{tag}-")]
+            deadline = time.perf_counter() + args.drain_s
+            while time.perf_counter() < deadline and any(e.delivered_at is None for e in mine):
+                await asyncio.sleep(0.2)
+            latencies = [(e.delivered_at - e.at) * 1000 for e in mine if e.delivered_at]
+            step = Step(
+                pairs=count,
+                sent=len(mine),
+                delivered=len(latencies),
+                p50_ms=_rounded(percentile(latencies, 50)),
+                p95_ms=_rounded(percentile(latencies, 95)),
+                load=load,
+            )
+            steps.append(step)
+            print(f"{count} pairs ({count} messages a second): p50 {step.p50_ms} ms, "
+                  f"p95 {step.p95_ms} ms, lost {step.lost} of {step.sent}; {load}",
+                  flush=True)  # fmt: skip
+            if not step.held(args.target_p95_ms):
+                break
+            await asyncio.sleep(2)  # the next step starts on a quiet app
+    finally:
+        stop.set()
+        await asyncio.gather(watcher, return_exceptions=True)
+        await asyncio.gather(*(m.close() for p in pairs for m in p), return_exceptions=True)
+    return steps
+
+
+def capacity_report(args: argparse.Namespace, steps: list[Step]) -> dict[str, Any]:
+    held = [s for s in steps if s.held(args.target_p95_ms)]
+    best = max((s.pairs for s in held), default=0)
+    cores = os.cpu_count() or 1
+    verdict = (
+        f"held {best} messages a second ({best / cores:.0f} a core on {cores} cores) at p95 "
+        f"<= {args.target_p95_ms:.0f} ms with nothing lost"
+        if best
+        else "no step held"
+    )
+    first_failed = next((s for s in steps if not s.held(args.target_p95_ms)), None)
+    if first_failed is not None:
+        verdict += (f"; {first_failed.pairs} did not (p95 {first_failed.p95_ms} ms, "
+                    f"lost {first_failed.lost})")  # fmt: skip
+    print(verdict)
+    return {
+        "capacity_msgs_per_s": best,
+        "capacity_msgs_per_s_per_core": round(best / cores, 1),
+        "cores": cores,
+        "target_p95_ms": args.target_p95_ms,
+        "step_seconds": args.step_seconds,
+        "workers": args.workers,
+        "target_met": best >= 300,
+        "steps": [
+            {
+                "pairs": s.pairs,
+                "p50_ms": s.p50_ms,
+                "p95_ms": s.p95_ms,
+                "lost": s.lost,
+                "sent": s.sent,
+                "load": s.load,
+            }
+            for s in steps
+        ],
+    }
+
+
 def report(args: argparse.Namespace, results: Results, memory: MemoryWatch) -> dict[str, Any]:
     ledger = results.ledger
     latencies = ledger.latencies_ms()
@@ -681,6 +816,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--drain-s", type=float, default=15, help="after the last send: lost")
     parser.add_argument("--login-concurrency", type=int, default=8)
     parser.add_argument("--keep", action="store_true", help="keep the temp folder (logs)")
+    parser.add_argument(
+        "--find-capacity",
+        action="store_true",
+        help="raise the number of pairs step by step until p95 or a loss says stop",
+    )
+    parser.add_argument(
+        "--steps",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[25, 50, 100, 150, 200, 250, 300, 400],
+        help="pair counts of --find-capacity (comma-separated)",
+    )
+    parser.add_argument("--step-seconds", type=int, default=30)
+    parser.add_argument("--target-p95-ms", type=float, default=100)
     args = parser.parse_args(argv)
 
     run = secrets.token_hex(3)
@@ -697,14 +845,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print(f"{args.workers} instances up on {', '.join(app.urls)} in "
               f"{time.monotonic() - started:.0f} s", flush=True)  # fmt: skip
         started = time.monotonic()
-        seats = arrange_pairs(app.database_url, args.pairs + args.probe_pairs, run)
+        wanted = max(args.steps) if args.find_capacity else args.pairs + args.probe_pairs
+        seats = arrange_pairs(app.database_url, wanted, run)
         print(f"{len(seats)} pairs arranged in {time.monotonic() - started:.0f} s", flush=True)
         memory = MemoryWatch([app.pid(i) for i in range(args.workers)])
-        results = asyncio.run(run_load(args, app, seats, echo.url, memory, run))
-        figures = report(args, results, memory)
-        figures["stored"] = stored_messages(app.database_url, run)
-        print(f"{figures['stored']} of the {figures['sent']} messages sent are in the database "
-              "(a lost one that is there was queued, not dropped)")  # fmt: skip
+        if args.find_capacity:
+            steps = asyncio.run(find_capacity(args, app, seats, memory, run))
+            figures = capacity_report(args, steps)
+        else:
+            results = asyncio.run(run_load(args, app, seats, echo.url, memory, run))
+            figures = report(args, results, memory)
+            figures["stored"] = stored_messages(app.database_url, run)
+            print(f"{figures['stored']} of the {figures['sent']} messages sent are in the "
+                  "database (a lost one that is there was queued, not dropped)")  # fmt: skip
     finally:
         app.stop()
         echo.stop()
