@@ -31,9 +31,10 @@ divides by the idle one. The backend's memory is each instance's summed RSS (all
 processes), sampled every second, and every process's own peak (VmHWM). The scheduler
 is off (MENTOR_SCHEDULER=off): the arranged pairs' e-mails are not the chat's load.
 
-`--find-capacity` asks how much the deployment holds: it logs the members of the largest
-step in once, then runs `--step-seconds` of chat with the first N pairs for each N of
-`--steps` (one message a second a pair, so N messages a second), and stops at the first
+`--find-capacity` asks how much the deployment holds: for each N of `--steps`, it brings
+the first N pairs' members onto their pair's page (those of earlier steps stay), then runs
+`--step-seconds` of chat with them (one message a second a pair, so N messages a second), and
+stops at the first
 step whose p95 passes `--target-p95-ms` (100) or that loses a message. Its JSON line gives
 the largest rate held, in messages a second and a core, and every step's figures.
 """
@@ -639,9 +640,10 @@ class Step:
 async def find_capacity(
     args: argparse.Namespace, app: ScaleOut, seats: list[PairSeat], memory: MemoryWatch, run: str
 ) -> list[Step]:
-    """Log every member in once, then run `--step-seconds` of chat with the first N pairs
-    for each N of `--steps` in turn (one message a second a pair: N messages a second),
-    until a step's p95 passes `--target-p95-ms` or a message is lost."""
+    """For each N of `--steps` in turn: the first N pairs' members on their pair's page
+    (those of earlier steps stay), then `--step-seconds` of chat with those N pairs (one
+    message a second a pair: N messages a second); until a step's p95 passes
+    `--target-p95-ms` or a message is lost."""
     from mentor_app.seed import DEMO_PASSWORD
 
     ledger = Ledger()
@@ -657,21 +659,24 @@ async def find_capacity(
     watcher = asyncio.create_task(memory.run(stop))
     steps: list[Step] = []
     try:
-        started = time.perf_counter()
-        await gather_limited(
-            [
-                (lambda m=m, s=s: m.open_pair(s.pair_id, DEMO_PASSWORD))
-                for s, pair in zip(seats, pairs, strict=True)
-                for m in pair
-            ],
-            args.login_concurrency,
-        )
-        print(f"{2 * len(pairs)} members on their pair's page in "
-              f"{time.perf_counter() - started:.0f} s; {load_text()}", flush=True)  # fmt: skip
-        for member in (m for pair in pairs for m in pair):
-            member.keep_updates = False
         rng = random.Random(run)
+        on_page = 0
         for k, count in enumerate(args.steps):
+            started = time.perf_counter()
+            await gather_limited(
+                [
+                    (lambda m=m, s=s: m.open_pair(s.pair_id, DEMO_PASSWORD))
+                    for s, pair in zip(seats[on_page:count], pairs[on_page:count], strict=True)
+                    for m in pair
+                ],
+                args.login_concurrency,
+            )
+            for member in (m for pair in pairs[on_page:count] for m in pair):
+                member.keep_updates = False
+            print(f"{2 * (count - on_page)} more members on their pair's page in "
+                  f"{time.perf_counter() - started:.0f} s", flush=True)  # fmt: skip
+            on_page = count
+            await asyncio.sleep(3)  # the log-ins' work done before the chat starts
             tag = f"{run}{k:02d}"  # the client ids of this step
             start = time.perf_counter() + 1.0
             await asyncio.gather(
@@ -700,11 +705,12 @@ async def find_capacity(
                   flush=True)  # fmt: skip
             if not step.held(args.target_p95_ms):
                 break
-            await asyncio.sleep(2)  # the next step starts on a quiet app
     finally:
         stop.set()
         await asyncio.gather(watcher, return_exceptions=True)
-        await asyncio.gather(*(m.close() for p in pairs for m in p), return_exceptions=True)
+        await asyncio.gather(
+            *(m.close() for p in pairs[:on_page] for m in p), return_exceptions=True
+        )
     return steps
 
 
@@ -824,7 +830,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--steps",
         type=lambda text: [int(n) for n in text.split(",")],
-        default=[25, 50, 100, 150, 200, 250, 300, 400],
+        default=[10, 25, 50, 100, 150, 200, 250, 300, 400],
         help="pair counts of --find-capacity (comma-separated)",
     )
     parser.add_argument("--step-seconds", type=int, default=30)
