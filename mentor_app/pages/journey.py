@@ -457,13 +457,18 @@ SEND_ON_ENTER = rx.Var(
     "(e) => { if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing) "
     "{ e.preventDefault(); e.target.form.requestSubmit(); } }"
 )
-# The client id is made in the browser on the first keystroke of each message, and kept
-# until the server confirms it: a resend after a dropped connection carries the same id.
-CLIENT_ID_ON_INPUT = rx.Var(
-    "(e) => { const f = e.target.form.elements['client_id']; if (!f.value) { f.value = "
-    "(window.crypto && crypto.randomUUID) ? crypto.randomUUID() : "
+# The client id is chosen in the browser as the message is sent, for the text sent: the same
+# text sent again from this composer (a retry after a lost reply or a dropped connection)
+# carries the same id, so the server stores it once; an edited text gets an id of its own,
+# so the server never takes it for the earlier attempt. The composer re-mounts, and forgets
+# its ids, once the server confirms a send.
+CLIENT_ID_FOR_TEXT = rx.Var(
+    "(e) => { const f = e.currentTarget; const text = f.elements['body'].value; "
+    "const ids = f.__clientIds || (f.__clientIds = new Map()); let id = ids.get(text); "
+    "if (!id) { id = (window.crypto && crypto.randomUUID) ? crypto.randomUUID() : "
     "(Date.now().toString(36) + Math.random().toString(36).slice(2) + "
-    "Math.random().toString(36).slice(2)); } }"
+    "Math.random().toString(36).slice(2)); ids.set(text, id); } "
+    "f.elements['client_id'].value = id; }"
 )
 
 
@@ -595,7 +600,7 @@ def composer() -> rx.Component:
                 # Focus comes back to a composer re-mounted after a send, never on opening.
                 auto_focus=TALK.composer_key > 0,
                 placeholder="Write a message. Enter sends, Shift+Enter starts a new line.",
-                custom_attrs={"onKeyDown": SEND_ON_ENTER, "onInput": CLIENT_ID_ON_INPUT},
+                custom_attrs={"onKeyDown": SEND_ON_ENTER},
                 style={
                     "width": "100%",
                     "padding": "8px",
@@ -613,6 +618,8 @@ def composer() -> rx.Component:
         ),
         id="chat-form",
         key=TALK.composer_key,
+        # Runs before the form's own submit handler reads the fields.
+        custom_attrs={"onSubmitCapture": CLIENT_ID_FOR_TEXT},
         on_submit=TALK.send,
         reset_on_submit=False,
         width="100%",

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from playwright.sync_api import Page, expect
-from sqlmodel import Session
+from playwright.sync_api import Page, WebSocketRoute, expect
+from sqlmodel import Session, select
 
+from mentor_app.models import Message
 from tests.e2e.test_journey import arrange_pair_two_weeks_in
 from tests.e2e.test_programs import demo_log_in
 
@@ -247,3 +248,82 @@ def test_a_message_travels_alone_and_the_composer_is_ready_for_the_next(
         ".map(card => getComputedStyle(card, '::before').backdropFilter)"
     )
     assert backdrops and set(backdrops) == {"none"}
+
+
+class Relay:
+    """The page's socket to the server through Playwright, so that a test can lose the
+    server's answers to the page (`lose_answers`) or drop the connection (`drop`)."""
+
+    def __init__(self, page: Page) -> None:
+        self.lose_answers = False
+        self.routes: list[WebSocketRoute] = []
+        page.route_web_socket(re.compile(r"/_event"), self._route)
+
+    def _route(self, ws: WebSocketRoute) -> None:
+        server = ws.connect_to_server()
+        self.routes.append(ws)
+
+        def to_page(frame: str | bytes) -> None:
+            # Engine.IO pings ("2") and the like pass; socket.IO events ("42…") may be lost.
+            if not (self.lose_answers and isinstance(frame, str) and frame.startswith("42")):
+                ws.send(frame)
+
+        server.on_message(to_page)
+
+
+def messages_in_db(db: Session, pair_id: int, body: str) -> int:
+    """How many rows hold this text; the transaction ends at once (the test's engine takes
+    SQLite's write lock when one begins, and the app's sends would wait for it)."""
+    try:
+        return len(
+            db.exec(
+                select(Message.id).where(Message.pair_id == pair_id, Message.body == body)
+            ).all()
+        )
+    finally:
+        db.rollback()
+
+
+def test_an_edit_after_a_lost_answer_is_sent_and_an_unchanged_retry_arrives_once(
+    new_page: Callable[..., Page], app_db: Session
+) -> None:
+    _program, pair_id = arrange_pair_two_weeks_in(
+        app_db,
+        ("eva.mentor@example.org", "Eva Mentor"),
+        ("tom.mentee@example.org", "Tom Mentee"),
+        title="Lost answers program",
+    )
+    url = f"/pairs/{pair_id}"
+    mentor, mentee = new_page(), new_page()
+    relay = Relay(mentee)
+    open_chat(mentor, "eva.mentor@example.org", url)
+    open_chat(mentee, "tom.mentee@example.org", url)
+    to_mentor = mentor.get_by_role("log", name="Messages")
+    box = mentee.get_by_label("Message", exact=True)
+    send_button = mentee.get_by_role("button", name="Send")
+
+    # The server stores the message, but its answer never reaches the mentee's page: the
+    # composer keeps the text, which the mentee then edits and sends again.
+    relay.lose_answers = True
+    box.fill("See you at 5")
+    send_button.click()
+    expect(to_mentor).to_contain_text("See you at 5")
+    expect(box).to_have_value("See you at 5")
+    relay.lose_answers = False
+    box.fill("See you at 6 instead")
+    send_button.click()
+    expect(box).to_have_value("")
+    expect(to_mentor).to_contain_text("See you at 6 instead")
+    assert messages_in_db(app_db, pair_id, "See you at 6 instead") == 1
+
+    # The same text sent again after a lost answer is the same message: stored once.
+    relay.lose_answers = True
+    box.fill("Bring your CV")
+    send_button.click()
+    expect(to_mentor).to_contain_text("Bring your CV")
+    relay.lose_answers = False
+    send_button.click()
+    expect(box).to_have_value("")
+    expect(mentee.get_by_role("log", name="Messages")).to_contain_text("Bring your CV")
+    expect(to_mentor.get_by_text("Bring your CV", exact=True)).to_have_count(1)
+    assert messages_in_db(app_db, pair_id, "Bring your CV") == 1
