@@ -645,12 +645,23 @@ def chat_panel() -> rx.Component:
                 show_earlier,
                 rx.button("Load earlier", variant="ghost", size="1", on_click=TALK.load_earlier),
             ),
+            # The shared window moved past what this tab kept: fetch the messages between
+            # (re-mounted, so asked again, while a gap is left).
+            rx.cond(
+                (TALK.shown_until > 0)
+                & (CHAT.messages.length() > 0)
+                & (CHAT.messages[0]["id"].to(int) > TALK.shown_until),
+                rx.el.div(key=TALK.shown_until, on_mount=TALK.load_newer, hidden=True),
+            ),
             # A column-reversed scroll box with one child stays scrolled to its newest
             # message without any script; the messages inside keep reading order.
             rx.el.div(
                 rx.el.div(
                     rx.foreach(TALK.earlier, message_item),
-                    rx.foreach(CHAT.messages, message_item),
+                    rx.foreach(
+                        CHAT.messages,
+                        lambda m: rx.cond(m["id"].to(int) > TALK.shown_until, message_item(m)),
+                    ),
                     rx.cond(
                         (CHAT.messages.length() == 0) & (TALK.earlier.length() == 0),
                         rx.text("No messages yet. Say hello!", color_scheme="gray", size="2"),

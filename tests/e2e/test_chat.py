@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import uuid
 from collections.abc import Callable
 
 from playwright.sync_api import Page, WebSocketRoute, expect
 from sqlmodel import Session, select
 
-from mentor_app.models import Message
+from mentor_app.models import Message, Pair, utcnow
 from tests.e2e.test_journey import arrange_pair_two_weeks_in
 from tests.e2e.test_programs import demo_log_in
 
@@ -327,3 +329,63 @@ def test_an_edit_after_a_lost_answer_is_sent_and_an_unchanged_retry_arrives_once
     expect(mentee.get_by_role("log", name="Messages")).to_contain_text("Bring your CV")
     expect(to_mentor.get_by_text("Bring your CV", exact=True)).to_have_count(1)
     assert messages_in_db(app_db, pair_id, "Bring your CV") == 1
+
+
+def write_messages(db: Session, pair_id: int, prefix: str, count: int) -> None:
+    """Messages written straight to the database, the mentor's and the mentee's in turn:
+    no open page hears of them until a page of the pair loads the chat again."""
+    pair = db.get(Pair, pair_id)
+    assert pair is not None
+    start = utcnow() - dt.timedelta(minutes=count)
+    for i in range(1, count + 1):
+        db.add(
+            Message(
+                pair_id=pair_id,
+                sender_id=pair.mentor_id if i % 2 else pair.mentee_id,
+                client_id=uuid.uuid4().hex,
+                body=f"{prefix} {i}",
+                created_at=start + dt.timedelta(minutes=i),
+            )
+        )
+    db.commit()
+
+
+def test_messages_that_come_after_load_earlier_join_the_earlier_ones_and_none_leaves(
+    new_page: Callable[..., Page], app_db: Session
+) -> None:
+    _program, pair_id = arrange_pair_two_weeks_in(
+        app_db,
+        ("ida.mentor@example.org", "Ida Mentor"),
+        ("leo.mentee@example.org", "Leo Mentee"),
+        title="Long chat program",
+    )
+    write_messages(app_db, pair_id, "Old message", 55)
+    url = f"/pairs/{pair_id}"
+    mentor, mentee = new_page(), new_page()
+    open_chat(mentor, "ida.mentor@example.org", url)
+    open_chat(mentee, "leo.mentee@example.org", url)
+    log = mentee.get_by_role("log", name="Messages")
+
+    def shown_once(*texts: str) -> None:
+        for text in texts:
+            expect(log.get_by_text(text, exact=True)).to_have_count(1)
+
+    shown_once("Old message 6", "Old message 55")
+    expect(log.get_by_text("Old message 5", exact=True)).to_have_count(0)  # the latest 50
+    mentee.get_by_role("button", name="Load earlier").click()
+    shown_once("Old message 1", "Old message 5", "Old message 55")
+    expect(mentee.get_by_role("button", name="Load earlier")).to_have_count(0)
+
+    # The partner's message pushes the oldest of the shared fifty out of the shared
+    # window; on this page it stays, between the earlier ones and the new one.
+    send(mentor, "New after you looked back")
+    shown_once("New after you looked back")
+    shown_once("Old message 1", "Old message 6", "Old message 55")
+
+    # More than fifty at once (written meanwhile, then the partner's page loads the chat
+    # and the window moves past everything this page kept): the gap is filled.
+    write_messages(app_db, pair_id, "Quiet message", 60)
+    mentor.reload()
+    shown_once("Quiet message 60", "Quiet message 1", "Quiet message 10")
+    shown_once("Old message 1", "Old message 6", "New after you looked back")
+    expect(log.locator("p")).to_have_count(55 + 1 + 60)
