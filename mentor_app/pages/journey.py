@@ -462,13 +462,35 @@ SEND_ON_ENTER = rx.Var(
 # carries the same id, so the server stores it once; an edited text gets an id of its own,
 # so the server never takes it for the earlier attempt. The composer re-mounts, and forgets
 # its ids, once the server confirms a send.
+#
+# The send is also noted, until it is confirmed, in the tab's session storage with the
+# composer's key at the time: a connection that drops with the send in flight makes the
+# page hydrate again and re-mount the composer, empty. If the key has not moved on by then
+# (the server never got the send), `RESEND_PENDING` puts the text back and sends it again,
+# with the same id; if it has, the server stored it and the note is dropped. The note names
+# the member's role in the pair: the partner signing in on this tab never sends it.
+PENDING_KEY = "'mentor-chat-pending:' + window.location.pathname"
 CLIENT_ID_FOR_TEXT = rx.Var(
     "(e) => { const f = e.currentTarget; const text = f.elements['body'].value; "
     "const ids = f.__clientIds || (f.__clientIds = new Map()); let id = ids.get(text); "
     "if (!id) { id = (window.crypto && crypto.randomUUID) ? crypto.randomUUID() : "
     "(Date.now().toString(36) + Math.random().toString(36).slice(2) + "
     "Math.random().toString(36).slice(2)); ids.set(text, id); } "
-    "f.elements['client_id'].value = id; }"
+    "f.elements['client_id'].value = id; "
+    "try { window.sessionStorage.setItem(" + PENDING_KEY + ", "
+    "JSON.stringify({ text, id, key: f.dataset.key, role: f.dataset.role })); "
+    "} catch (_) {} }"
+)
+RESEND_PENDING = (
+    "(() => { const f = document.getElementById('chat-form'); if (!f) return; "
+    "const k = " + PENDING_KEY + "; let p = null; "
+    "try { p = JSON.parse(window.sessionStorage.getItem(k) || 'null'); } catch (_) {} "
+    "if (!p || typeof p.text !== 'string') return; "
+    "if (Number(f.dataset.key) !== Number(p.key) || f.dataset.role !== p.role) { "
+    "window.sessionStorage.removeItem(k); "
+    "return; } "
+    "f.elements['body'].value = p.text; f.__clientIds = new Map([[p.text, p.id]]); "
+    "f.requestSubmit(); })()"
 )
 
 
@@ -619,7 +641,13 @@ def composer() -> rx.Component:
         id="chat-form",
         key=TALK.composer_key,
         # Runs before the form's own submit handler reads the fields.
-        custom_attrs={"onSubmitCapture": CLIENT_ID_FOR_TEXT},
+        custom_attrs={
+            "onSubmitCapture": CLIENT_ID_FOR_TEXT,
+            "data-key": TALK.composer_key,
+            "data-role": PAGE.pair["my_role"].to(str),
+        },
+        # Once the page is live again (events wait for the connection).
+        on_mount=rx.call_script(RESEND_PENDING),
         on_submit=TALK.send,
         reset_on_submit=False,
         width="100%",

@@ -7,6 +7,7 @@ import re
 import uuid
 from collections.abc import Callable
 
+import pytest
 from playwright.sync_api import Page, WebSocketRoute, expect
 from sqlmodel import Session, select
 
@@ -258,12 +259,30 @@ class Relay:
 
     def __init__(self, page: Page) -> None:
         self.lose_answers = False
-        self.routes: list[WebSocketRoute] = []
+        # The next frame from the page that contains this text drops the connection:
+        # ("after", text) once the server has it, ("before", text) before it leaves.
+        self.drop_at: tuple[str, str] | None = None
+        self.drops = 0
+        self.connections = 0
         page.route_web_socket(re.compile(r"/_event"), self._route)
 
     def _route(self, ws: WebSocketRoute) -> None:
         server = ws.connect_to_server()
-        self.routes.append(ws)
+        self.connections += 1
+
+        def to_server(frame: str | bytes) -> None:
+            drop = self.drop_at
+            if drop is None or not isinstance(frame, str) or drop[1] not in frame:
+                server.send(frame)
+                return
+            self.drop_at = None
+            if drop[0] == "after":
+                server.send(frame)
+            self.drops += 1
+            ws.close(code=1001, reason="dropped by the test")
+            server.close()
+
+        ws.on_message(to_server)
 
         def to_page(frame: str | bytes) -> None:
             # Engine.IO pings ("2") and the like pass; socket.IO events ("42…") may be lost.
@@ -389,3 +408,46 @@ def test_messages_that_come_after_load_earlier_join_the_earlier_ones_and_none_le
     shown_once("Quiet message 60", "Quiet message 1", "Quiet message 10")
     shown_once("Old message 1", "Old message 6", "New after you looked back")
     expect(log.locator("p")).to_have_count(55 + 1 + 60)
+
+
+@pytest.mark.parametrize("lost", ["after", "before"])
+def test_a_send_in_flight_when_the_connection_drops_arrives_once_and_the_composer_empties(
+    new_page: Callable[..., Page], app_db: Session, lost: str
+) -> None:
+    """The connection drops as the send leaves the page, after the server got it (its
+    answer is lost) or before (the server never got it), and comes back at once."""
+    _program, pair_id = arrange_pair_two_weeks_in(
+        app_db,
+        (f"uma.{lost}.mentor@example.org", "Uma Mentor"),
+        (f"vic.{lost}.mentee@example.org", "Vic Mentee"),
+        title=f"Dropped connection program {lost}",
+    )
+    url = f"/pairs/{pair_id}"
+    mentor, mentee = new_page(), new_page()
+    relay = Relay(mentee)
+    open_chat(mentor, f"uma.{lost}.mentor@example.org", url)
+    open_chat(mentee, f"vic.{lost}.mentee@example.org", url)
+    send(mentee, "Before the drop")  # the page is live, its time zone noted
+    expect(mentor.get_by_role("log", name="Messages")).to_contain_text("Before the drop")
+
+    body = f"Sent as the line dropped ({lost})"
+    box = mentee.get_by_label("Message", exact=True)
+    box.fill(body)
+    connections = relay.connections
+    relay.drop_at = (lost, "pair_chat_form_state.send")
+    mentee.get_by_role("button", name="Send").click()
+    expect(box).to_have_value("")
+    assert relay.drops == 1 and relay.connections == connections + 1
+    expect(mentor.get_by_role("log", name="Messages").get_by_text(body, exact=True)).to_have_count(
+        1
+    )
+    expect(mentee.get_by_role("log", name="Messages").get_by_text(body, exact=True)).to_have_count(
+        1
+    )
+    assert messages_in_db(app_db, pair_id, body) == 1
+    # The page goes on: the next message is sent and shown as ever.
+    send(mentee, "After the drop")
+    expect(mentor.get_by_role("log", name="Messages")).to_contain_text("After the drop")
+    expect(mentor.get_by_role("log", name="Messages").get_by_text(body, exact=True)).to_have_count(
+        1
+    )
