@@ -255,7 +255,7 @@ def test_a_message_travels_alone_and_the_composer_is_ready_for_the_next(
 
 class Relay:
     """The page's socket to the server through Playwright, so that a test can lose the
-    server's answers to the page (`lose_answers`) or drop the connection (`drop`)."""
+    server's answers to the page (`lose_answers`) or drop the connection (`drop_at`)."""
 
     def __init__(self, page: Page) -> None:
         self.lose_answers = False
