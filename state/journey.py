@@ -535,12 +535,25 @@ class PairChatFormState(PairPageState):
     # Bumped once the server has committed a message: the composer re-mounts empty, with a
     # new client id to come, in the same answer as the message (no second frame to wait for).
     composer_key: rx.Field[int] = rx.field(0)
-    earlier: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)  # older pages
+    # Once "Load earlier" is pressed, this tab keeps its own copy of what it shows: the
+    # older pages and the live window as it was, up to `shown_until` (the last message's
+    # id). The shared window keeps the latest fifty only, so a message that falls out of
+    # it stays in view here; the shared messages after `shown_until` show below it.
+    earlier: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
     earlier_more: rx.Field[bool] = rx.field(False)
+    shown_until: rx.Field[int] = rx.field(0)
     chat_error: rx.Field[str] = rx.field("")
 
     def _reset(self) -> None:
-        assign_changed(self, chat_error="", earlier=[], earlier_more=False)
+        assign_changed(self, chat_error="", earlier=[], earlier_more=False, shown_until=0)
+
+    def _keep(self, messages: list[dict[str, Any]], more: bool) -> None:
+        """Bounded: at most EARLIER_MAX + a page, the newest kept (the gap to the live
+        window must not open again); "Load earlier" goes once the bound is reached."""
+        kept = messages[-(EARLIER_MAX + chat.PAGE_SIZE) :]
+        self.earlier = kept
+        self.earlier_more = more and len(messages) < EARLIER_MAX + chat.PAGE_SIZE
+        self.shown_until = int(kept[-1]["id"]) if kept else 0
 
     @rx.event
     async def send(self, form: dict[str, Any]) -> Any:
@@ -600,7 +613,8 @@ class PairChatFormState(PairPageState):
             access = await self._with_user(  # before any link
                 lambda db, user: access_pair(db, actor=user, pair_id=pair_id)
             )
-            shown = self.earlier or (await self._chat(access)).messages
+            # The first press copies the live window: from then on it stays in view here.
+            shown = [dict(m) for m in (self.earlier or (await self._chat(access)).messages)]
             before = int(shown[0]["id"]) if shown else None
             older, more = await self._with_user(
                 lambda db, user: chat.list_messages(
@@ -612,7 +626,32 @@ class PairChatFormState(PairPageState):
         except NotFound:
             self.not_found, self.pair = True, {}
             return None
-        # Bounded: the oldest pages loaded are kept, up to EARLIER_MAX messages.
-        self.earlier = ([_message(m) for m in older] + self.earlier)[:EARLIER_MAX]
-        self.earlier_more = more and len(self.earlier) < EARLIER_MAX
+        self._keep([_message(m) for m in older] + shown, more)
+        return None
+
+    @rx.event
+    async def load_newer(self) -> Any:
+        """The page asks for this when the shared window has moved past what this tab
+        kept (more than fifty messages came since "Load earlier"): the messages between
+        join the kept ones, a page at a time, so none drops out of view."""
+        after, kept = self.shown_until, bool(self.earlier)
+        try:
+            pair_id = self._pair_id()
+
+            def read(db: Session, user: User) -> list[chat.MessageView]:
+                if not kept:  # nothing kept here: the shared window shows it all
+                    access_pair(db, actor=user, pair_id=pair_id)
+                    return []
+                return chat.list_messages(db, actor=user, pair_id=pair_id, after_id=after)[0]
+
+            newer = await self._with_user(read)
+        except SignedOut:
+            return self._login_redirect()
+        except NotFound:
+            self.not_found, self.pair = True, {}
+            return None
+        if newer:
+            self._keep(
+                [dict(m) for m in self.earlier] + [_message(m) for m in newer], self.earlier_more
+            )
         return None

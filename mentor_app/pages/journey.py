@@ -457,13 +457,40 @@ SEND_ON_ENTER = rx.Var(
     "(e) => { if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing) "
     "{ e.preventDefault(); e.target.form.requestSubmit(); } }"
 )
-# The client id is made in the browser on the first keystroke of each message, and kept
-# until the server confirms it: a resend after a dropped connection carries the same id.
-CLIENT_ID_ON_INPUT = rx.Var(
-    "(e) => { const f = e.target.form.elements['client_id']; if (!f.value) { f.value = "
-    "(window.crypto && crypto.randomUUID) ? crypto.randomUUID() : "
+# The client id is chosen in the browser as the message is sent, for the text sent: the same
+# text sent again from this composer (a retry after a lost reply or a dropped connection)
+# carries the same id, so the server stores it once; an edited text gets an id of its own,
+# so the server never takes it for the earlier attempt. The composer re-mounts, and forgets
+# its ids, once the server confirms a send.
+#
+# The send is also noted, until it is confirmed, in the tab's session storage with the
+# composer's key at the time: a connection that drops with the send in flight makes the
+# page hydrate again and re-mount the composer, empty. If the key has not moved on by then
+# (the server never got the send), `RESEND_PENDING` puts the text back and sends it again,
+# with the same id; if it has, the server stored it and the note is dropped. The note names
+# the member's role in the pair: the partner signing in on this tab never sends it.
+PENDING_KEY = "'mentor-chat-pending:' + window.location.pathname"
+CLIENT_ID_FOR_TEXT = rx.Var(
+    "(e) => { const f = e.currentTarget; const text = f.elements['body'].value; "
+    "const ids = f.__clientIds || (f.__clientIds = new Map()); let id = ids.get(text); "
+    "if (!id) { id = (window.crypto && crypto.randomUUID) ? crypto.randomUUID() : "
     "(Date.now().toString(36) + Math.random().toString(36).slice(2) + "
-    "Math.random().toString(36).slice(2)); } }"
+    "Math.random().toString(36).slice(2)); ids.set(text, id); } "
+    "f.elements['client_id'].value = id; "
+    "try { window.sessionStorage.setItem(" + PENDING_KEY + ", "
+    "JSON.stringify({ text, id, key: f.dataset.key, role: f.dataset.role })); "
+    "} catch (_) {} }"
+)
+RESEND_PENDING = (
+    "(() => { const f = document.getElementById('chat-form'); if (!f) return; "
+    "const k = " + PENDING_KEY + "; let p = null; "
+    "try { p = JSON.parse(window.sessionStorage.getItem(k) || 'null'); } catch (_) {} "
+    "if (!p || typeof p.text !== 'string') return; "
+    "if (Number(f.dataset.key) !== Number(p.key) || f.dataset.role !== p.role) { "
+    "window.sessionStorage.removeItem(k); "
+    "return; } "
+    "f.elements['body'].value = p.text; f.__clientIds = new Map([[p.text, p.id]]); "
+    "f.requestSubmit(); })()"
 )
 
 
@@ -595,7 +622,7 @@ def composer() -> rx.Component:
                 # Focus comes back to a composer re-mounted after a send, never on opening.
                 auto_focus=TALK.composer_key > 0,
                 placeholder="Write a message. Enter sends, Shift+Enter starts a new line.",
-                custom_attrs={"onKeyDown": SEND_ON_ENTER, "onInput": CLIENT_ID_ON_INPUT},
+                custom_attrs={"onKeyDown": SEND_ON_ENTER},
                 style={
                     "width": "100%",
                     "padding": "8px",
@@ -613,6 +640,14 @@ def composer() -> rx.Component:
         ),
         id="chat-form",
         key=TALK.composer_key,
+        # Runs before the form's own submit handler reads the fields.
+        custom_attrs={
+            "onSubmitCapture": CLIENT_ID_FOR_TEXT,
+            "data-key": TALK.composer_key,
+            "data-role": PAGE.pair["my_role"].to(str),
+        },
+        # Once the page is live again (events wait for the connection).
+        on_mount=rx.call_script(RESEND_PENDING),
         on_submit=TALK.send,
         reset_on_submit=False,
         width="100%",
@@ -638,12 +673,23 @@ def chat_panel() -> rx.Component:
                 show_earlier,
                 rx.button("Load earlier", variant="ghost", size="1", on_click=TALK.load_earlier),
             ),
+            # The shared window moved past what this tab kept: fetch the messages between
+            # (re-mounted, so asked again, while a gap is left).
+            rx.cond(
+                (TALK.shown_until > 0)
+                & (CHAT.messages.length() > 0)
+                & (CHAT.messages[0]["id"].to(int) > TALK.shown_until),
+                rx.el.div(key=TALK.shown_until, on_mount=TALK.load_newer, hidden=True),
+            ),
             # A column-reversed scroll box with one child stays scrolled to its newest
             # message without any script; the messages inside keep reading order.
             rx.el.div(
                 rx.el.div(
                     rx.foreach(TALK.earlier, message_item),
-                    rx.foreach(CHAT.messages, message_item),
+                    rx.foreach(
+                        CHAT.messages,
+                        lambda m: rx.cond(m["id"].to(int) > TALK.shown_until, message_item(m)),
+                    ),
                     rx.cond(
                         (CHAT.messages.length() == 0) & (TALK.earlier.length() == 0),
                         rx.text("No messages yet. Say hello!", color_scheme="gray", size="2"),

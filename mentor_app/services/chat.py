@@ -104,13 +104,25 @@ def _views(db: Session, pair: Pair, rows: Sequence[Message]) -> list[MessageView
 
 
 def list_messages(
-    db: Session, *, actor: User, pair_id: int, before_id: int | None = None, limit: int = PAGE_SIZE
+    db: Session,
+    *,
+    actor: User,
+    pair_id: int,
+    before_id: int | None = None,
+    after_id: int | None = None,
+    limit: int = PAGE_SIZE,
 ) -> tuple[list[MessageView], bool]:
     """Up to `limit` messages before `before_id` (the latest ones without it), oldest
-    first, and whether there are earlier ones still. Members only, ended pairs included."""
+    first, and whether there are earlier ones still. With `after_id` instead: the first
+    `limit` messages after it, oldest first, and whether there are later ones still.
+    Members only, ended pairs included."""
     pair, _role = journey.pair_of_member(db, actor=actor, pair_id=pair_id)
     limit = max(1, min(limit, PAGE_SIZE))
     query = select(Message).where(Message.pair_id == pair_id)
+    if after_id is not None:
+        query = query.where(col(Message.id) > after_id)
+        rows = list(db.exec(query.order_by(col(Message.id)).limit(limit + 1)).all())
+        return _views(db, pair, rows[:limit]), len(rows) > limit
     if before_id is not None:
         query = query.where(col(Message.id) < before_id)
     rows = list(db.exec(query.order_by(col(Message.id).desc()).limit(limit + 1)).all())

@@ -63,6 +63,7 @@ CRAFTED = {
         {"form": {"body": "hi", "client_id": "x"}},
     ),
     "load earlier messages": (handler(PairChatFormState, "load_earlier"), {}),
+    "load newer messages": (handler(PairChatFormState, "load_newer"), {}),
     "mark a step": (handler(PairPageState, "mark_done"), {"week": 1}),
     "check in": (
         handler(PairPageState, "save_check_in"),

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import uuid
 from collections.abc import Callable
 
-from playwright.sync_api import Page, expect
-from sqlmodel import Session
+import pytest
+from playwright.sync_api import Page, WebSocketRoute, expect
+from sqlmodel import Session, select
 
+from mentor_app.models import Message, Pair, utcnow
 from tests.e2e.test_journey import arrange_pair_two_weeks_in
 from tests.e2e.test_programs import demo_log_in
 
@@ -247,3 +251,203 @@ def test_a_message_travels_alone_and_the_composer_is_ready_for_the_next(
         ".map(card => getComputedStyle(card, '::before').backdropFilter)"
     )
     assert backdrops and set(backdrops) == {"none"}
+
+
+class Relay:
+    """The page's socket to the server through Playwright, so that a test can lose the
+    server's answers to the page (`lose_answers`) or drop the connection (`drop_at`)."""
+
+    def __init__(self, page: Page) -> None:
+        self.lose_answers = False
+        # The next frame from the page that contains this text drops the connection:
+        # ("after", text) once the server has it, ("before", text) before it leaves.
+        self.drop_at: tuple[str, str] | None = None
+        self.drops = 0
+        self.connections = 0
+        page.route_web_socket(re.compile(r"/_event"), self._route)
+
+    def _route(self, ws: WebSocketRoute) -> None:
+        server = ws.connect_to_server()
+        self.connections += 1
+
+        def to_server(frame: str | bytes) -> None:
+            drop = self.drop_at
+            if drop is None or not isinstance(frame, str) or drop[1] not in frame:
+                server.send(frame)
+                return
+            self.drop_at = None
+            if drop[0] == "after":
+                server.send(frame)
+            self.drops += 1
+            ws.close(code=1001, reason="dropped by the test")
+            server.close()
+
+        ws.on_message(to_server)
+
+        def to_page(frame: str | bytes) -> None:
+            # Engine.IO pings ("2") and the like pass; socket.IO events ("42…") may be lost.
+            if not (self.lose_answers and isinstance(frame, str) and frame.startswith("42")):
+                ws.send(frame)
+
+        server.on_message(to_page)
+
+
+def messages_in_db(db: Session, pair_id: int, body: str) -> int:
+    """How many rows hold this text; the transaction ends at once (the test's engine takes
+    SQLite's write lock when one begins, and the app's sends would wait for it)."""
+    try:
+        return len(
+            db.exec(
+                select(Message.id).where(Message.pair_id == pair_id, Message.body == body)
+            ).all()
+        )
+    finally:
+        db.rollback()
+
+
+def test_an_edit_after_a_lost_answer_is_sent_and_an_unchanged_retry_arrives_once(
+    new_page: Callable[..., Page], app_db: Session
+) -> None:
+    _program, pair_id = arrange_pair_two_weeks_in(
+        app_db,
+        ("eva.mentor@example.org", "Eva Mentor"),
+        ("tom.mentee@example.org", "Tom Mentee"),
+        title="Lost answers program",
+    )
+    url = f"/pairs/{pair_id}"
+    mentor, mentee = new_page(), new_page()
+    relay = Relay(mentee)
+    open_chat(mentor, "eva.mentor@example.org", url)
+    open_chat(mentee, "tom.mentee@example.org", url)
+    to_mentor = mentor.get_by_role("log", name="Messages")
+    box = mentee.get_by_label("Message", exact=True)
+    send_button = mentee.get_by_role("button", name="Send")
+
+    # The server stores the message, but its answer never reaches the mentee's page: the
+    # composer keeps the text, which the mentee then edits and sends again.
+    relay.lose_answers = True
+    box.fill("See you at 5")
+    send_button.click()
+    expect(to_mentor).to_contain_text("See you at 5")
+    expect(box).to_have_value("See you at 5")
+    relay.lose_answers = False
+    box.fill("See you at 6 instead")
+    send_button.click()
+    expect(box).to_have_value("")
+    expect(to_mentor).to_contain_text("See you at 6 instead")
+    assert messages_in_db(app_db, pair_id, "See you at 6 instead") == 1
+
+    # The same text sent again after a lost answer is the same message: stored once.
+    relay.lose_answers = True
+    box.fill("Bring your CV")
+    send_button.click()
+    expect(to_mentor).to_contain_text("Bring your CV")
+    relay.lose_answers = False
+    send_button.click()
+    expect(box).to_have_value("")
+    expect(mentee.get_by_role("log", name="Messages")).to_contain_text("Bring your CV")
+    expect(to_mentor.get_by_text("Bring your CV", exact=True)).to_have_count(1)
+    assert messages_in_db(app_db, pair_id, "Bring your CV") == 1
+
+
+def write_messages(db: Session, pair_id: int, prefix: str, count: int) -> None:
+    """Messages written straight to the database, the mentor's and the mentee's in turn:
+    no open page hears of them until a page of the pair loads the chat again."""
+    pair = db.get(Pair, pair_id)
+    assert pair is not None
+    start = utcnow() - dt.timedelta(minutes=count)
+    for i in range(1, count + 1):
+        db.add(
+            Message(
+                pair_id=pair_id,
+                sender_id=pair.mentor_id if i % 2 else pair.mentee_id,
+                client_id=uuid.uuid4().hex,
+                body=f"{prefix} {i}",
+                created_at=start + dt.timedelta(minutes=i),
+            )
+        )
+    db.commit()
+
+
+def test_messages_that_come_after_load_earlier_join_the_earlier_ones_and_none_leaves(
+    new_page: Callable[..., Page], app_db: Session
+) -> None:
+    _program, pair_id = arrange_pair_two_weeks_in(
+        app_db,
+        ("ida.mentor@example.org", "Ida Mentor"),
+        ("leo.mentee@example.org", "Leo Mentee"),
+        title="Long chat program",
+    )
+    write_messages(app_db, pair_id, "Old message", 55)
+    url = f"/pairs/{pair_id}"
+    mentor, mentee = new_page(), new_page()
+    open_chat(mentor, "ida.mentor@example.org", url)
+    open_chat(mentee, "leo.mentee@example.org", url)
+    log = mentee.get_by_role("log", name="Messages")
+
+    def shown_once(*texts: str) -> None:
+        for text in texts:
+            expect(log.get_by_text(text, exact=True)).to_have_count(1)
+
+    shown_once("Old message 6", "Old message 55")
+    expect(log.get_by_text("Old message 5", exact=True)).to_have_count(0)  # the latest 50
+    mentee.get_by_role("button", name="Load earlier").click()
+    shown_once("Old message 1", "Old message 5", "Old message 55")
+    expect(mentee.get_by_role("button", name="Load earlier")).to_have_count(0)
+
+    # The partner's message pushes the oldest of the shared fifty out of the shared
+    # window; on this page it stays, between the earlier ones and the new one.
+    send(mentor, "New after you looked back")
+    shown_once("New after you looked back")
+    shown_once("Old message 1", "Old message 6", "Old message 55")
+
+    # More than fifty at once (written meanwhile, then the partner's page loads the chat
+    # and the window moves past everything this page kept): the gap is filled.
+    write_messages(app_db, pair_id, "Quiet message", 60)
+    mentor.reload()
+    shown_once("Quiet message 60", "Quiet message 1", "Quiet message 10")
+    shown_once("Old message 1", "Old message 6", "New after you looked back")
+    expect(log.locator("p")).to_have_count(55 + 1 + 60)
+
+
+@pytest.mark.parametrize("lost", ["after", "before"])
+def test_a_send_in_flight_when_the_connection_drops_arrives_once_and_the_composer_empties(
+    new_page: Callable[..., Page], app_db: Session, lost: str
+) -> None:
+    """The connection drops as the send leaves the page, after the server got it (its
+    answer is lost) or before (the server never got it), and comes back at once."""
+    _program, pair_id = arrange_pair_two_weeks_in(
+        app_db,
+        (f"uma.{lost}.mentor@example.org", "Uma Mentor"),
+        (f"vic.{lost}.mentee@example.org", "Vic Mentee"),
+        title=f"Dropped connection program {lost}",
+    )
+    url = f"/pairs/{pair_id}"
+    mentor, mentee = new_page(), new_page()
+    relay = Relay(mentee)
+    open_chat(mentor, f"uma.{lost}.mentor@example.org", url)
+    open_chat(mentee, f"vic.{lost}.mentee@example.org", url)
+    send(mentee, "Before the drop")  # the page is live, its time zone noted
+    expect(mentor.get_by_role("log", name="Messages")).to_contain_text("Before the drop")
+
+    body = f"Sent as the line dropped ({lost})"
+    box = mentee.get_by_label("Message", exact=True)
+    box.fill(body)
+    connections = relay.connections
+    relay.drop_at = (lost, "pair_chat_form_state.send")
+    mentee.get_by_role("button", name="Send").click()
+    expect(box).to_have_value("")
+    assert relay.drops == 1 and relay.connections == connections + 1
+    expect(mentor.get_by_role("log", name="Messages").get_by_text(body, exact=True)).to_have_count(
+        1
+    )
+    expect(mentee.get_by_role("log", name="Messages").get_by_text(body, exact=True)).to_have_count(
+        1
+    )
+    assert messages_in_db(app_db, pair_id, body) == 1
+    # The page goes on: the next message is sent and shown as ever.
+    send(mentee, "After the drop")
+    expect(mentor.get_by_role("log", name="Messages")).to_contain_text("After the drop")
+    expect(mentor.get_by_role("log", name="Messages").get_by_text(body, exact=True)).to_have_count(
+        1
+    )

@@ -97,6 +97,19 @@ def test_history_pages_fifty_at_a_time(db: Session, setup: PairSetup) -> None:
     assert [v.body for v in page3] == [f"m{i}" for i in range(20)] and not more3
 
 
+def test_newer_messages_page_forward_after_a_given_one(db: Session, setup: PairSetup) -> None:
+    base = dt.datetime(2026, 2, 1, tzinfo=dt.UTC)
+    for i in range(70):
+        send(setup, db, f"m{i}", now=base + dt.timedelta(minutes=i))
+    pid = setup.pair.id or 0
+    oldest, _ = chat.list_messages(db, actor=setup.mentor, pair_id=pid, after_id=0, limit=10)
+    assert [v.body for v in oldest] == [f"m{i}" for i in range(10)]
+    newer, more = chat.list_messages(db, actor=setup.mentee, pair_id=pid, after_id=oldest[4].id)
+    assert [v.body for v in newer] == [f"m{i}" for i in range(5, 55)] and more
+    rest, more2 = chat.list_messages(db, actor=setup.mentee, pair_id=pid, after_id=newer[-1].id)
+    assert [v.body for v in rest] == [f"m{i}" for i in range(55, 70)] and not more2
+
+
 def test_a_retry_with_the_same_client_id_makes_one_message(db: Session, setup: PairSetup) -> None:
     first = send(setup, db, "Are we still on for Tuesday?", cid="c0ffee-0001")
     again = send(setup, db, "Are we still on for Tuesday?", cid="c0ffee-0001")
