@@ -6,7 +6,7 @@ import datetime as dt
 import itertools
 from dataclasses import dataclass
 
-from sqlmodel import Session, col, delete
+from sqlmodel import Session, col, delete, select
 
 from mentor_app.models import Enrollment, Group, Membership, Pair, Program, RateLimit, User
 from mentor_app.services import accounts, enrollments, groups, pairing, programs
@@ -246,6 +246,20 @@ def make_pair(db: Session, *, capacity: int = 2) -> PairSetup:
 
 
 # --- many rows at once (paged lists, issue 18) ------------------------------------------
+
+
+def make_pair_with_partner_admin(db: Session) -> PairSetup:
+    """`make_pair`, with the mentor (Maya) also an admin of the group; Ada is an admin only."""
+    setup = make_pair(db)
+    membership = db.exec(
+        select(Membership).where(
+            Membership.group_id == setup.group.id, Membership.user_id == setup.mentor.id
+        )
+    ).one()
+    membership.role = "admin"
+    db.add(membership)
+    db.commit()
+    return setup
 
 
 def make_people(db: Session, count: int, *, name: str = "Member") -> list[User]:

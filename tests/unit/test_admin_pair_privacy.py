@@ -10,25 +10,16 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from mentor_app.models import Membership, Message, Notification, Pair
+from mentor_app.models import Message, Notification, Pair
 from mentor_app.services import dashboard, journey, pairing
 from mentor_app.services.nudges import NudgeRules, run_nudges
-from tests.factories import PairSetup, make_pair
+from tests.factories import PairSetup, make_pair_with_partner_admin
 
 
 @pytest.fixture
 def setup(db: Session) -> PairSetup:
     """Maya mentors Theo, and Maya is also an admin of the group; Ada is an admin only."""
-    setup = make_pair(db)
-    membership = db.exec(
-        select(Membership).where(
-            Membership.group_id == setup.group.id, Membership.user_id == setup.mentor.id
-        )
-    ).one()
-    membership.role = "admin"
-    db.add(membership)
-    db.commit()
-    return setup
+    return make_pair_with_partner_admin(db)
 
 
 def _alerted(db: Session, kind: str) -> list[int]:

@@ -10,12 +10,11 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from mentor_app.models import Membership
 from mentor_app.services import dashboard, journey
 from mentor_app.services.errors import PermissionDenied
-from tests.factories import PairSetup, add_member, make_pair, make_user
+from tests.factories import PairSetup, add_member, make_pair_with_partner_admin, make_user
 
 FIT = "fit check: not a good fit (mentee)"
 
@@ -33,16 +32,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[float]]:
 @pytest.fixture
 def setup(db: Session) -> PairSetup:
     """Maya mentors Theo and is also an admin of the group; Ada is an admin only."""
-    setup = make_pair(db)
-    membership = db.exec(
-        select(Membership).where(
-            Membership.group_id == setup.group.id, Membership.user_id == setup.mentor.id
-        )
-    ).one()
-    membership.role = "admin"
-    db.add(membership)
-    db.commit()
-    return setup
+    return make_pair_with_partner_admin(db)
 
 
 def _fit(db: Session, setup: PairSetup, viewer: object, max_age_s: float = 5) -> list[str]:
