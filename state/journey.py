@@ -82,6 +82,10 @@ class PairLiveState(rx.SharedState):
     _clean = clean_and_send
     _tab_sessions: dict[str, str] = {}  # tab -> key of the session that linked it (server)
 
+    # False until read from the database: a copy the server forgot (expired) and made
+    # anew is False again (`PairPageState.keep_alive` reads it then).
+    _read: bool = False
+
     @classmethod
     def link_token(cls, access: PairAccess) -> str:
         return live_token(access.pair_id)
@@ -137,6 +141,8 @@ class PairLiveState(rx.SharedState):
             check_ins=check_ins,
             checked_in=weeks,
         )
+        if not self._read:
+            self._read = True
 
 
 class PairChatState(rx.SharedState):
@@ -146,6 +152,8 @@ class PairChatState(rx.SharedState):
     _internal_patch_linked_state = patch_in_fresh
     _clean = clean_and_send
     _tab_sessions: dict[str, str] = {}  # tab -> key of the session that linked it (server)
+
+    _read: bool = False  # as PairLiveState's
 
     @classmethod
     def link_token(cls, access: PairAccess) -> str:
@@ -170,6 +178,8 @@ class PairChatState(rx.SharedState):
             has_earlier=snapshot.more,
             can_send=snapshot.can_send,
         )
+        if not self._read:
+            self._read = True
 
 
 def _note_read_after_send(access: PairAccess, talk: PairChatState) -> None:
@@ -364,6 +374,27 @@ class PairPageState(SessionState):
         if self.not_found:
             return None
         return rx.call_script(BROWSER_TIMEZONE, callback=PairPageState.set_timezone)
+
+    @rx.event
+    async def keep_alive(self) -> EventSpec | None:
+        """Sent by an open pair page every KEEP_ALIVE_S (mentor_app/pages/journey.py).
+
+        The server forgets a state nobody has used for a while (Reflex's token expiration,
+        an hour by default; Redis expires the keys). A pair's shared states forgotten while
+        both members' pages stay open and quiet would come back with no tabs linked, and a
+        message from one member would no longer reach the other's page. Each of this tab's
+        events links it in again (Reflex patches the tab's links at every event); here the
+        shared states are also saved again, so that they are not forgotten while any page
+        of the pair is open, and read again if they already were."""
+        if self.not_found or not self.pair:
+            return None
+        live = await self.get_state(PairLiveState)
+        talk = await self.get_state(PairChatState)
+        assert isinstance(live, PairLiveState) and isinstance(talk, PairChatState)
+        if not (live._read and talk._read):
+            return await self._reload()  # forgotten: read as a page load does
+        live._was_touched = talk._was_touched = True  # saved again: forgotten later
+        return None
 
     @rx.event
     async def set_timezone(self, name: Any) -> EventSpec | None:

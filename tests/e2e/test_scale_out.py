@@ -20,6 +20,7 @@ from mentor_app.db import make_engine
 from mentor_app.models import EmailOutbox, LoginThrottle, User
 from mentor_app.scheduler import RENEW_EVERY_S
 from mentor_app.seed import DEMO_PASSWORD
+from state.journey import chat_token, live_token
 from tests.e2e.test_chat import open_chat, send
 from tests.e2e.test_journey import arrange_pair_two_weeks_in
 from tests.e2e.test_notifications import bell
@@ -27,6 +28,7 @@ from tests.e2e.test_programs import demo_log_in
 from tests.support.scaleout import ScaleOut
 
 OUTBOX_EVERY_S = 5  # the outbox job's interval in this deployment (60 s by default)
+KEEP_ALIVE_S = 2  # an open pair page's keep-alive here (a quarter of an hour by default)
 RATE_REFUSAL = "You're sending messages very quickly"
 
 
@@ -37,6 +39,7 @@ def scale_out(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScaleOut]:
         instances=2,
         REFLEX_PERF_MODE="raise",
         MENTOR_OUTBOX_EVERY_S=str(OUTBOX_EVERY_S),
+        MENTOR_KEEP_ALIVE_S=str(KEEP_ALIVE_S),
     )
     app.start()
     yield app
@@ -117,6 +120,44 @@ def test_two_members_on_different_workers_chat_live_both_ways(
     expect(mentor.get_by_role("log", name="Messages")).to_contain_text("Hello from worker two")
     send(mentor, "And back from worker one")
     expect(mentee.get_by_role("log", name="Messages")).to_contain_text("And back from worker one")
+
+
+def _forget_pair_states(scale_out: ScaleOut, pair_id: int) -> list[str]:
+    """Delete the pair's shared states from Redis, as Redis does when their keys expire
+    (Reflex's token expiration, an hour by default, after the last write); the names of
+    the keys deleted."""
+    client = redis.Redis.from_url(scale_out.redis_url)
+    keys = [
+        key
+        for token in (live_token(pair_id), chat_token(pair_id))
+        for key in client.scan_iter(match=f"{token}*")
+        if key.decode().split("_", 1)[0] == token and b"lock" not in key
+    ]
+    if keys:
+        client.delete(*keys)
+    return sorted(k.decode() for k in keys)
+
+
+def test_a_quiet_page_still_gets_messages_after_the_server_forgot_the_pair(
+    scale_out: ScaleOut, so_db: Session, page_on: Callable[[int], Page]
+) -> None:
+    mentor, mentee = open_pair_on_two_workers(so_db, page_on, scale_out, "quiet")
+    pair_id = int(mentor.url.rstrip("/").rsplit("/", 1)[1])
+    send(mentee, "Before the server forgot")
+    log = mentor.get_by_role("log", name="Messages")
+    expect(log).to_contain_text("Before the server forgot")
+    # The mentor's page stays open and quiet while the server forgets the pair's shared
+    # states (the tabs linked to them with them); there was something to forget.
+    forgotten = _forget_pair_states(scale_out, pair_id)
+    assert any(k.startswith(chat_token(pair_id)) for k in forgotten), forgotten
+    send(mentee, "After the server forgot")
+    # Without a word from the mentor's page, within its keep-alive, the message is there,
+    # and so is the history.
+    expect(log).to_contain_text("After the server forgot")
+    expect(log).to_contain_text("Before the server forgot")
+    send(mentee, "And live again")
+    expect(log).to_contain_text("And live again")
+    expect(mentee.get_by_role("log", name="Messages")).to_contain_text("Before the server forgot")
 
 
 def test_journey_and_bell_cross_workers_live(
