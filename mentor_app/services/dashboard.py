@@ -27,6 +27,7 @@ from mentor_app.models import (
     FitCheck,
     Message,
     Pair,
+    Program,
     StepCompletion,
     User,
     utcnow,
@@ -277,6 +278,12 @@ def get_dashboard(
 ) -> Dashboard:
     """Everything the dashboard shows, in a fixed number of grouped queries."""
     program = programs.admin_program(db, actor=actor, program_id=program_id)
+    return _work_out(db, program=program, actor=actor, now=now)
+
+
+def _work_out(db: Session, *, program: Program, actor: User, now: dt.datetime | None) -> Dashboard:
+    """`get_dashboard` for a program whose admin `actor` is already known to be."""
+    program_id = program.id or 0
     now = now or utcnow()
     length = len(program.journey)
     nudge_day = NudgeRules.from_env().from_day
@@ -529,7 +536,7 @@ def cached_dashboard(
     """`get_dashboard`, or the same board worked out at most `max_age_s` ago. Several
     callers asking at once for a board that is not there wait for one of them to work it
     out."""
-    programs.admin_program(db, actor=actor, program_id=program_id)  # every time
+    program = programs.admin_program(db, actor=actor, program_id=program_id)  # every time
     key = (program_id, _viewer_key(db, actor, program_id))
     with _cache_lock:
         computing = _computing.setdefault(key, threading.Lock())
@@ -538,7 +545,7 @@ def cached_dashboard(
             hit = _cache.get(key)
         if hit is not None and max_age_s > 0 and _clock() - hit[0] <= max_age_s:
             return hit[1]
-        board = get_dashboard(db, actor=actor, program_id=program_id)
+        board = _work_out(db, program=program, actor=actor, now=None)
         with _cache_lock:
             _cache[key] = (_clock(), board)
             _cache.move_to_end(key)

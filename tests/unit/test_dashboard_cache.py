@@ -99,14 +99,14 @@ def test_a_cached_board_is_still_refused_to_a_member_who_is_not_an_admin(
 def test_admins_asking_at_once_wait_for_one_board(monkeypatch: pytest.MonkeyPatch) -> None:
     worked_out: list[int] = []
 
-    def slow_board(_db: object, *, actor: object, program_id: int) -> object:
-        worked_out.append(program_id)
+    def slow_board(_db: object, *, program: object, actor: object, now: object) -> object:
+        worked_out.append(program)
         time.sleep(0.2)  # the health of a big program: long enough for all to arrive
         return object()
 
-    monkeypatch.setattr(dashboard.programs, "admin_program", lambda *_a, **_k: None)
+    monkeypatch.setattr(dashboard.programs, "admin_program", lambda *_a, **_k: 7)
     monkeypatch.setattr(dashboard, "_viewer_key", lambda *_a: 0)
-    monkeypatch.setattr(dashboard, "get_dashboard", slow_board)
+    monkeypatch.setattr(dashboard, "_work_out", slow_board)
     boards: list[object] = []
     threads = [
         threading.Thread(
