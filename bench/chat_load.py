@@ -473,6 +473,23 @@ async def gather_limited(jobs: list[Callable[[], Awaitable[Any]]], limit: int) -
     await asyncio.gather(*(one(job) for job in jobs))
 
 
+async def open_pages(
+    seats: list[PairSeat], pairs: list[tuple[Member, Member]], concurrency: int
+) -> None:
+    """Each member of `pairs` logged in and on the page of their seat's pair,
+    `concurrency` at a time."""
+    from mentor_app.seed import DEMO_PASSWORD
+
+    await gather_limited(
+        [
+            (lambda m=m, s=s: m.open_pair(s.pair_id, DEMO_PASSWORD))
+            for s, pair in zip(seats, pairs, strict=True)
+            for m in pair
+        ],
+        concurrency,
+    )
+
+
 async def probe_loop(
     probe: Callable[[], Awaitable[float]], start: float, seconds: int, phase: float,
     samples: list[float], failures: list[str],
@@ -516,8 +533,6 @@ async def run_load(
     args: argparse.Namespace, app: ScaleOut, seats: list[PairSeat], echo_url: str,
     memory: MemoryWatch, run: str,
 ) -> Results:  # fmt: skip
-    from mentor_app.seed import DEMO_PASSWORD
-
     ledger = Ledger()
     results = Results(ledger)
     workers = len(app.urls)
@@ -538,12 +553,7 @@ async def run_load(
     ]
     try:
         started = time.perf_counter()
-        jobs = [
-            (lambda m=m, s=s: m.open_pair(s.pair_id, DEMO_PASSWORD))
-            for s, pair in zip(seats, pairs, strict=True)
-            for m in pair
-        ]
-        await gather_limited(jobs, args.login_concurrency)
+        await open_pages(seats, pairs, args.login_concurrency)
         await asyncio.gather(*(e.connect() for e in echoes))
         results.setup_s = time.perf_counter() - started
         print(
@@ -644,8 +654,6 @@ async def find_capacity(
     (those of earlier steps stay), then `--step-seconds` of chat with those N pairs (one
     message a second a pair: N messages a second); until a step's p95 passes
     `--target-p95-ms` or a message is lost."""
-    from mentor_app.seed import DEMO_PASSWORD
-
     ledger = Ledger()
     workers = len(app.urls)
     pairs = [
@@ -663,14 +671,7 @@ async def find_capacity(
         on_page = 0
         for k, count in enumerate(args.steps):
             started = time.perf_counter()
-            await gather_limited(
-                [
-                    (lambda m=m, s=s: m.open_pair(s.pair_id, DEMO_PASSWORD))
-                    for s, pair in zip(seats[on_page:count], pairs[on_page:count], strict=True)
-                    for m in pair
-                ],
-                args.login_concurrency,
-            )
+            await open_pages(seats[on_page:count], pairs[on_page:count], args.login_concurrency)
             for member in (m for pair in pairs[on_page:count] for m in pair):
                 member.keep_updates = False
             print(f"{2 * (count - on_page)} more members on their pair's page in "

@@ -190,7 +190,7 @@ class PairingWorkspaceState(SessionState):
             {
                 "label": label,
                 "count": str(n),
-                "name": f"{n} {'pair' if n == 1 else 'pairs'} scored {label}",
+                "name": f"{_pairs(n)} scored {label}",
                 "height": f"{max(2, round(CHART_BAR_MAX_PX * n / peak))}px",
             }
             for label, n in f.score_buckets
