@@ -73,9 +73,8 @@ def test_one_sided_silence_alert_skips_the_admin_who_is_the_partner(
 # --- the pairing workspace's ended pairs ---------------------------------------------------
 
 
-def test_the_partner_admin_does_not_see_the_rating_and_words_of_the_member_who_ended_it(
-    db: Session, setup: PairSetup
-) -> None:
+def _mentee_ends_it(db: Session, setup: PairSetup) -> None:
+    """Theo ends the pair: not a good fit, rated 1, with words about Maya."""
     journey.end_pair(
         db,
         actor=setup.mentee,
@@ -85,6 +84,12 @@ def test_the_partner_admin_does_not_see_the_rating_and_words_of_the_member_who_e
         detail="Maya never listened.",
     )
     db.commit()
+
+
+def test_the_partner_admin_does_not_see_the_rating_and_words_of_the_member_who_ended_it(
+    db: Session, setup: PairSetup
+) -> None:
+    _mentee_ends_it(db, setup)
 
     mine = _ended_row(db, setup, setup.mentor)
     assert (mine.rating, mine.detail, mine.private) == (None, pairing.PRIVATE_TO_YOU, True)
@@ -92,15 +97,7 @@ def test_the_partner_admin_does_not_see_the_rating_and_words_of_the_member_who_e
 
 
 def test_another_admin_sees_the_rating_and_words(db: Session, setup: PairSetup) -> None:
-    journey.end_pair(
-        db,
-        actor=setup.mentee,
-        pair_id=setup.pair.id or 0,
-        reason="not_a_good_fit",
-        rating=1,
-        detail="Maya never listened.",
-    )
-    db.commit()
+    _mentee_ends_it(db, setup)
 
     theirs = _ended_row(db, setup, setup.admin)
     assert (theirs.rating, theirs.detail, theirs.private) == (1, "Maya never listened.", False)
@@ -137,13 +134,18 @@ def _fit_reasons(db: Session, setup: PairSetup, viewer: object) -> list[str]:
     return [r.text for r in health.reasons if r.key == "not_good_fit"]
 
 
-def test_the_dashboard_hides_the_partners_fit_answer_from_the_partner_admin(
-    db: Session, setup: PairSetup
-) -> None:
+def mentee_says_not_a_good_fit(db: Session, setup: PairSetup) -> None:
+    """Theo answers the week-2 fit check: not a good fit (his word to the admins)."""
     journey.answer_fit_check(
         db, actor=setup.mentee, pair_id=setup.pair.id or 0, answer="not_good", now=setup.at_week(2)
     )
     db.commit()
+
+
+def test_the_dashboard_hides_the_partners_fit_answer_from_the_partner_admin(
+    db: Session, setup: PairSetup
+) -> None:
+    mentee_says_not_a_good_fit(db, setup)
 
     assert _fit_reasons(db, setup, setup.mentor) == []
     assert _fit_reasons(db, setup, setup.admin) == ["fit check: not a good fit (mentee)"]

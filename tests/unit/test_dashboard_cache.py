@@ -12,9 +12,10 @@ from collections.abc import Iterator
 import pytest
 from sqlmodel import Session
 
-from mentor_app.services import dashboard, journey
+from mentor_app.services import dashboard
 from mentor_app.services.errors import PermissionDenied
 from tests.factories import PairSetup, add_member, make_pair_with_partner_admin, make_user
+from tests.unit.test_admin_pair_privacy import mentee_says_not_a_good_fit
 
 FIT = "fit check: not a good fit (mentee)"
 
@@ -46,13 +47,6 @@ def _fit(db: Session, setup: PairSetup, viewer: object, max_age_s: float = 5) ->
     return [r.text for r in health.reasons if r.key == "not_good_fit"]
 
 
-def _mentee_says_not_a_good_fit(db: Session, setup: PairSetup) -> None:
-    journey.answer_fit_check(
-        db, actor=setup.mentee, pair_id=setup.pair.id or 0, answer="not_good", now=setup.at_week(2)
-    )
-    db.commit()
-
-
 def test_admins_share_one_board_until_it_is_older_than_the_limit(
     db: Session, setup: PairSetup, clock: list[float]
 ) -> None:
@@ -63,7 +57,7 @@ def test_admins_share_one_board_until_it_is_older_than_the_limit(
     first = dashboard.cached_dashboard(db, actor=setup.admin, program_id=pid)
     assert dashboard.cached_dashboard(db, actor=bea, program_id=pid) is first  # shared
 
-    _mentee_says_not_a_good_fit(db, setup)
+    mentee_says_not_a_good_fit(db, setup)
     clock[0] += 4
     assert _fit(db, setup, bea) == []  # 4 s old: still the board from before the answer
     clock[0] += 2
@@ -75,7 +69,7 @@ def test_admins_share_one_board_until_it_is_older_than_the_limit(
 def test_the_partner_admin_never_gets_a_board_worked_out_for_another_admin(
     db: Session, setup: PairSetup
 ) -> None:
-    _mentee_says_not_a_good_fit(db, setup)
+    mentee_says_not_a_good_fit(db, setup)
     # Ada's board holds the mentee's answer: there is something to leak.
     assert _fit(db, setup, setup.admin) == [FIT]
     assert _fit(db, setup, setup.mentor) == []  # Maya, the partner, in the same 5 s
