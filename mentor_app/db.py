@@ -18,6 +18,7 @@ from sqlmodel import Session, create_engine
 from mentor_app.settings import settings
 
 BUSY_TIMEOUT_MS = 5000
+POOL_RECYCLE_S = 600
 READ_ONLY = "mentor_read_only"
 
 
@@ -49,11 +50,6 @@ def _sqlite_on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _postgresql_on_begin(connection: Any) -> None:
-    if connection.get_execution_options().get(READ_ONLY, False):
-        connection.exec_driver_sql("SET TRANSACTION READ ONLY")
-
-
 def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -66,9 +62,12 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
-    engine = create_engine(url, pool_pre_ping=True)
-    event.listen(engine, "begin", _postgresql_on_begin)
-    return engine
+    # No pre-ping (a round trip at every checkout, on every event): a connection the
+    # server closed fails its statement, which SQLAlchemy reports as a disconnect and
+    # answers by emptying the pool, so the next unit of work gets fresh connections; the
+    # failed one is told as "try again" (state.session.BUSY). Idle connections are
+    # replaced after POOL_RECYCLE_S, before a server or proxy idle timeout closes them.
+    return create_engine(url, pool_recycle=POOL_RECYCLE_S)
 
 
 @cache
@@ -94,7 +93,19 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
 
 @cache
 def _read_only(engine: Engine) -> Engine:
+    if engine.dialect.name == "postgresql":
+        # psycopg begins such a transaction with BEGIN READ ONLY: no extra round trip.
+        return engine.execution_options(**{READ_ONLY: True}, postgresql_readonly=True)
     return engine.execution_options(**{READ_ONLY: True})
+
+
+@cache
+def _single_reads(engine: Engine) -> Engine:
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(
+            **{READ_ONLY: True}, isolation_level="AUTOCOMMIT", postgresql_readonly=True
+        )
+    return _read_only(engine)
 
 
 @contextmanager
@@ -106,6 +117,31 @@ def read_scope(engine: Engine | None = None) -> Iterator[Session]:
             yield db
         finally:
             db.expunge_all()  # what was read stays readable after the scope (no expiry)
+            db.rollback()
+
+
+class WriteInReadScope(RuntimeError):
+    """Something other than a SELECT was run in `single_read_scope`."""
+
+
+def _selects_only(orm_execute_state: Any) -> None:
+    if not orm_execute_state.is_select:
+        raise WriteInReadScope("single_read_scope runs SELECT statements only")
+
+
+@contextmanager
+def single_read_scope(engine: Engine | None = None) -> Iterator[Session]:
+    """`read_scope` for work that is one SELECT (the checks made at every event): on
+    PostgreSQL without a transaction around it (no BEGIN and ROLLBACK round trips; one
+    statement sees one snapshot anyway), on SQLite as `read_scope`. Outside a transaction
+    PostgreSQL's read-only mode does not hold, so the session itself refuses anything
+    that is not a SELECT (WriteInReadScope), before it reaches the database."""
+    with Session(_single_reads(engine or get_engine()), expire_on_commit=False) as db:
+        event.listen(db, "do_orm_execute", _selects_only)
+        try:
+            yield db
+        finally:
+            db.expunge_all()
             db.rollback()
 
 

@@ -17,7 +17,6 @@ from typing import Any
 
 import reflex as rx
 from reflex.event import EventSpec
-from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from mentor_app.db import session_scope
@@ -25,6 +24,7 @@ from mentor_app.models import Pair, User
 from mentor_app.services import chat, journey, presence
 from mentor_app.services.access import PairAccess, access_pair
 from mentor_app.services.errors import Conflict, NotFound, ServiceError
+from state import read_marks
 from state.linked import assign_changed, clean_and_send, link, patch_in_fresh
 from state.off_loop import in_thread, soon
 from state.session import SessionState, SignedOut
@@ -185,18 +185,11 @@ class PairChatState(rx.SharedState):
 def _note_read_after_send(access: PairAccess, talk: PairChatState) -> None:
     """The sender has read the chat, and so has the partner if a tab of theirs shows it
     (the message is pushed to every linked tab as this event ends): it keeps them from an
-    away notice about a message they saw. Best effort, and after the event: a second
-    committed write inside it held back the message's push to the partner by its fsync."""
+    away notice about a message they saw. Best effort, written with the other sends of
+    the next moment (state.read_marks): a committed write inside the event held back the
+    message's push to the partner by its fsync."""
     keys = {talk._tab_sessions[t] for t in talk._linked_from if t in talk._tab_sessions}
-    soon(lambda: in_thread(_write_read_marks, access, frozenset(keys)))
-
-
-def _write_read_marks(access: PairAccess, keys: frozenset[str]) -> None:
-    try:
-        with session_scope() as db:
-            presence.after_send(db, access=access, session_keys=keys)
-    except OperationalError:
-        logger.warning("Could not note pair %s's chat as read", access.pair_id, exc_info=True)
+    read_marks.note_send(access, frozenset(keys))
 
 
 def _shared_view(pair_id: int) -> journey.JourneyView | None:

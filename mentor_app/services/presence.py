@@ -16,8 +16,8 @@ every two minutes, however many tabs.
 Read (design). The app had no read receipts; `ConversationRead.read_at` is the last time
 the chat was in front of the member: when they open the pair page, when they send a
 message, and when a message reaches a tab of theirs that shows the
-chat live (`mark_read_if_watching`, from the sender's event). Messages from the partner
-after it are unread.
+chat live (`after_sends`, which state.read_marks calls for the sends of the last half
+second in one transaction). Messages from the partner after it are unread.
 
 Away notice. A leader-only job (every minute) finds partner messages unread for at least
 AWAY_AFTER in active pairs, and for each such conversation whose member has no open tab
@@ -34,7 +34,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import or_, update
+from sqlalchemy import case, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
@@ -117,6 +117,17 @@ def mark_conversation_read(
     _mark_read(db, pair_id=access.pair_id, user_id=access.actor_id, now=now or utcnow())
 
 
+@dataclass(frozen=True)
+class SendMark:
+    """A message sent by `actor_id` in pair `pair_id` at `at`; `session_keys` are the
+    sessions of the tabs linked to the pair's chat then (which the message was pushed to)."""
+
+    pair_id: int
+    actor_id: int
+    session_keys: frozenset[str]
+    at: dt.datetime
+
+
 def after_send(
     db: Session,
     *,
@@ -126,43 +137,88 @@ def after_send(
 ) -> bool:
     """After the member in `access` sent a message: writing in a conversation is reading
     it, and the partner has read it too if it reached a tab of theirs showing the chat
-    (`mark_read_if_watching`). Returns whether the partner had."""
-    now = now or utcnow()
-    mark_conversation_read(db, access=access, now=now)
-    return mark_read_if_watching(db, access=access, session_keys=session_keys, now=now)
+    (one of `session_keys` is a session of the partner's, seen within the window).
+    Returns whether the partner had."""
+    mark = SendMark(access.pair_id, access.actor_id, frozenset(session_keys), now or utcnow())
+    return bool(after_sends(db, marks=[mark]))
 
 
-def mark_read_if_watching(
-    db: Session,
-    *,
-    access: PairAccess,
-    session_keys: Iterable[str],
-    now: dt.datetime | None = None,
-) -> bool:
-    """After the member in `access` sent a message: `session_keys` are the sessions of the
-    tabs linked to the pair's chat (which the message was pushed to). If one of them is the
-    partner's, and seen within the window, the message is on the partner's screen: their
-    conversation is read. Returns whether it was."""
-    keys = sorted(set(session_keys))
-    if not keys:
-        return False
-    now = now or utcnow()
-    pair = db.get(Pair, access.pair_id)
-    if pair is None:
-        return False
-    partner = pair.mentee_id if access.actor_id == pair.mentor_id else pair.mentor_id
-    watching = db.exec(
-        select(UserSession.id).where(
-            col(UserSession.token_hash).in_(keys),
-            col(UserSession.user_id) == partner,
-            col(UserSession.last_seen_at) > now - PRESENCE_WINDOW,
-            col(UserSession.expires_at) > now,
+def after_sends(db: Session, *, marks: Iterable[SendMark]) -> set[int]:
+    """`after_send` for many sends at once, in three statements whatever their number
+    (the chat writes its read marks in batches: state.read_marks). A conversation's read
+    time only moves forward: a mark older than the one stored changes nothing. Returns
+    the pairs whose partner had the message on their screen."""
+    marks = list(marks)
+    if not marks:
+        return set()
+    pairs = {
+        int(pair_id or 0): (int(mentor_id), int(mentee_id))
+        for pair_id, mentor_id, mentee_id in db.exec(
+            select(Pair.id, Pair.mentor_id, Pair.mentee_id).where(
+                col(Pair.id).in_(sorted({m.pair_id for m in marks}))
+            )
+        ).all()
+    }
+    keys = sorted({k for m in marks for k in m.session_keys})
+    sessions_by_key: dict[str, tuple[int, dt.datetime, dt.datetime]] = {}
+    for start in range(0, len(keys), 500):
+        for key, user_id, last_seen_at, expires_at in db.exec(
+            select(
+                UserSession.token_hash,
+                UserSession.user_id,
+                UserSession.last_seen_at,
+                UserSession.expires_at,
+            ).where(col(UserSession.token_hash).in_(keys[start : start + 500]))
+        ).all():
+            sessions_by_key[str(key)] = (int(user_id), last_seen_at, expires_at)
+    read: dict[tuple[int, int], dt.datetime] = {}
+    watched: set[int] = set()
+
+    def note(pair_id: int, user_id: int, at: dt.datetime) -> None:
+        if (pair_id, user_id) not in read or read[(pair_id, user_id)] < at:
+            read[(pair_id, user_id)] = at
+
+    for mark in marks:
+        if mark.pair_id not in pairs:
+            continue
+        note(mark.pair_id, mark.actor_id, mark.at)
+        mentor_id, mentee_id = pairs[mark.pair_id]
+        partner = mentee_id if mark.actor_id == mentor_id else mentor_id
+        for key in mark.session_keys:
+            user_id, last_seen_at, expires_at = sessions_by_key.get(key, (0, mark.at, mark.at))
+            if (
+                user_id == partner
+                and last_seen_at > mark.at - PRESENCE_WINDOW
+                and expires_at > mark.at
+            ):
+                note(mark.pair_id, partner, mark.at)
+                watched.add(mark.pair_id)
+                break
+    _mark_read_many(db, read)
+    return watched
+
+
+def _mark_read_many(db: Session, read: dict[tuple[int, int], dt.datetime]) -> None:
+    if not read:
+        return
+    table = ConversationRead.__table__  # type: ignore[attr-defined]
+    insert = insert_for(db.get_bind(), table)
+    db.execute(
+        insert.values(
+            [
+                {"pair_id": pair_id, "user_id": user_id, "read_at": at}
+                for (pair_id, user_id), at in sorted(read.items())
+            ]
+        ).on_conflict_do_update(
+            index_elements=["pair_id", "user_id"],
+            set_={
+                "read_at": case(
+                    (insert.excluded.read_at > table.c.read_at, insert.excluded.read_at),
+                    else_=table.c.read_at,
+                )
+            },
         )
-    ).first()
-    if watching is None:
-        return False
-    _mark_read(db, pair_id=access.pair_id, user_id=partner, now=now)
-    return True
+    )
 
 
 # --- the away notice -----------------------------------------------------------------------

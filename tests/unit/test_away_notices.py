@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select, update
 
 from mentor_app import away
-from mentor_app.models import EmailOutbox, Notification, Pair, User, utcnow
+from mentor_app.models import ConversationRead, EmailOutbox, Notification, Pair, User, utcnow
 from mentor_app.services import chat, email_prefs, outbox, presence, sessions
 from mentor_app.services.access import access_pair
 from tests.factories import PairSetup, make_pair
@@ -241,3 +241,48 @@ def test_the_heartbeat_runs_on_every_worker_and_the_notices_on_the_leader_only(
     assert (beat.leader_only, beat.trigger["seconds"]) == (False, presence.HEARTBEAT_EVERY_S)
     assert (notices_job.leader_only, notices_job.trigger["minutes"]) == (True, 1)
     assert presence.PRESENCE_WINDOW.total_seconds() > presence.HEARTBEAT_EVERY_S * 2
+
+
+def read_at(db: Session, user: User, pair: PairSetup) -> dt.datetime | None:
+    db.expire_all()
+    row = db.exec(
+        select(ConversationRead).where(
+            ConversationRead.pair_id == pair.pair.id, ConversationRead.user_id == user.id
+        )
+    ).first()
+    return None if row is None else row.read_at
+
+
+def test_sends_noted_in_one_batch_mark_each_pair_read_as_one_at_a_time_would(
+    db: Session, pair: PairSetup
+) -> None:
+    other = make_pair(db)
+    watching = sessions.session_key(opens_tab(db, pair.mentee, T0))
+    elsewhere = sessions.session_key(opens_tab(db, other.admin, T0))
+    later = T0 + dt.timedelta(seconds=1)
+    marks = [
+        presence.SendMark(pair.pair.id or 0, pair.mentor.id or 0, frozenset({watching}), T0),
+        # The same sender a second later: the latest time is kept.
+        presence.SendMark(pair.pair.id or 0, pair.mentor.id or 0, frozenset({watching}), later),
+        # Another pair, pushed to a tab that is not the partner's: the sender alone.
+        presence.SendMark(other.pair.id or 0, other.mentee.id or 0, frozenset({elsewhere}), T0),
+    ]
+
+    watched = presence.after_sends(db, marks=marks)
+    db.commit()
+
+    assert watched == {pair.pair.id}
+    assert (read_at(db, pair.mentor, pair), read_at(db, pair.mentee, pair)) == (later, later)
+    assert read_at(db, other.mentee, other) == T0
+    assert read_at(db, other.mentor, other) is None
+
+
+def test_a_late_batch_never_moves_a_read_time_back(db: Session, pair: PairSetup) -> None:
+    reads(db, pair.mentor, pair, T0 + dt.timedelta(minutes=1))  # opened the page since
+
+    presence.after_sends(
+        db, marks=[presence.SendMark(pair.pair.id or 0, pair.mentor.id or 0, frozenset(), T0)]
+    )
+    db.commit()
+
+    assert read_at(db, pair.mentor, pair) == T0 + dt.timedelta(minutes=1)
