@@ -74,3 +74,26 @@ def test_a_single_read_scope_reads_and_refuses_anything_but_a_select(engine: obj
         db.exec(text("INSERT INTO scratch VALUES (2)"))
     with read_scope(engine) as db:
         assert db.exec(text("SELECT count(*) FROM scratch")).one() == (1,)
+
+
+def test_a_connection_the_server_closed_fails_one_unit_of_work_and_the_next_is_fresh(
+    pg_engine: object,
+) -> None:
+    """No pre-ping: a pooled connection PostgreSQL has closed (a restart, a failover, an
+    idle timeout) fails the statement it is given, as OperationalError, which the states
+    tell as "try again"; SQLAlchemy then throws the pool's connections away, and the next
+    unit of work, on a new connection, succeeds."""
+    import psycopg
+    from sqlalchemy.engine import Engine
+
+    assert isinstance(pg_engine, Engine)
+    with session_scope(pg_engine) as db:
+        (pid,) = db.exec(text("SELECT pg_backend_pid()")).one()
+    url = pg_engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(url, autocommit=True) as admin:
+        assert admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone() == (True,)
+
+    with pytest.raises(OperationalError), session_scope(pg_engine) as db:
+        db.exec(text("SELECT 1")).one()
+    with session_scope(pg_engine) as db:
+        assert db.exec(text("SELECT 1")).one() == (1,)
