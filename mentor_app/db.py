@@ -1,9 +1,12 @@
 """Engines and sessions. SQLite gets WAL, a busy timeout, foreign keys, FULL sync
 and BEGIN IMMEDIATE on every connection (a deferred read-then-write transaction
-fails at once with "database is locked", whatever the timeout)."""
+fails at once with "database is locked", whatever the timeout); its writers in one
+process queue for their turn (`_SQLiteWriters`)."""
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -13,6 +16,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, create_engine
 
 from mentor_app.settings import settings
@@ -39,15 +43,52 @@ def _casefold(text: Any) -> Any:
     return text.casefold() if isinstance(text, str) else text
 
 
-def _sqlite_on_begin(connection: Any) -> None:
-    # A read-only scope begins deferred: in WAL mode a reader never waits for a writer.
-    # query_only makes a write in it fail loudly instead of vanishing in its rollback.
-    if connection.get_execution_options().get(READ_ONLY, False):
-        connection.exec_driver_sql("PRAGMA query_only=ON")
-        connection.exec_driver_sql("BEGIN")
-    else:
-        connection.exec_driver_sql("PRAGMA query_only=OFF")
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+_HOLDS_WRITER_TURN = "mentor_holds_writer_turn"
+
+
+class _SQLiteWriters:
+    """The writers of one SQLite database in this process take turns through a lock here
+    before BEGIN IMMEDIATE, and let go at commit or rollback.
+
+    SQLite itself does not queue writers: one that finds the write lock taken sleeps and
+    retries (1, 2, 5 ... 50, 100 ms apart), so behind a series of short transactions
+    (Publish's chunks of pairs, the nudge job's chunks) a chat send could sleep through
+    every gap between them and wait hundreds of milliseconds. Here it waits on a lock that
+    wakes it as soon as the transaction before it ends. Other processes on the same file
+    still meet SQLite's own wait. A writer that has waited BUSY_TIMEOUT_MS gives up with
+    "database is locked", as SQLite would."""
+
+    def __init__(self) -> None:
+        self._turn = threading.Lock()
+
+    def on_begin(self, connection: Any) -> None:
+        # A read-only scope begins deferred: in WAL mode a reader never waits for a
+        # writer. query_only makes a write in it fail loudly instead of vanishing in its
+        # rollback.
+        if connection.get_execution_options().get(READ_ONLY, False):
+            connection.exec_driver_sql("PRAGMA query_only=ON")
+            connection.exec_driver_sql("BEGIN")
+            return
+        if not self._turn.acquire(timeout=BUSY_TIMEOUT_MS / 1000):
+            raise OperationalError(
+                "BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked")
+            )
+        connection.info[_HOLDS_WRITER_TURN] = True
+        try:
+            connection.exec_driver_sql("PRAGMA query_only=OFF")
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            self.on_end(connection)
+            raise
+
+    def on_end(self, connection: Any) -> None:
+        if connection.info.pop(_HOLDS_WRITER_TURN, False):
+            self._turn.release()
+
+    def on_checkin(self, _dbapi_connection: Any, record: Any) -> None:
+        # A connection given back with its transaction never ended (an invalidated one).
+        if record is not None and record.info.pop(_HOLDS_WRITER_TURN, False):
+            self._turn.release()
 
 
 def make_engine(url: str) -> Engine:
@@ -59,8 +100,12 @@ def make_engine(url: str) -> Engine:
             url,
             connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
         )
+        writers = _SQLiteWriters()
         event.listen(engine, "connect", _sqlite_on_connect)
-        event.listen(engine, "begin", _sqlite_on_begin)
+        event.listen(engine, "begin", writers.on_begin)
+        event.listen(engine, "commit", writers.on_end)
+        event.listen(engine, "rollback", writers.on_end)
+        event.listen(engine.pool, "checkin", writers.on_checkin)
         return engine
     # No pre-ping (a round trip at every checkout, on every event): a connection the
     # server closed fails its statement, which SQLAlchemy reports as a disconnect and

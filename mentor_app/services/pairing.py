@@ -161,10 +161,10 @@ class PublishResult:
     more: bool = False  # drafts are left: `limit` stopped this call
 
 
-# Drafts published per transaction: each holds SQLite's write lock for a fraction of a
-# second, not for the whole cohort (1,536 pairs in one took 13 s, and every chat send
-# waited behind it).
-PUBLISH_CHUNK = 25
+# Drafts published per transaction: each holds SQLite's write lock for tens of
+# milliseconds, not for the whole cohort (1,536 pairs in one took 13 s, and every chat
+# send waited behind it); a send waits for one chunk at most (db._SQLiteWriters).
+PUBLISH_CHUNK = 10
 
 
 @dataclass(frozen=True)

@@ -234,7 +234,7 @@ def test_suggest_all_drafts_the_whole_cohort_and_drafts_and_pairs_page(
     dialog = admin.get_by_role("alertdialog")
     expect(dialog).to_contain_text("Publish 40 pairs?")
     dialog.get_by_role("button", name="Publish").click()
-    # 40 drafts: two transactions of PUBLISH_CHUNK (25), one answer.
+    # 40 drafts: four transactions of PUBLISH_CHUNK (10), one answer.
     expect(admin.get_by_role("status")).to_contain_text("Published 40 pairs")
     expect(drafts_heading).to_have_text("Draft pairs (0)")
     expect(admin.get_by_text("No draft pairs yet.")).to_be_visible()

@@ -97,3 +97,75 @@ def test_a_connection_the_server_closed_fails_one_unit_of_work_and_the_next_is_f
         db.exec(text("SELECT 1")).one()
     with session_scope(pg_engine) as db:
         assert db.exec(text("SELECT 1")).one() == (1,)
+
+
+@pytest.mark.sqlite_only(reason="SQLite's writers queue in the process")
+def test_writers_take_turns_and_the_next_begins_as_soon_as_one_ends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer waits for the one before it on a lock that wakes it when that one commits
+    or rolls back, not in SQLite's sleep-and-retry; a writer that fails gives its turn
+    back; one that waits past the busy timeout gives up as SQLite would."""
+    import threading
+
+    from mentor_app import db as app_db
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'turns.db'}")
+    with session_scope(engine) as db:
+        db.exec(text("CREATE TABLE t (a INTEGER)"))
+    first_in, release_first = threading.Event(), threading.Event()
+    began: list[float] = []
+
+    def first() -> None:
+        with session_scope(engine) as db:
+            db.exec(text("INSERT INTO t VALUES (1)"))
+            first_in.set()
+            release_first.wait(5)
+        began.append(time.perf_counter())  # committed
+
+    def second() -> None:
+        with session_scope(engine) as db:
+            db.exec(text("INSERT INTO t VALUES (2)"))  # begins: waits for its turn
+            began.append(time.perf_counter())
+
+    one = threading.Thread(target=first)
+    one.start()
+    assert first_in.wait(5)
+    two = threading.Thread(target=second)
+    two.start()
+    time.sleep(0.3)  # the second writer is waiting: SQLite's own wait would now retry 100 ms apart
+    assert began == []
+    release_first.set()
+    one.join(5)
+    two.join(5)
+    committed, second_began = began
+    assert second_began - committed < 0.05
+    with read_scope(engine) as db:
+        assert db.exec(text("SELECT count(*) FROM t")).one() == (2,)
+
+    # A writer that fails gives its turn back at its rollback.
+    with pytest.raises(OperationalError), session_scope(engine) as db:
+        db.exec(text("INSERT INTO no_such_table VALUES (1)"))
+    started = time.perf_counter()
+    with session_scope(engine) as db:
+        db.exec(text("INSERT INTO t VALUES (3)"))
+    assert time.perf_counter() - started < 0.5
+
+    # Past the busy timeout, a waiting writer gives up with SQLite's own message.
+    monkeypatch.setattr(app_db, "BUSY_TIMEOUT_MS", 200)
+    with session_scope(engine) as db:
+        db.exec(text("INSERT INTO t VALUES (4)"))
+        failed: list[BaseException] = []
+
+        def late() -> None:
+            try:
+                with session_scope(engine) as other:
+                    other.exec(text("INSERT INTO t VALUES (5)"))
+            except OperationalError as error:
+                failed.append(error)
+
+        waiter = threading.Thread(target=late)
+        waiter.start()
+        waiter.join(5)
+    assert len(failed) == 1 and "database is locked" in str(failed[0])
+    engine.dispose()
