@@ -29,7 +29,8 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from mentor_app.db import get_engine
+from mentor_app.apart import run_apart
+from mentor_app.db import get_engine, make_engine
 from mentor_app.models import LeaderLease, utcnow
 from mentor_app.services.nudges import NudgeReport, NudgeRules, run_nudges
 
@@ -72,8 +73,10 @@ class LeaderLock:
         lease: dt.timedelta = LEASE,
         holder: str | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
+        run_job: Callable[..., Any] = run_apart,
     ) -> None:
         self.engine = engine
+        self.run_job = run_job  # the nudge job's runner: a process of its own
         self.name = name
         self.lease = lease
         self.holder = (holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex}")[:128]
@@ -244,8 +247,10 @@ class JobScheduler:
         lock: LeaderLock | None = None,
         rules: NudgeRules | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
+        run_job: Callable[..., Any] = run_apart,
     ) -> None:
         self.engine = engine
+        self.run_job = run_job  # the nudge job's runner: a process of its own
         self.lock = lock or LeaderLock(engine)
         self.rules = rules
         self.clock = clock
@@ -306,11 +311,14 @@ class JobScheduler:
         """The hourly nudge job; does nothing unless this process leads."""
         if self._stopping.is_set() or not self.lock.renew():
             return None
-        report = run_nudges(
-            self.engine,
-            now=self.clock(),
-            rules=self.rules,
-            should_continue=lambda: not self._stopping.is_set(),
+        # In a process of its own: planning 100,000 pairs in a thread here held the
+        # interpreter the worker's event loop needs for every chat send (mentor_app.apart).
+        report: NudgeReport = self.run_job(
+            nudge_job,
+            self.engine.url.render_as_string(hide_password=False),
+            self.clock(),
+            self.rules,
+            stopping=self._stopping,
         )
         logger.info(
             "Nudges: %d created (%d weekly, %d one-sided, %d admin alerts) for %d pairs",
@@ -330,6 +338,21 @@ class JobScheduler:
             return func()
 
         return run
+
+
+def nudge_job(
+    database_url: str,
+    now: dt.datetime,
+    rules: NudgeRules | None,
+    *,
+    should_continue: Callable[[], bool],
+) -> NudgeReport:
+    """The nudge job as `run_apart` runs it: on connections of its own process."""
+    engine = make_engine(database_url)
+    try:
+        return run_nudges(engine, now=now, rules=rules, should_continue=should_continue)
+    finally:
+        engine.dispose()
 
 
 @contextlib.asynccontextmanager

@@ -1096,6 +1096,7 @@ def publish_pairs(
     )
     specs = matching.match_specs(program.questions)
     published, dropped = 0, []
+    notices: list[notifications.Notice] = []
     for pair in drafts:
         try:
             mentor = _check_person(db, locked[pair.mentor_enrollment_id], today)
@@ -1121,21 +1122,22 @@ def publish_pairs(
             mentee_enrollment.rematch_priority = False
             db.add(mentee_enrollment)
         link = f"/pairs/{pair.id}"
-        notifications.notify(
-            db,
-            user_id=pair.mentor_id,
-            kind="paired",
-            text=f"You are now mentoring {mentee.display_name} in “{program.title}”.",
-            link=link,
-        )
-        notifications.notify(
-            db,
-            user_id=pair.mentee_id,
-            kind="paired",
-            text=f"{mentor.display_name} is your mentor in “{program.title}”.",
-            link=link,
-        )
+        notices += [
+            notifications.Notice(
+                pair.mentor_id,
+                "paired",
+                f"You are now mentoring {mentee.display_name} in “{program.title}”.",
+                link,
+            ),
+            notifications.Notice(
+                pair.mentee_id,
+                "paired",
+                f"{mentor.display_name} is your mentor in “{program.title}”.",
+                link,
+            ),
+        ]
         published += 1
+    notifications.notify_many(db, notices)  # both members of every pair, in one go
     db.flush()
     audit.record(
         db,

@@ -32,6 +32,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, func, select
 
 from mentor_app import db as app_db
+from mentor_app.apart import run_here
 from mentor_app.models import Enrollment, Message, Notification, Nudge, Pair, User
 from mentor_app.scheduler import JobScheduler, LeaderLock
 from mentor_app.seed import DEMO_PASSWORD, DEMO_PROGRAM
@@ -446,6 +447,9 @@ class Deployment:
             lock=LeaderLock(own, clock=self.clock),
             rules=NudgeRules(chunk_size=1),  # one pair a transaction: a crash leaves some done
             clock=self.clock,
+            # In this process, not one of its own: the crash is injected into this
+            # process's code (`dies_mid_run`). tests/unit/test_apart.py covers the process.
+            run_job=run_here,
         )
 
     def kill_sessions_of(self, worker: JobScheduler) -> None:

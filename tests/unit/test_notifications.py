@@ -79,6 +79,32 @@ def test_a_suspended_member_gets_the_notification_but_no_email(db: Session) -> N
     assert db.exec(select(Notification).where(Notification.user_id == amy.id)).one()
 
 
+def test_many_notices_at_once_are_written_in_order_each_mailed_as_notify_would(
+    db: Session, heard: list[frozenset[int]]
+) -> None:
+    amy, bob, cy = (make_user(db, display_name=n) for n in ("Amy", "Bob", "Cy"))
+    cy.status = "suspended"
+    db.add(cy)
+    notices = [
+        notifications.Notice(amy.id or 0, "paired", "You are now mentoring Bob.", "/pairs/3"),
+        notifications.Notice(bob.id or 0, "paired", "Amy is your mentor.", "/pairs/3"),
+        notifications.Notice(bob.id or 0, "fit_alert", "Not an e-mail kind."),
+        notifications.Notice(cy.id or 0, "paired", "Suspended: no mail."),
+    ]
+
+    rows = notifications.notify_many(db, notices)
+    db.commit()
+
+    assert [(r.user_id, r.text) for r in rows] == [(n.user_id, n.text) for n in notices]
+    mails = outbox(db)
+    assert [(m.notification_id, m.to_address) for m in mails] == [
+        (rows[0].id, amy.email),
+        (rows[1].id, bob.email),
+    ]
+    assert mails[0].body.startswith("Hello Amy,\n\nYou are now mentoring Bob.")
+    assert heard == [frozenset({amy.id, bob.id, cy.id})]  # one announcement for all
+
+
 def bulk_nudges(db: Session, users: list[User]) -> list[Notification]:
     """As the scheduler does: rows inserted without notify()."""
     rows = [

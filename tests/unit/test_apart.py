@@ -1,0 +1,59 @@
+"""Long CPU-bound work runs in a process of its own (mentor_app.apart): the answer comes
+back, a failure or a death is told, and the caller's stop reaches the work."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+
+from mentor_app.apart import ApartFailed, run_apart
+
+
+def where(tag: str, *, should_continue: Callable[[], bool]) -> tuple[str, int]:
+    return tag, os.getpid()
+
+
+def fails(*, should_continue: Callable[[], bool]) -> None:
+    raise ValueError("no such program")
+
+
+def dies(*, should_continue: Callable[[], bool]) -> None:
+    os._exit(3)
+
+
+def until_stopped(*, should_continue: Callable[[], bool]) -> int:
+    rounds = 0
+    deadline = time.monotonic() + 10
+    while should_continue() and time.monotonic() < deadline:
+        rounds += 1
+        time.sleep(0.01)
+    return -1 if should_continue() else rounds
+
+
+def test_the_work_runs_in_another_process_and_its_answer_comes_back() -> None:
+    tag, pid = run_apart(where, "nudges")
+
+    assert tag == "nudges" and pid != os.getpid()
+
+
+def test_a_failure_in_the_work_is_raised_here() -> None:
+    with pytest.raises(ApartFailed, match="ValueError: no such program"):
+        run_apart(fails)
+
+
+def test_a_process_that_dies_is_told() -> None:
+    with pytest.raises(ApartFailed, match="exit code 3"):
+        run_apart(dies)
+
+
+def test_the_callers_stop_reaches_the_work() -> None:
+    stopping = threading.Event()
+    threading.Timer(0.5, stopping.set).start()
+
+    rounds = run_apart(until_stopped, stopping=stopping)
+
+    assert rounds > 0  # it ran, then stopped on the caller's word (not the 10 s deadline)
