@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-PRELOAD = ["mentor_app.apart", "mentor_app.services.nudges"]
+PRELOAD = ["mentor_app.apart", "mentor_app.services.nudges", "mentor_app.services.dashboard"]
 POLL_S = 0.1
 
 

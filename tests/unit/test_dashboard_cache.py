@@ -93,14 +93,14 @@ def test_a_cached_board_is_still_refused_to_a_member_who_is_not_an_admin(
 def test_admins_asking_at_once_wait_for_one_board(monkeypatch: pytest.MonkeyPatch) -> None:
     worked_out: list[int] = []
 
-    def slow_board(_db: object, *, program: object, actor: object, now: object) -> object:
+    def slow_board(_db: object, *, program: object, actor: object) -> object:
         worked_out.append(program)
         time.sleep(0.2)  # the health of a big program: long enough for all to arrive
         return object()
 
     monkeypatch.setattr(dashboard.programs, "admin_program", lambda *_a, **_k: 7)
     monkeypatch.setattr(dashboard, "_viewer_key", lambda *_a: 0)
-    monkeypatch.setattr(dashboard, "_work_out", slow_board)
+    monkeypatch.setattr(dashboard, "_work_out_apart", slow_board)
     boards: list[object] = []
     threads = [
         threading.Thread(
@@ -116,3 +116,20 @@ def test_admins_asking_at_once_wait_for_one_board(monkeypatch: pytest.MonkeyPatc
         thread.join()
     assert worked_out == [7]
     assert len(boards) == 5 and all(b is boards[0] for b in boards)
+
+
+def test_the_board_is_worked_out_in_a_process_of_its_own_and_is_the_same(
+    db: Session, setup: PairSetup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mentee_says_not_a_good_fit(db, setup)
+    pid = setup.program.id or 0
+    runs: list[object] = []
+    real = dashboard.run_apart
+    monkeypatch.setattr(dashboard, "run_apart", lambda fn, *a: (runs.append(fn), real(fn, *a))[1])
+
+    board = dashboard.cached_dashboard(db, actor=setup.admin, program_id=pid)
+
+    assert runs == [dashboard.board_job]
+    here = dashboard.get_dashboard(db, actor=setup.admin, program_id=pid, now=None)
+    assert board == here
+    assert [r.text for p in board.pairs for r in p.reasons if r.key == "not_good_fit"] == [FIT]
