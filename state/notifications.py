@@ -18,8 +18,8 @@ from typing import Any
 import reflex as rx
 from reflex.event import EventSpec
 
-from mentor_app.db import session_scope
-from mentor_app.services import notifications
+from mentor_app.db import read_scope
+from mentor_app.services import notifications, presence
 from mentor_app.services.access import MemberAccess, access_self
 from mentor_app.services.errors import NotFound
 from state.linked import clean_and_send, link, patch_in_fresh
@@ -83,18 +83,37 @@ class BellState(SessionState):
 
 
 def _unread_count(user_id: int) -> int:
-    with session_scope() as db:
+    with read_scope() as db:  # waits for no writer, and takes no write lock
         return notifications.unread_counts(db, user_ids=[user_id])[user_id]
+
+
+def _present(user_ids: list[int]) -> set[int]:
+    with read_scope() as db:
+        return presence.present_user_ids(db, user_ids=user_ids)
 
 
 async def push_unread(user_ids: Iterable[int]) -> None:
     """Re-count these members' unread notifications and show the counts in all their tabs.
 
+    Only members with a tab open now (`presence`: a session seen in the last minutes) have
+    a bell to update; the others' counts are read at their next page load. Publish tells
+    thousands of members at once, nearly all away: one query, not a bell state each.
+
     Out of band: it waits for each member's bell lock, so do not await it inside an event
     handler of a tab linked to one of them; `schedule_push` is safe anywhere."""
     from mentor_app.mentor_app import app  # the app module imports the states
 
-    for user_id in sorted(set(user_ids)):
+    wanted = sorted(set(user_ids))
+    if not wanted:
+        return
+    try:
+        present = await in_thread(_present, wanted)
+    except Exception:  # a bell is best effort; the next page load re-counts
+        logger.exception("could not tell which of %s members have a tab open", len(wanted))
+        return
+    for user_id in wanted:
+        if user_id not in present:
+            continue
         token = rx.BaseStateToken(ident=bell_token(user_id), cls=NotificationBellState)
         try:
             async with app.modify_state(token) as root:

@@ -46,7 +46,7 @@ def test_a_failure_in_the_work_is_raised_here() -> None:
 
 
 def test_a_process_that_dies_is_told() -> None:
-    with pytest.raises(ApartFailed, match="exit code 3"):
+    with pytest.raises(ApartFailed, match="died"):
         run_apart(dies)
 
 

@@ -257,3 +257,45 @@ def test_a_savepoint_inside_the_transaction_does_not_announce_early(
         assert heard == []
         db.commit()
         assert heard == [frozenset({amy.id})]
+
+
+def test_bells_are_pushed_to_members_with_a_tab_open_only(
+    db: Session, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Publish tells thousands at once, nearly all away: only a member with a tab open now
+    has a bell state to update, with their own count; the others' are read at next load."""
+    import asyncio
+    import contextlib
+    from collections.abc import AsyncIterator
+    from types import SimpleNamespace
+
+    import mentor_app.mentor_app as app_module
+    from mentor_app import db as app_db
+    from mentor_app.services import sessions
+    from state import notifications as bell_states
+
+    here, away = make_user(db, display_name="Here"), make_user(db, display_name="Away")
+    sessions.create_session(db, user=here)  # a tab seen just now
+    for user in (here, away):
+        notifications.notify(db, user_id=user.id or 0, kind="nudge", text="Week 2")
+    db.commit()
+    monkeypatch.setattr(app_db, "get_engine", lambda: engine)
+    bells: dict[str, SimpleNamespace] = {}
+
+    class App:
+        @contextlib.asynccontextmanager
+        async def modify_state(self, token: object) -> AsyncIterator[object]:
+            bell = bells.setdefault(token.ident, SimpleNamespace(unread=0))  # type: ignore[attr-defined]
+
+            async def get_state(_cls: object) -> SimpleNamespace:
+                return bell
+
+            yield SimpleNamespace(get_state=get_state)
+
+    monkeypatch.setattr(app_module, "app", App())
+
+    asyncio.run(bell_states.push_unread({here.id or 0, away.id or 0}))
+
+    assert {token: bell.unread for token, bell in bells.items()} == {
+        bell_states.bell_token(here.id or 0): 1
+    }
