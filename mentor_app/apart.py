@@ -31,7 +31,12 @@ from typing import Any, TypeVar
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-PRELOAD = ["mentor_app.apart", "mentor_app.services.nudges", "mentor_app.services.dashboard"]
+PRELOAD = [
+    "mentor_app.apart",
+    "mentor_app.services.nudges",
+    "mentor_app.services.dashboard",
+    "mentor_app.services.pairing",
+]
 HELPERS = 2  # the nudge job and a dashboard at the same moment
 POLL_S = 0.1
 

@@ -13,6 +13,7 @@ import reflex as rx
 from reflex.event import EventSpec
 from sqlmodel import Session
 
+from mentor_app.apart import ApartFailed, run_apart
 from mentor_app.models import User, utcnow
 from mentor_app.services import journey, notifications, pairing
 from mentor_app.services.errors import NotFound, PermissionDenied, ServiceError
@@ -344,13 +345,15 @@ class PairingWorkspaceState(SessionState):
     def _suggest_all(self, min_score: str) -> EventSpec | None:
         # The scoring and the assignment in a read transaction: the write lock (every chat
         # send waits for it on SQLite) is held only to check the cohort and write drafts.
+        # That work runs in a process of its own (mentor_app.apart): in this thread it
+        # held the interpreter every other member's events on the worker need.
         plan: pairing.SuggestPlan | None = None
         try:
             with self._reading_as_user() as (db, user):
-                plan = pairing.plan_suggest_all(
-                    db, actor=user, program_id=self._program_id(), min_score=min_score
-                )
-        except (SignedOut, ServiceError):
+                url = db.get_bind().engine.url.render_as_string(hide_password=False)
+                actor_id, program_id = user.id or 0, self._program_id()
+            plan = run_apart(pairing.plan_job, url, actor_id, program_id, min_score)
+        except (SignedOut, ServiceError, ApartFailed):
             pass  # told by the write below, which checks everything again
         return self._act(
             lambda db, user, pid: pairing.suggest_all(

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
+from mentor_app.db import make_engine, read_scope
 from mentor_app.models import CheckIn, Enrollment, Pair, Program, StepCompletion, User, utcnow
 from mentor_app.services import (
     accounts,
@@ -981,6 +982,29 @@ def plan_suggest_all(
     program = _pairable_program(db, actor=actor, program_id=program_id)
     inputs = _suggest_inputs(db, program, today or utcnow().date(), parse_min_score(min_score))
     return SuggestPlan(program_id, inputs, _assign(program, inputs))
+
+
+def plan_job(
+    database_url: str,
+    actor_id: int,
+    program_id: int,
+    min_score: str | int | None,
+    *,
+    should_continue: Any = None,
+) -> SuggestPlan:
+    """`plan_suggest_all` as `mentor_app.apart.run_apart` runs it, on a read transaction of
+    its own process: the scoring and the assignment of a whole cohort are a CPU-bound
+    second that, in a thread, held the interpreter every chat send on the worker needs.
+    The actor's rights are checked there as here."""
+    engine = make_engine(database_url)
+    try:
+        with read_scope(engine) as db:
+            actor = db.get(User, actor_id)
+            if actor is None:
+                raise NotFound(programs.PROGRAM_NOT_FOUND)
+            return plan_suggest_all(db, actor=actor, program_id=program_id, min_score=min_score)
+    finally:
+        engine.dispose()
 
 
 def suggest_all(

@@ -692,3 +692,31 @@ def test_only_the_programs_admins_can_plan_suggest_all(cohort: Cohort) -> None:
     for actor in (member, other_admin):
         with pytest.raises(PermissionDenied):
             pairing.plan_suggest_all(cohort.db, actor=actor, program_id=cohort.pid)
+
+
+def test_the_plan_worked_out_in_a_process_of_its_own_is_the_one_used_and_checks_the_actor(
+    cohort: Cohort, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mentor_app.apart import ApartFailed, run_apart
+
+    maya = cohort.person("Maya", "mentor", capacity=1, areas=AREAS[:2])
+    omar = cohort.person("Omar", "mentor", capacity=1, areas=AREAS[:1])
+    theo = cohort.person("Theo", "mentee", areas=AREAS[:1])
+    priya = cohort.person("Priya", "mentee", areas=AREAS[1:2])
+    cohort.db.commit()  # the helper process reads what is committed
+    url = cohort.db.get_bind().engine.url.render_as_string(hide_password=False)
+
+    plan = run_apart(pairing.plan_job, url, cohort.admin.id, cohort.pid, 0)
+
+    worked_out: list[int] = []
+    assign = pairing._assign
+    monkeypatch.setattr(pairing, "_assign", lambda *args: worked_out.append(1) or assign(*args))
+    made = pairing.suggest_all(cohort.db, actor=cohort.admin, program_id=cohort.pid, plan=plan)
+    assert worked_out == []  # the plan came back whole, the same cohort's
+    got = {(p.mentee_enrollment_id, p.mentor_enrollment_id) for p in made}
+    assert got == {(theo.id, omar.id), (priya.id, maya.id)}
+    # The helper checks the actor as the service does here.
+    outsider = make_user(cohort.db)
+    cohort.db.commit()
+    with pytest.raises(ApartFailed, match="PermissionDenied"):
+        run_apart(pairing.plan_job, url, outsider.id, cohort.pid, 0)
