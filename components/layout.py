@@ -4,17 +4,54 @@ Log out."""
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import reflex as rx
+from reflex.config import get_config
 from reflex.vars import Var
 
 
-def notification_bell(unread: Var[int], on_mount: Any = None) -> rx.Component:
-    """A link to the notification center with the unread count; its name says the count."""
+def keep_alive_every_s() -> float:
+    """Well within the time after which the server forgets a quiet page's states (Reflex's
+    token expiration, an hour by default): a quarter of it, or MENTOR_KEEP_ALIVE_S."""
+    configured = os.environ.get("MENTOR_KEEP_ALIVE_S")
+    if configured:
+        return max(1.0, float(configured))
+    return max(1.0, get_config().redis_token_expiration / 4)
+
+
+def keep_alive(name: str, on_click: Any) -> rx.Component:
+    """An unseen button the page presses every `keep_alive_every_s()` while it is mounted
+    (one timer per `name`: a new page's replaces it, and it stops once its button is gone)."""
+    button_id = f"{name}-keep-alive"
+    timer = f"window.__mcKeepAlive_{name.replace('-', '_')}"
+    start = (
+        f"(() => {{ clearInterval({timer}); "
+        f"{timer} = setInterval(() => {{ "
+        f"const b = document.getElementById('{button_id}'); "
+        f"if (b) {{ b.click(); }} else {{ clearInterval({timer}); }} "
+        f"}}, {int(keep_alive_every_s() * 1000)}); }})()"
+    )
+    return rx.el.button(
+        id=button_id,
+        type="button",
+        hidden=True,
+        tab_index=-1,
+        aria_hidden="true",
+        on_click=on_click,
+        on_mount=rx.call_script(start),
+    )
+
+
+def notification_bell(
+    unread: Var[int], on_mount: Any = None, on_keep_alive: Any = None
+) -> rx.Component:
+    """A link to the notification center with the unread count; its name says the count.
+    `on_keep_alive` is sent every `keep_alive_every_s()` while the bell is shown."""
     count = unread.to(int)
     label = rx.cond(count > 0, "Notifications, " + count.to(str) + " unread", "Notifications")
-    return rx.link(
+    link = rx.link(
         rx.box(
             rx.icon("bell", size=20, aria_hidden="true"),
             rx.cond(
@@ -42,6 +79,9 @@ def notification_bell(unread: Var[int], on_mount: Any = None) -> rx.Component:
         on_mount=on_mount,
         padding_x="0.35em",
     )
+    if on_keep_alive is None:
+        return link
+    return rx.fragment(link, keep_alive("bell", on_keep_alive))
 
 
 def header(
@@ -52,6 +92,7 @@ def header(
     is_moderator: Var[bool] | bool = False,
     unread: Var[int] | None = None,
     on_bell_mount: Any = None,
+    on_bell_keep_alive: Any = None,
 ) -> rx.Component:
     return rx.el.header(
         rx.flex(
@@ -69,7 +110,11 @@ def header(
                     rx.link("My groups", href="/groups"),
                     rx.cond(is_moderator, rx.link("Moderation", href="/moderation")),
                     rx.link("Settings", href="/settings"),
-                    *([notification_bell(unread, on_bell_mount)] if unread is not None else []),
+                    *(
+                        [notification_bell(unread, on_bell_mount, on_bell_keep_alive)]
+                        if unread is not None
+                        else []
+                    ),
                     rx.text(display_name, color_scheme="gray", size="2"),
                     # The endpoint clears the HttpOnly cookie, which no page script can;
                     # then the log-in page loads afresh (a new socket, no session).
@@ -114,6 +159,7 @@ def page_shell(
     is_moderator: Var[bool] | bool = False,
     unread: Var[int] | None = None,
     on_bell_mount: Any = None,
+    on_bell_keep_alive: Any = None,
 ) -> rx.Component:
     return rx.box(
         header(
@@ -123,6 +169,7 @@ def page_shell(
             is_moderator=is_moderator,
             unread=unread,
             on_bell_mount=on_bell_mount,
+            on_bell_keep_alive=on_bell_keep_alive,
         ),
         rx.el.main(
             rx.vstack(*children, spacing="5", width="100%"),

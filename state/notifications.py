@@ -46,6 +46,10 @@ class NotificationBellState(rx.SharedState):
         return bell_token(access.actor_id)
 
     unread: rx.Field[int] = rx.field(0)
+    # Server-side: a tab linked itself and counted (`BellState.connect`). A state the
+    # server forgot and made anew has False here, even once a push wrote it a count
+    # (`BellState.keep_alive` reads it).
+    _read: bool = False
 
 
 def _bell_first(state: rx.State) -> None:
@@ -66,6 +70,9 @@ class BellState(SessionState):
 
     @rx.event
     async def connect(self) -> None:
+        await self._connect()
+
+    async def _connect(self) -> None:
         try:
             access = await self._with_user(lambda _db, user: access_self(user), read_only=True)
             linked = await link(self, NotificationBellState, access)
@@ -79,7 +86,29 @@ class BellState(SessionState):
         count = await in_thread(_unread_count, user_id)
         if linked.unread != count:
             linked.unread = count
+        if not linked._read:
+            linked._read = True
         self.connected = True
+
+    @rx.event
+    async def keep_alive(self) -> None:
+        """Sent by the bell every keep-alive period (components/layout.keep_alive).
+
+        The server forgets a state nobody has used for a while (Reflex's token expiration,
+        an hour by default; Redis expires the keys). A member's bell forgotten while their
+        tab stays open and quiet would come back with no tab linked, and a new notification
+        would no longer show in it. Here the bell is saved again while a tab shows it, and
+        linked and counted again if it was forgotten (the tab's own state too: then it is
+        not connected)."""
+        if not self.connected:
+            await self._connect()
+            return
+        bell = await self.get_state(NotificationBellState)
+        assert isinstance(bell, NotificationBellState)
+        if not bell._read:  # made anew (a push may have written its count: not to this tab)
+            await self._connect()
+            return
+        bell._was_touched = True  # saved again: forgotten later
 
 
 def _unread_count(user_id: int) -> int:

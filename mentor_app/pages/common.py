@@ -17,4 +17,5 @@ def shell(*children: rx.Component) -> rx.Component:
         # to the user's bell and re-counts.
         unread=rx.cond(BellState.connected, NotificationBellState.unread, 0).to(int),
         on_bell_mount=BellState.connect,
+        on_bell_keep_alive=BellState.keep_alive,
     )

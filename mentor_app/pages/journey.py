@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import reflex as rx
-from reflex.config import get_config
 
 from components.forms import dialog_buttons, error_for, field_error, form_alert
-from components.layout import not_found_notice
+from components.layout import keep_alive, not_found_notice
 from mentor_app.pages.common import shell
 from mentor_app.services.chat import REPORT_CATEGORIES
 from mentor_app.services.journey import END_CHOICES, MOODS
@@ -656,40 +654,6 @@ def composer() -> rx.Component:
     )
 
 
-def _keep_alive_every_s() -> float:
-    """Well within the time after which the server forgets a quiet page's states (Reflex's
-    token expiration, an hour by default): a quarter of it, or MENTOR_KEEP_ALIVE_S."""
-    configured = os.environ.get("MENTOR_KEEP_ALIVE_S")
-    if configured:
-        return max(1.0, float(configured))
-    return max(1.0, get_config().redis_token_expiration / 4)
-
-
-KEEP_ALIVE_ID = "pair-keep-alive"
-# One timer a page: a new pair page replaces it, and it stops once its button is gone.
-START_KEEP_ALIVE = (
-    "(() => { clearInterval(window.__mcKeepAlive); "
-    "window.__mcKeepAlive = setInterval(() => { "
-    f"const b = document.getElementById('{KEEP_ALIVE_ID}'); "
-    "if (b) { b.click(); } else { clearInterval(window.__mcKeepAlive); } "
-    f"}}, {int(_keep_alive_every_s() * 1000)}); }})()"
-)
-
-
-def keep_alive() -> rx.Component:
-    """An unseen button the page presses every `_keep_alive_every_s()` while it is open
-    (`PairPageState.keep_alive`)."""
-    return rx.el.button(
-        id=KEEP_ALIVE_ID,
-        type="button",
-        hidden=True,
-        tab_index=-1,
-        aria_hidden="true",
-        on_click=PAGE.keep_alive,
-        on_mount=rx.call_script(START_KEEP_ALIVE),
-    )
-
-
 def chat_panel() -> rx.Component:
     show_earlier = rx.cond(TALK.earlier.length() > 0, TALK.earlier_more, CHAT.has_earlier)
     return rx.card(
@@ -705,7 +669,7 @@ def chat_panel() -> rx.Component:
                 width="100%",
             ),
             rx.text("Only the two of you can read this chat.", size="1", color_scheme="gray"),
-            keep_alive(),
+            keep_alive("pair", PAGE.keep_alive),
             rx.cond(
                 show_earlier,
                 rx.button("Load earlier", variant="ghost", size="1", on_click=TALK.load_earlier),

@@ -21,6 +21,7 @@ from mentor_app.models import EmailOutbox, LoginThrottle, User
 from mentor_app.scheduler import RENEW_EVERY_S
 from mentor_app.seed import DEMO_PASSWORD
 from state.journey import chat_token, live_token
+from state.notifications import bell_token
 from tests.e2e.test_chat import open_chat, send
 from tests.e2e.test_journey import arrange_pair_two_weeks_in
 from tests.e2e.test_notifications import bell
@@ -28,7 +29,7 @@ from tests.e2e.test_programs import demo_log_in
 from tests.support.scaleout import ScaleOut
 
 OUTBOX_EVERY_S = 5  # the outbox job's interval in this deployment (60 s by default)
-KEEP_ALIVE_S = 2  # an open pair page's keep-alive here (a quarter of an hour by default)
+KEEP_ALIVE_S = 2  # an open page's keep-alives here (a quarter of an hour by default)
 RATE_REFUSAL = "You're sending messages very quickly"
 
 
@@ -122,20 +123,24 @@ def test_two_members_on_different_workers_chat_live_both_ways(
     expect(mentee.get_by_role("log", name="Messages")).to_contain_text("And back from worker one")
 
 
-def _forget_pair_states(scale_out: ScaleOut, pair_id: int) -> list[str]:
-    """Delete the pair's shared states from Redis, as Redis does when their keys expire
+def _forget(scale_out: ScaleOut, *tokens: str) -> list[str]:
+    """Delete these shared states from Redis, as Redis does when their keys expire
     (Reflex's token expiration, an hour by default, after the last write); the names of
     the keys deleted."""
     client = redis.Redis.from_url(scale_out.redis_url)
     keys = [
         key
-        for token in (live_token(pair_id), chat_token(pair_id))
+        for token in tokens
         for key in client.scan_iter(match=f"{token}*")
         if key.decode().split("_", 1)[0] == token and b"lock" not in key
     ]
     if keys:
         client.delete(*keys)
     return sorted(k.decode() for k in keys)
+
+
+def _forget_pair_states(scale_out: ScaleOut, pair_id: int) -> list[str]:
+    return _forget(scale_out, live_token(pair_id), chat_token(pair_id))
 
 
 def test_a_quiet_page_still_gets_messages_after_the_server_forgot_the_pair(
@@ -158,6 +163,36 @@ def test_a_quiet_page_still_gets_messages_after_the_server_forgot_the_pair(
     send(mentee, "And live again")
     expect(log).to_contain_text("And live again")
     expect(mentee.get_by_role("log", name="Messages")).to_contain_text("Before the server forgot")
+
+
+def test_a_quiet_tab_still_gets_its_bell_after_the_server_forgot_it(
+    scale_out: ScaleOut, so_db: Session, page_on: Callable[[int], Page]
+) -> None:
+    mentor, mentee = open_pair_on_two_workers(so_db, page_on, scale_out, "bellquiet")
+    expect(bell(mentee, 1)).to_be_visible()  # being paired
+    mentee_id = so_db.exec(
+        select(User.id).where(User.email == "bellquiet.mentee@example.org")
+    ).one()
+    # The mentee's tab stays open and quiet while the server forgets their bell (the tab
+    # linked to it with it); there was something to forget.
+    assert _forget(scale_out, bell_token(mentee_id or 0))
+    # Within its keep-alive, and without a word from the member, the tab has linked itself
+    # to the bell again: the server holds it once more.
+    client = redis.Redis.from_url(scale_out.redis_url)
+    deadline = time.monotonic() + 10 * KEEP_ALIVE_S
+    while not any(
+        k.decode().split("_", 1)[0] == bell_token(mentee_id or 0) and b"lock" not in k
+        for k in client.scan_iter(match=f"{bell_token(mentee_id or 0)}*")
+    ):
+        assert time.monotonic() < deadline, "the forgotten bell was never linked again"
+        time.sleep(0.2)
+    # A notification from the other worker reaches the quiet tab live.
+    mentor.get_by_role("button", name="End this pair").click()
+    dialog = mentor.get_by_role("alertdialog")
+    dialog.get_by_label("Why is it ending?").select_option("not_a_good_fit")
+    dialog.get_by_role("button", name="End the pair").click()
+    expect(mentor.get_by_role("status")).to_contain_text("The pair has ended")
+    expect(bell(mentee, 2)).to_be_visible()
 
 
 def test_journey_and_bell_cross_workers_live(

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 import state.linked as linked
+from state.notifications import BellState
 from state.session import SessionState
 from tests.support.loops import run_in_own_loop
 
@@ -279,6 +280,7 @@ class FakeBellTab:
         yield SimpleNamespace(), SimpleNamespace(id=3)
 
     _reading_as_user = _as_user  # the bell only reads
+    _connect = BellState._connect  # the real one, which `connect` awaits
 
 
 def test_the_bell_counts_only_once_it_holds_its_lock(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -294,11 +296,11 @@ def test_the_bell_counts_only_once_it_holds_its_lock(monkeypatch: pytest.MonkeyP
 
     async def link(tab: Any, cls: Any, access: Any) -> Any:
         steps.append(f"link {cls.link_token(access)} (its lock)")
-        return SimpleNamespace(unread=0)
+        return SimpleNamespace(unread=0, _read=False)
 
     monkeypatch.setattr(bell, "link", link)
     monkeypatch.setattr(bell, "_bell_first", lambda state: None)
-    monkeypatch.setattr(bell, "session_scope", lambda: contextlib.nullcontext(None))
+    monkeypatch.setattr(bell, "read_scope", lambda: contextlib.nullcontext(None))
     tab = FakeBellTab(steps)
     connect = bell.BellState.__dict__["connect"]
     run_in_own_loop(getattr(connect, "fn", connect)(tab))

@@ -266,10 +266,11 @@ def test_bells_are_pushed_to_members_with_a_tab_open_only(
     has a bell state to update, with their own count; the others' are read at next load."""
     import asyncio
     import contextlib
+    import sys
+    import types
     from collections.abc import AsyncIterator
     from types import SimpleNamespace
 
-    import mentor_app.mentor_app as app_module
     from mentor_app import db as app_db
     from mentor_app.services import sessions
     from state import notifications as bell_states
@@ -292,7 +293,11 @@ def test_bells_are_pushed_to_members_with_a_tab_open_only(
 
             yield SimpleNamespace(get_state=get_state)
 
-    monkeypatch.setattr(app_module, "app", App())
+    # The app module itself is not imported here: it would register every job of the app
+    # in this process (tests/unit/test_scheduler.py counts them).
+    app_module = types.ModuleType("mentor_app.mentor_app")
+    app_module.app = App()  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "mentor_app.mentor_app", app_module)
 
     asyncio.run(bell_states.push_unread({here.id or 0, away.id or 0}))
 
