@@ -46,6 +46,16 @@ def _casefold(text: Any) -> Any:
 _HOLDS_WRITER_TURN = "mentor_holds_writer_turn"
 
 
+def _busy_timeout_ms(connection: Any) -> int:
+    """How long SQLite itself would wait on this connection (BUSY_TIMEOUT_MS unless it was
+    changed on it)."""
+    try:
+        driver = connection.connection.driver_connection
+        return int(driver.execute("PRAGMA busy_timeout").fetchone()[0])
+    except Exception:
+        return BUSY_TIMEOUT_MS
+
+
 class _SQLiteWriters:
     """The writers of one SQLite database in this process take turns through a lock here
     before BEGIN IMMEDIATE, and let go at commit or rollback.
@@ -55,8 +65,8 @@ class _SQLiteWriters:
     (Publish's chunks of pairs, the nudge job's chunks) a chat send could sleep through
     every gap between them and wait hundreds of milliseconds. Here it waits on a lock that
     wakes it as soon as the transaction before it ends. Other processes on the same file
-    still meet SQLite's own wait. A writer that has waited BUSY_TIMEOUT_MS gives up with
-    "database is locked", as SQLite would."""
+    still meet SQLite's own wait. A writer that has waited its connection's busy timeout
+    (BUSY_TIMEOUT_MS) gives up with "database is locked", as SQLite would."""
 
     def __init__(self) -> None:
         self._turn = threading.Lock()
@@ -69,7 +79,7 @@ class _SQLiteWriters:
             connection.exec_driver_sql("PRAGMA query_only=ON")
             connection.exec_driver_sql("BEGIN")
             return
-        if not self._turn.acquire(timeout=BUSY_TIMEOUT_MS / 1000):
+        if not self._turn.acquire(timeout=_busy_timeout_ms(connection) / 1000):
             raise OperationalError(
                 "BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked")
             )

@@ -25,13 +25,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from mentor_app.apart import run_apart
-from mentor_app.db import get_engine, make_engine
-from mentor_app.models import LeaderLease, utcnow
+from mentor_app.apart import run_apart, run_here
+from mentor_app.db import engine_for, get_engine, read_scope
+from mentor_app.models import LeaderLease, Pair, utcnow
 from mentor_app.services.nudges import NudgeReport, NudgeRules, run_nudges
 
 logger = logging.getLogger(__name__)
@@ -73,10 +73,8 @@ class LeaderLock:
         lease: dt.timedelta = LEASE,
         holder: str | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
-        run_job: Callable[..., Any] = run_apart,
     ) -> None:
         self.engine = engine
-        self.run_job = run_job  # the nudge job's runner: a process of its own
         self.name = name
         self.lease = lease
         self.holder = (holder or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex}")[:128]
@@ -311,9 +309,11 @@ class JobScheduler:
         """The hourly nudge job; does nothing unless this process leads."""
         if self._stopping.is_set() or not self.lock.renew():
             return None
-        # In a process of its own: planning 100,000 pairs in a thread here held the
-        # interpreter the worker's event loop needs for every chat send (mentor_app.apart).
-        report: NudgeReport = self.run_job(
+        # In a process of its own when there is much to do: planning 100,000 pairs in a
+        # thread here held the interpreter the worker's event loop needs for every chat
+        # send (mentor_app.apart). A few hundred pairs take less than a helper's start.
+        run_job = self.run_job if _active_pairs(self.engine) >= NUDGES_APART_FROM else run_here
+        report: NudgeReport = run_job(
             nudge_job,
             self.engine.url.render_as_string(hide_password=False),
             self.clock(),
@@ -340,6 +340,19 @@ class JobScheduler:
         return run
 
 
+# From this many active pairs, the nudge job runs in a helper process.
+NUDGES_APART_FROM = 1000
+
+
+def _active_pairs(engine: Engine) -> int:
+    with read_scope(engine) as db:
+        return int(
+            db.execute(
+                select(func.count()).select_from(Pair).where(Pair.status == "active")  # type: ignore[arg-type]
+            ).scalar_one()
+        )
+
+
 def nudge_job(
     database_url: str,
     now: dt.datetime,
@@ -347,12 +360,11 @@ def nudge_job(
     *,
     should_continue: Callable[[], bool],
 ) -> NudgeReport:
-    """The nudge job as `run_apart` runs it: on connections of its own process."""
-    engine = make_engine(database_url)
-    try:
-        return run_nudges(engine, now=now, rules=rules, should_continue=should_continue)
-    finally:
-        engine.dispose()
+    """The nudge job as `run_apart` runs it: on connections of its own process (the engine
+    stays for the helper's next job: a new one per run meant new connections each hour, and
+    in the fault tests, which run it hundreds of times, seconds)."""
+    engine = engine_for(database_url)
+    return run_nudges(engine, now=now, rules=rules, should_continue=should_continue)
 
 
 @contextlib.asynccontextmanager

@@ -345,14 +345,20 @@ class PairingWorkspaceState(SessionState):
     def _suggest_all(self, min_score: str) -> EventSpec | None:
         # The scoring and the assignment in a read transaction: the write lock (every chat
         # send waits for it on SQLite) is held only to check the cohort and write drafts.
-        # That work runs in a process of its own (mentor_app.apart): in this thread it
-        # held the interpreter every other member's events on the worker need.
+        # For a large cohort that work runs in a helper process (mentor_app.apart): in this
+        # thread it held the interpreter every other member's events on the worker need.
         plan: pairing.SuggestPlan | None = None
         try:
             with self._reading_as_user() as (db, user):
+                program_id = self._program_id()
+                if not pairing.plan_apart(db, actor=user, program_id=program_id):
+                    plan = pairing.plan_suggest_all(
+                        db, actor=user, program_id=program_id, min_score=min_score
+                    )
                 url = db.get_bind().engine.url.render_as_string(hide_password=False)
-                actor_id, program_id = user.id or 0, self._program_id()
-            plan = run_apart(pairing.plan_job, url, actor_id, program_id, min_score)
+                actor_id = user.id or 0
+            if plan is None:
+                plan = run_apart(pairing.plan_job, url, actor_id, program_id, min_score)
         except (SignedOut, ServiceError, ApartFailed):
             pass  # told by the write below, which checks everything again
         return self._act(

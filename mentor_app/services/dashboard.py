@@ -22,7 +22,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
 from mentor_app.apart import run_apart
-from mentor_app.db import make_engine, read_scope
+from mentor_app.db import engine_for, read_scope
 from mentor_app.models import (
     CheckIn,
     Enrollment,
@@ -547,7 +547,10 @@ def cached_dashboard(
             hit = _cache.get(key)
         if hit is not None and max_age_s > 0 and _clock() - hit[0] <= max_age_s:
             return hit[1]
-        board = _work_out_apart(db, program=program, actor=actor)
+        if _published_pairs(db, program_id) >= APART_FROM_PAIRS:
+            board = _work_out_apart(db, program=program, actor=actor)
+        else:  # a few milliseconds: a helper's round trip would cost more than it saves
+            board = _work_out(db, program=program, actor=actor, now=None)
         with _cache_lock:
             _cache[key] = (_clock(), board)
             _cache.move_to_end(key)
@@ -555,6 +558,20 @@ def cached_dashboard(
                 oldest, _ = _cache.popitem(last=False)
                 _computing.pop(oldest, None)
         return board
+
+
+# From this many published pairs, the board is worked out in a helper process.
+APART_FROM_PAIRS = 300
+
+
+def _published_pairs(db: Session, program_id: int) -> int:
+    return int(
+        db.exec(
+            select(func.count())
+            .select_from(Pair)
+            .where(Pair.program_id == program_id, col(Pair.status).in_(PUBLISHED))
+        ).one()
+    )
 
 
 def _work_out_apart(db: Session, *, program: Program, actor: User) -> Dashboard:
@@ -569,15 +586,11 @@ def board_job(
     database_url: str, program_id: int, actor_id: int, *, should_continue: Any
 ) -> Dashboard:
     """The board as `run_apart` works it out: on a connection of its own process."""
-    engine = make_engine(database_url)
-    try:
-        with read_scope(engine) as db:
-            program, actor = db.get(Program, program_id), db.get(User, actor_id)
-            if program is None or actor is None:
-                raise NotFound(programs.PROGRAM_NOT_FOUND)
-            return _work_out(db, program=program, actor=actor, now=None)
-    finally:
-        engine.dispose()
+    with read_scope(engine_for(database_url)) as db:  # the helper keeps the engine
+        program, actor = db.get(Program, program_id), db.get(User, actor_id)
+        if program is None or actor is None:
+            raise NotFound(programs.PROGRAM_NOT_FOUND)
+        return _work_out(db, program=program, actor=actor, now=None)
 
 
 def clear_dashboard_cache() -> None:

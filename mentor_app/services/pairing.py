@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
-from mentor_app.db import make_engine, read_scope
+from mentor_app.db import engine_for, read_scope
 from mentor_app.models import CheckIn, Enrollment, Pair, Program, StepCompletion, User, utcnow
 from mentor_app.services import (
     accounts,
@@ -984,6 +984,24 @@ def plan_suggest_all(
     return SuggestPlan(program_id, inputs, _assign(program, inputs))
 
 
+# From this many active applications (waiting or paired), Suggest all is planned in a
+# helper process.
+PLAN_APART_FROM = 300
+
+
+def plan_apart(db: Session, *, actor: User, program_id: int) -> bool:
+    """Whether Suggest all's plan is worth a helper process: a cohort of this size takes
+    the interpreter for long enough to slow everyone else's events; a small one takes a few
+    milliseconds, less than the round trip."""
+    _pairable_program(db, actor=actor, program_id=program_id)
+    waiting = db.exec(
+        select(func.count())
+        .select_from(Enrollment)
+        .where(Enrollment.program_id == program_id, Enrollment.status == "active")
+    ).one()
+    return int(waiting) >= PLAN_APART_FROM
+
+
 def plan_job(
     database_url: str,
     actor_id: int,
@@ -996,15 +1014,11 @@ def plan_job(
     its own process: the scoring and the assignment of a whole cohort are a CPU-bound
     second that, in a thread, held the interpreter every chat send on the worker needs.
     The actor's rights are checked there as here."""
-    engine = make_engine(database_url)
-    try:
-        with read_scope(engine) as db:
-            actor = db.get(User, actor_id)
-            if actor is None:
-                raise NotFound(programs.PROGRAM_NOT_FOUND)
-            return plan_suggest_all(db, actor=actor, program_id=program_id, min_score=min_score)
-    finally:
-        engine.dispose()
+    with read_scope(engine_for(database_url)) as db:  # the helper keeps the engine
+        actor = db.get(User, actor_id)
+        if actor is None:
+            raise NotFound(programs.PROGRAM_NOT_FOUND)
+        return plan_suggest_all(db, actor=actor, program_id=program_id, min_score=min_score)
 
 
 def suggest_all(

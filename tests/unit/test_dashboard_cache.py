@@ -100,6 +100,7 @@ def test_admins_asking_at_once_wait_for_one_board(monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.setattr(dashboard.programs, "admin_program", lambda *_a, **_k: 7)
     monkeypatch.setattr(dashboard, "_viewer_key", lambda *_a: 0)
+    monkeypatch.setattr(dashboard, "_published_pairs", lambda *_a: dashboard.APART_FROM_PAIRS)
     monkeypatch.setattr(dashboard, "_work_out_apart", slow_board)
     boards: list[object] = []
     threads = [
@@ -118,11 +119,12 @@ def test_admins_asking_at_once_wait_for_one_board(monkeypatch: pytest.MonkeyPatc
     assert len(boards) == 5 and all(b is boards[0] for b in boards)
 
 
-def test_the_board_is_worked_out_in_a_process_of_its_own_and_is_the_same(
+def test_a_big_programs_board_is_worked_out_in_a_helper_process_and_is_the_same(
     db: Session, setup: PairSetup, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     mentee_says_not_a_good_fit(db, setup)
     pid = setup.program.id or 0
+    monkeypatch.setattr(dashboard, "APART_FROM_PAIRS", 1)  # this program's one pair
     runs: list[object] = []
     real = dashboard.run_apart
     monkeypatch.setattr(dashboard, "run_apart", lambda fn, *a: (runs.append(fn), real(fn, *a))[1])
@@ -133,3 +135,12 @@ def test_the_board_is_worked_out_in_a_process_of_its_own_and_is_the_same(
     here = dashboard.get_dashboard(db, actor=setup.admin, program_id=pid, now=None)
     assert board == here
     assert [r.text for p in board.pairs for r in p.reasons if r.key == "not_good_fit"] == [FIT]
+
+
+def test_a_small_programs_board_is_worked_out_here(
+    db: Session, setup: PairSetup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs: list[object] = []
+    monkeypatch.setattr(dashboard, "run_apart", lambda fn, *a: runs.append(fn))
+    board = dashboard.cached_dashboard(db, actor=setup.admin, program_id=setup.program.id or 0)
+    assert runs == [] and board.pairs  # fewer than APART_FROM_PAIRS: no helper's round trip

@@ -714,6 +714,19 @@ def test_only_the_programs_admins_can_plan_suggest_all(cohort: Cohort) -> None:
             pairing.plan_suggest_all(cohort.db, actor=actor, program_id=cohort.pid)
 
 
+def test_a_large_cohort_is_planned_apart_and_only_an_admin_may_ask(
+    cohort: Cohort, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cohort.person("Maya", "mentor", capacity=1, areas=AREAS[:2])
+    cohort.person("Theo", "mentee", areas=AREAS[:1])
+    args = {"actor": cohort.admin, "program_id": cohort.pid}
+    assert pairing.plan_apart(cohort.db, **args) is False  # 2 applications: planned here
+    monkeypatch.setattr(pairing, "PLAN_APART_FROM", 2)
+    assert pairing.plan_apart(cohort.db, **args) is True
+    with pytest.raises(PermissionDenied):
+        pairing.plan_apart(cohort.db, actor=make_user(cohort.db), program_id=cohort.pid)
+
+
 def test_the_helper_process_checks_the_actor_as_the_service_does(cohort: Cohort) -> None:
     from mentor_app.apart import ApartFailed, run_apart
 

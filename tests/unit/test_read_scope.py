@@ -101,14 +101,12 @@ def test_a_connection_the_server_closed_fails_one_unit_of_work_and_the_next_is_f
 
 @pytest.mark.sqlite_only(reason="SQLite's writers queue in the process")
 def test_writers_take_turns_and_the_next_begins_as_soon_as_one_ends(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
 ) -> None:
     """A writer waits for the one before it on a lock that wakes it when that one commits
     or rolls back, not in SQLite's sleep-and-retry; a writer that fails gives its turn
     back; one that waits past the busy timeout gives up as SQLite would."""
     import threading
-
-    from mentor_app import db as app_db
 
     engine = make_engine(f"sqlite:///{tmp_path / 'turns.db'}")
     with session_scope(engine) as db:
@@ -151,21 +149,25 @@ def test_writers_take_turns_and_the_next_begins_as_soon_as_one_ends(
         db.exec(text("INSERT INTO t VALUES (3)"))
     assert time.perf_counter() - started < 0.5
 
-    # Past the busy timeout, a waiting writer gives up with SQLite's own message.
-    monkeypatch.setattr(app_db, "BUSY_TIMEOUT_MS", 200)
+    # Past its busy timeout, a waiting writer gives up with SQLite's own message.
     with session_scope(engine) as db:
         db.exec(text("INSERT INTO t VALUES (4)"))
         failed: list[BaseException] = []
 
         def late() -> None:
-            try:
-                with session_scope(engine) as other:
-                    other.exec(text("INSERT INTO t VALUES (5)"))
-            except OperationalError as error:
-                failed.append(error)
+            with engine.connect() as other:
+                driver = other.connection.driver_connection
+                assert driver is not None
+                driver.execute("PRAGMA busy_timeout=200")  # a test waits 0.2 s, not 5
+                try:
+                    other.execute(text("INSERT INTO t VALUES (5)"))
+                except OperationalError as error:
+                    failed.append(error)
 
         waiter = threading.Thread(target=late)
+        started = time.perf_counter()
         waiter.start()
         waiter.join(5)
+        assert 0.15 < time.perf_counter() - started < 2
     assert len(failed) == 1 and "database is locked" in str(failed[0])
     engine.dispose()

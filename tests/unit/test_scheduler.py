@@ -169,9 +169,22 @@ def test_jobs_have_ids_hourly_nudges_and_forgiving_defaults(engine: Engine) -> N
     assert not jobs_.scheduler.running
 
 
-def test_only_the_leader_runs_the_nudge_job(engine: Engine, setup: PairSetup) -> None:
+@pytest.mark.parametrize("apart_from", [scheduler.NUDGES_APART_FROM, 0], ids=["here", "apart"])
+def test_only_the_leader_runs_the_nudge_job(
+    engine: Engine, setup: PairSetup, monkeypatch: pytest.MonkeyPatch, apart_from: int
+) -> None:
+    """Here: a program this small runs in the scheduler's thread; apart: the same job in a
+    helper process (mentor_app.apart) makes the same nudges."""
+    monkeypatch.setattr(scheduler, "NUDGES_APART_FROM", apart_from)
+    ran: list[str] = []
+    real_apart, here = scheduler.run_apart, scheduler.run_here
+    monkeypatch.setattr(
+        scheduler, "run_here", lambda *a, **k: (ran.append("here"), here(*a, **k))[1]
+    )
     clock = Clock(day_five_of_week_two(setup))
-    first = JobScheduler(engine, clock=clock)
+    first = JobScheduler(
+        engine, clock=clock, run_job=lambda *a, **k: (ran.append("apart"), real_apart(*a, **k))[1]
+    )
     second = JobScheduler(engine, clock=clock)
 
     assert first.keep_lease() is True
@@ -179,6 +192,7 @@ def test_only_the_leader_runs_the_nudge_job(engine: Engine, setup: PairSetup) ->
     assert second.run_nudges() is None
     report = first.run_nudges()
 
+    assert ran == (["apart"] if apart_from == 0 else ["here"])
     assert report is not None and report.created == 2
     with Session(engine) as db:
         assert len(db.exec(select(Nudge)).all()) == 2
