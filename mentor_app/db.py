@@ -200,6 +200,13 @@ def single_read_scope(engine: Engine | None = None) -> Iterator[Session]:
             db.rollback()
 
 
+def url_of(bind: Session | Engine) -> str:
+    """The URL to reach this session's or engine's database from another process (a helper
+    of mentor_app.apart), password included."""
+    engine = bind.get_bind().engine if isinstance(bind, Session) else bind
+    return engine.url.render_as_string(hide_password=False)
+
+
 def insert_for(bind: Connection | Engine | str, table: Any) -> Any:
     """An INSERT that can say ON CONFLICT DO NOTHING ... RETURNING, on either engine
     (given a connection, an engine or the dialect's name)."""

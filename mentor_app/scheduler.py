@@ -30,7 +30,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from mentor_app.apart import run_apart, run_here
-from mentor_app.db import engine_for, get_engine, read_scope
+from mentor_app.db import engine_for, get_engine, read_scope, url_of
 from mentor_app.models import LeaderLease, Pair, utcnow
 from mentor_app.services.nudges import NudgeReport, NudgeRules, run_nudges
 
@@ -315,7 +315,7 @@ class JobScheduler:
         run_job = self.run_job if _active_pairs(self.engine) >= NUDGES_APART_FROM else run_here
         report: NudgeReport = run_job(
             nudge_job,
-            self.engine.url.render_as_string(hide_password=False),
+            url_of(self.engine),
             self.clock(),
             self.rules,
             stopping=self._stopping,

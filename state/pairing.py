@@ -14,6 +14,7 @@ from reflex.event import EventSpec
 from sqlmodel import Session
 
 from mentor_app.apart import ApartFailed, run_apart
+from mentor_app.db import url_of
 from mentor_app.models import User, utcnow
 from mentor_app.services import journey, notifications, pairing
 from mentor_app.services.errors import NotFound, PermissionDenied, ServiceError
@@ -355,7 +356,7 @@ class PairingWorkspaceState(SessionState):
                     plan = pairing.plan_suggest_all(
                         db, actor=user, program_id=program_id, min_score=min_score
                     )
-                url = db.get_bind().engine.url.render_as_string(hide_password=False)
+                url = url_of(db)
                 actor_id = user.id or 0
             if plan is None:
                 plan = run_apart(pairing.plan_job, url, actor_id, program_id, min_score)

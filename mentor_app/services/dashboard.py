@@ -22,7 +22,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
 from mentor_app.apart import run_apart
-from mentor_app.db import engine_for, read_scope
+from mentor_app.db import engine_for, read_scope, url_of
 from mentor_app.models import (
     CheckIn,
     Enrollment,
@@ -578,8 +578,7 @@ def _work_out_apart(db: Session, *, program: Program, actor: User) -> Dashboard:
     """`_work_out` now, in a process of its own (mentor_app.apart): in a thread, the CPU-bound
     second of a big program's health held the interpreter every other member's events on
     the worker need. The caller has checked that `actor` is an admin of `program`."""
-    url = db.get_bind().engine.url.render_as_string(hide_password=False)
-    return run_apart(board_job, url, program.id or 0, actor.id or 0)
+    return run_apart(board_job, url_of(db), program.id or 0, actor.id or 0)
 
 
 def board_job(

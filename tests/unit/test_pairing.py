@@ -656,9 +656,10 @@ def _plan_in_a_read_transaction(cohort: Cohort) -> pairing.SuggestPlan:
 
 def _plan_in_a_helper_process(cohort: Cohort) -> pairing.SuggestPlan:
     from mentor_app.apart import run_apart
+    from mentor_app.db import url_of
 
     cohort.db.commit()  # the helper process reads what is committed
-    url = cohort.db.get_bind().engine.url.render_as_string(hide_password=False)
+    url = url_of(cohort.db)
     return run_apart(pairing.plan_job, url, cohort.admin.id, cohort.pid, 0)
 
 
@@ -729,10 +730,11 @@ def test_a_large_cohort_is_planned_apart_and_only_an_admin_may_ask(
 
 def test_the_helper_process_checks_the_actor_as_the_service_does(cohort: Cohort) -> None:
     from mentor_app.apart import ApartFailed, run_apart
+    from mentor_app.db import url_of
 
     outsider = make_user(cohort.db)
     cohort.db.commit()
-    url = cohort.db.get_bind().engine.url.render_as_string(hide_password=False)
+    url = url_of(cohort.db)
     assert run_apart(pairing.plan_job, url, cohort.admin.id, cohort.pid, 0).program_id
     with pytest.raises(ApartFailed, match="PermissionDenied"):
         run_apart(pairing.plan_job, url, outsider.id, cohort.pid, 0)
