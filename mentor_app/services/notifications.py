@@ -129,10 +129,13 @@ def notify_admins_about_pair(
         .where(Membership.group_id == group_id, Membership.role == "admin")
         .order_by(col(Membership.user_id))
     ).all()
-    return [
-        notify(db, user_id=admin_id, kind=kind, text=text, link=link)
-        for admin_id in admins_outside_pair(admin_ids, member_ids=member_ids)
-    ]
+    return notify_many(
+        db,
+        [
+            Notice(admin_id, kind, text, link)
+            for admin_id in admins_outside_pair(admin_ids, member_ids=member_ids)
+        ],
+    )
 
 
 def after_bulk_notify(db: Session, rows: Sequence[Notification]) -> int:
