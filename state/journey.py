@@ -25,7 +25,14 @@ from mentor_app.services import chat, journey, presence
 from mentor_app.services.access import PairAccess, access_pair
 from mentor_app.services.errors import Conflict, NotFound, ServiceError
 from state import read_marks
-from state.linked import assign_changed, clean_and_send, link, patch_in_fresh
+from state.linked import (
+    assign_changed,
+    clean_and_send,
+    keep_saved,
+    link,
+    note_read,
+    patch_in_fresh,
+)
 from state.off_loop import in_thread, soon
 from state.session import SessionState, SignedOut
 
@@ -141,8 +148,7 @@ class PairLiveState(rx.SharedState):
             check_ins=check_ins,
             checked_in=weeks,
         )
-        if not self._read:
-            self._read = True
+        note_read(self)
 
 
 class PairChatState(rx.SharedState):
@@ -178,8 +184,7 @@ class PairChatState(rx.SharedState):
             has_earlier=snapshot.more,
             can_send=snapshot.can_send,
         )
-        if not self._read:
-            self._read = True
+        note_read(self)
 
 
 def _note_read_after_send(access: PairAccess, talk: PairChatState) -> None:
@@ -384,9 +389,8 @@ class PairPageState(SessionState):
         live = await self.get_state(PairLiveState)
         talk = await self.get_state(PairChatState)
         assert isinstance(live, PairLiveState) and isinstance(talk, PairChatState)
-        if not (live._read and talk._read):
+        if not keep_saved(live, talk):
             return await self._reload()  # forgotten: read as a page load does
-        live._was_touched = talk._was_touched = True  # saved again: forgotten later
         return None
 
     @rx.event

@@ -290,6 +290,25 @@ async def send_to_tabs(delta: dict[str, dict[str, Any]], tabs: set[str]) -> set[
     return gone
 
 
+def note_read(state: Any) -> None:
+    """This shared state now holds what the database says. Its `_read` flag (a server-side
+    field each of our shared states declares) is False in a copy the server forgot
+    (Reflex's token expiration) and made anew."""
+    if not state._read:
+        state._read = True
+
+
+def keep_saved(*states: Any) -> bool:
+    """A keep-alive's step for these shared states: False when one was forgotten and made
+    anew (read it again); otherwise each is marked to be saved again, so that it is not
+    forgotten while a tab shows it."""
+    if not all(s._read for s in states):
+        return False
+    for s in states:
+        s._was_touched = True
+    return True
+
+
 def assign_changed(state: Any, **values: Any) -> None:
     """Set the fields whose value differs; a field assigned its own value would still be
     sent to every tab linked to the state."""

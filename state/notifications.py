@@ -22,7 +22,7 @@ from mentor_app.db import read_scope
 from mentor_app.services import notifications, presence
 from mentor_app.services.access import MemberAccess, access_self
 from mentor_app.services.errors import NotFound
-from state.linked import clean_and_send, link, patch_in_fresh
+from state.linked import clean_and_send, keep_saved, link, note_read, patch_in_fresh
 from state.off_loop import in_thread, soon
 from state.session import SessionState, SignedOut
 
@@ -86,8 +86,7 @@ class BellState(SessionState):
         count = await in_thread(_unread_count, user_id)
         if linked.unread != count:
             linked.unread = count
-        if not linked._read:
-            linked._read = True
+        note_read(linked)
         self.connected = True
 
     @rx.event
@@ -105,10 +104,8 @@ class BellState(SessionState):
             return
         bell = await self.get_state(NotificationBellState)
         assert isinstance(bell, NotificationBellState)
-        if not bell._read:  # made anew (a push may have written its count: not to this tab)
+        if not keep_saved(bell):  # made anew (a push may have written a count: not here)
             await self._connect()
-            return
-        bell._was_touched = True  # saved again: forgotten later
 
 
 def _unread_count(user_id: int) -> int:
