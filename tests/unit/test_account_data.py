@@ -97,6 +97,9 @@ def world(db: Session) -> World:
     theo, maya = setup.mentee, setup.mentor
     pid = setup.pair.id or 0
     theo.display_name, theo.email = NAME, EMAIL
+    # A hash of his own (factory members with one password share one): the deletion test
+    # looks for it everywhere, and it must be his alone to be found as his.
+    theo.password_hash = accounts.pwd_context.hash(PASSWORD)
     db.add(theo)
     enrollment = db.get(Enrollment, setup.mentee_enrollment.id)
     assert enrollment is not None
