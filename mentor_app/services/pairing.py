@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
@@ -190,6 +191,9 @@ class PairPage:
     partner_role: str
     start_date: dt.date | None
     journey: list[dict[str, Any]]
+
+
+PAIR_TABLE: Any = Pair.__table__  # type: ignore[attr-defined]
 
 
 # --- the cohort ------------------------------------------------------------------------
@@ -913,14 +917,36 @@ class _SuggestInputs:
 
 
 @dataclass(frozen=True)
+class Draft:
+    """One pair of Suggest all's assignment, scored with the factors its card shows."""
+
+    mentee_enrollment_id: int
+    mentor_enrollment_id: int
+    score: int
+    factors: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
 class SuggestPlan:
-    """Suggest all's assignment, worked out in a read transaction (`plan_suggest_all`):
-    `suggest_all` uses it when the cohort it reads under the write lock is the same, and
-    works it out again otherwise."""
+    """Suggest all's assignment, worked out and scored in a read transaction
+    (`plan_suggest_all`): `suggest_all` writes it as it is when the cohort it reads under
+    the write lock is the same, and works it out again otherwise."""
 
     program_id: int
     inputs: _SuggestInputs
-    assignment: list[tuple[int, int, int]]
+    drafts: list[Draft]
+
+
+@dataclass(frozen=True)
+class Drafted:
+    """A draft pair Suggest all wrote."""
+
+    id: int
+    mentee_enrollment_id: int
+    mentor_enrollment_id: int
+    mentor_seat: int
+    score: int
+    status: str = "draft"
 
 
 def _suggest_inputs(
@@ -955,18 +981,22 @@ def _suggest_inputs(
     )
 
 
-def _assign(program: Program, inputs: _SuggestInputs) -> list[tuple[int, int, int]]:
-    return [
-        (int(mentee), int(mentor), int(score))
-        for mentee, mentor, score in matching.auto_match_cohort(
-            matching.match_specs(program.questions),
-            inputs.mentees,
-            inputs.mentors,
-            min_score=inputs.threshold,
-            forbidden=inputs.forbidden,
-            priority=inputs.priority,
-        )
-    ]
+def _assign(program: Program, inputs: _SuggestInputs) -> list[Draft]:
+    """The cohort's best assignment, each pair scored again one by one for its factors."""
+    specs = matching.match_specs(program.questions)
+    answers = {p.enrollment_id: p.answers for p in inputs.cohort}
+    drafts = []
+    for mentee, mentor, _total in matching.auto_match_cohort(
+        specs,
+        inputs.mentees,
+        inputs.mentors,
+        min_score=inputs.threshold,
+        forbidden=inputs.forbidden,
+        priority=inputs.priority,
+    ):
+        score, factors = matching.score_pair(specs, answers[int(mentor)], answers[int(mentee)])
+        drafts.append(Draft(int(mentee), int(mentor), score, _factor_docs(factors)))
+    return drafts
 
 
 def plan_suggest_all(
@@ -1029,11 +1059,13 @@ def suggest_all(
     min_score: str | int | None = 0,
     today: dt.date | None = None,
     plan: SuggestPlan | None = None,
-) -> list[Pair]:
+) -> list[Drafted]:
     """Draft pairs for the whole waiting cohort at once: the assignment with the highest
     total score within every mentor's free seats, leaving out pairs below `min_score`.
     Where scores tie, mentees with rematch priority go first, then those who have waited
-    longest. With a `plan` made from the same cohort, its assignment is used as it is."""
+    longest. With a `plan` made from the same cohort, its drafts are written as they are:
+    under the write lock this only reads the cohort again and inserts the rows in one
+    statement (no scoring, no ORM objects: a cohort of 2,000 held the lock over a second)."""
     program = _pairable_program(db, actor=actor, program_id=program_id)
     threshold = parse_min_score(min_score)
     today = today or utcnow().date()
@@ -1048,50 +1080,70 @@ def suggest_all(
     ).all()
     inputs = _suggest_inputs(db, program, today, threshold)
     if plan is not None and plan.program_id == program_id and plan.inputs == inputs:
-        assignment = plan.assignment
+        drafts = plan.drafts
     else:
-        assignment = _assign(program, inputs)
-    cohort, taken = inputs.cohort, inputs.taken
-    specs = matching.match_specs(program.questions)
-    by_id = {p.enrollment_id: p for p in cohort}
-    made: list[Pair] = []
-    for mentee_id, mentor_id, _score in assignment:
-        mentor, mentee = by_id[mentor_id], by_id[mentee_id]
-        seats = taken.setdefault(mentor_id, set())
+        drafts = _assign(program, inputs)
+    by_id = {p.enrollment_id: p for p in inputs.cohort}
+    taken = inputs.taken
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+    for draft in drafts:
+        mentor = by_id[draft.mentor_enrollment_id]
+        seats = taken.setdefault(draft.mentor_enrollment_id, set())
         seat = _free_seat(seats, mentor.capacity)
         if seat is None:  # the assignment keeps to free seats; this would be a bug
             raise Conflict(f"{mentor.name} has no free capacity.")
         seats.add(seat)
-        score, factors = matching.score_pair(specs, mentor.answers, mentee.answers)
-        made.append(
-            Pair(
-                program_id=program_id,
-                mentor_enrollment_id=mentor_id,
-                mentee_enrollment_id=mentee_id,
-                mentor_id=mentor.user_id,
-                mentee_id=mentee.user_id,
-                status="draft",
-                mentor_seat=seat,
-                live_mentee_enrollment_id=mentee_id,
-                score=score,
-                factors=_factor_docs(factors),
-                created_by=actor_id,
-            )
+        rows.append(
+            {
+                "program_id": program_id,
+                "mentor_enrollment_id": draft.mentor_enrollment_id,
+                "mentee_enrollment_id": draft.mentee_enrollment_id,
+                "mentor_id": mentor.user_id,
+                "mentee_id": by_id[draft.mentee_enrollment_id].user_id,
+                "status": "draft",
+                "mentor_seat": seat,
+                "live_mentee_enrollment_id": draft.mentee_enrollment_id,
+                "score": draft.score,
+                "factors": draft.factors,
+                "created_by": actor_id,
+                "created_at": now,
+                "end_detail": "",
+                "paused": False,
+            }
         )
-    try:
-        with db.begin_nested():
-            db.add_all(made)
-    except IntegrityError:
-        raise Conflict(RACED) from None
+    ids: list[int] = []
+    if rows:
+        try:
+            with db.begin_nested():
+                ids = list(
+                    db.execute(
+                        sa_insert(PAIR_TABLE).returning(
+                            PAIR_TABLE.c.id, sort_by_parameter_order=True
+                        ),
+                        rows,
+                    ).scalars()
+                )
+        except IntegrityError:
+            raise Conflict(RACED) from None
     audit.record(
         db,
         actor_id=actor_id,
         action="pairs_suggested",
         target_type="program",
         target_id=program_id,
-        detail=f"{len(made)} draft pairs, minimum score {threshold}",
+        detail=f"{len(rows)} draft pairs, minimum score {threshold}",
     )
-    return made
+    return [
+        Drafted(
+            id=pair_id,
+            mentee_enrollment_id=row["mentee_enrollment_id"],
+            mentor_enrollment_id=row["mentor_enrollment_id"],
+            mentor_seat=row["mentor_seat"],
+            score=row["score"],
+        )
+        for pair_id, row in zip(ids, rows, strict=True)
+    ]
 
 
 def publish_pairs(
