@@ -39,13 +39,15 @@ lint: install
 	mypy mentor_app state components
 
 ## Install (with Debian chromium), lint and type-check; the service tests on SQLite and on
-## PostgreSQL (a fresh database per test on 127.0.0.1:5432) side by side, one a core; then
-## the browser and attack tests on SQLite, the confidentiality sweep among them, in two
-## processes (each builds and serves its own app; a file's tests stay in one process); then
-## the fault tests and the sweep on PostgreSQL + Redis. (The sweep on SQLite ran alone for a
-## while: log-ins beside it stalled. They were log-ins pressed before their page was live,
-## which the forms no longer allow.)
+## PostgreSQL (a fresh database per test on 127.0.0.1:5432) side by side, one a core; then,
+## side by side again, the browser and attack tests on SQLite in two processes (each builds
+## and serves its own app; a file's tests stay in one process) and, in a third process, the
+## confidentiality sweep on SQLite (its own app), then the fault tests and the sweep on
+## PostgreSQL + Redis. The third process's output follows the browser tests'. (The phases
+## ran one after the other until `make test` passed 15 minutes: the browser tests wait for
+## pages much of the time, and the two cores were half idle.)
 PG_UNIT_LOG := test-artifacts/pytest-unit-postgresql.log
+SWEEPS_LOG := test-artifacts/pytest-sweeps-and-faults.log
 test:
 	@scripts/bootstrap.sh --browser
 	$(MAKE) --no-print-directory lint
@@ -54,9 +56,14 @@ test:
 	python -m pytest tests/unit; sqlite=$$?; \
 	wait $$pg; on_pg=$$?; echo "==> tests/unit --db=postgresql"; cat $(PG_UNIT_LOG); \
 	test $$sqlite -eq 0 -a $$on_pg -eq 0
-	python -m pytest --ignore=tests/unit -n 2 --dist loadfile --durations=15
-	python -m pytest tests/adversarial/test_faults.py tests/adversarial/test_sweep.py --db=postgresql \
-	  -n 2 --dist loadfile
+	( python -m pytest tests/adversarial/test_sweep.py -p no:cacheprovider; a=$$?; \
+	  python -m pytest tests/adversarial/test_faults.py tests/adversarial/test_sweep.py \
+	    --db=postgresql -p no:cacheprovider; b=$$?; test $$a -eq 0 -a $$b -eq 0 ) \
+	  > $(SWEEPS_LOG) 2>&1 & side=$$!; \
+	python -m pytest --ignore=tests/unit --ignore=tests/adversarial/test_sweep.py \
+	  -n 2 --dist loadfile --durations=15; browser=$$?; \
+	wait $$side; sweeps=$$?; echo "==> the sweeps (SQLite, then PostgreSQL + Redis) and faults"; \
+	cat $(SWEEPS_LOG); test $$browser -eq 0 -a $$sweeps -eq 0
 	@cat test-artifacts/sweep-*.txt
 
 ## Refresh the README screenshots from the browser tests.

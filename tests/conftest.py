@@ -55,7 +55,7 @@ def pytest_configure(config: pytest.Config) -> None:
 # Run last in the session: the sweep sends some 8,000 events through the session's shared
 # app server and leaves it busy for a while (thousands of tab states to write and purge),
 # which slowed the browser tests that followed it past their timeouts. (`make test` runs it
-# on its own, after the browser tests' two processes: beside them, their log-ins stalled.)
+# in a process of its own, with its own app, beside the browser tests' two processes.)
 LAST = ("tests/adversarial/test_sweep.py",)
 
 
