@@ -12,6 +12,8 @@ so a helper inherits no thread, lock or database connection of the worker, and s
 for the next piece of work (no start-up per call). `fn` is a module-level function; it
 opens its own connections (from a URL it is given) and returns something picklable.
 
+Helpers run at a lower CPU priority than the worker (`HELPER_NICENESS`).
+
 `stopping` (a threading.Event of the caller) is passed on: the work's `should_continue()`
 turns False once it is set (one stop flag for the pool: only the scheduler's job, one at
 a time, asks it). Work that fails, or a helper that dies, raises ApartFailed here; a dead
@@ -23,6 +25,7 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import multiprocessing
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
@@ -38,6 +41,10 @@ PRELOAD = [
     "mentor_app.services.pairing",
 ]
 HELPERS = 2  # the nudge job and a dashboard at the same moment
+# The helpers run at a lower CPU priority than the worker (nice +10): on a machine whose
+# cores are all busy, the worker's event loop (every member's chat) goes first, and the
+# helpers take what is left. Their work is the kind that can take a moment longer.
+HELPER_NICENESS = 10
 POLL_S = 0.1
 
 
@@ -54,6 +61,7 @@ _helper_stop: Any = None  # in a helper: the same flag
 def _start_helper(stop: Any) -> None:
     global _helper_stop
     _helper_stop = stop
+    os.nice(HELPER_NICENESS)
 
 
 def _call(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:

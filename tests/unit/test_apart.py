@@ -10,11 +10,15 @@ from collections.abc import Callable
 
 import pytest
 
-from mentor_app.apart import ApartFailed, run_apart
+from mentor_app.apart import HELPER_NICENESS, ApartFailed, run_apart
 
 
 def where(tag: str, *, should_continue: Callable[[], bool]) -> tuple[str, int]:
     return tag, os.getpid()
+
+
+def niceness(*, should_continue: Callable[[], bool]) -> int:
+    return os.nice(0)
 
 
 def fails(*, should_continue: Callable[[], bool]) -> None:
@@ -38,6 +42,12 @@ def test_the_work_runs_in_another_process_and_its_answer_comes_back() -> None:
     tag, pid = run_apart(where, "nudges")
 
     assert tag == "nudges" and pid != os.getpid()
+
+
+def test_the_work_yields_the_cpu_to_the_worker() -> None:
+    # A helper at a lower priority than the worker: on busy cores, the worker's event
+    # loop (everyone's chat) runs first.
+    assert run_apart(niceness) == os.nice(0) + HELPER_NICENESS
 
 
 def test_a_failure_in_the_work_is_raised_here() -> None:
