@@ -392,6 +392,12 @@ def test_on_postgresql_and_redis_a_message_acknowledged_before_kill_9_survives_a
             scale_out.urls[0], token=tab.token, session_cookie=tab.session_cookie
         ).connect(f"/pairs/{pair_id}")
         tabs.append(again)
+        # The page's messages come with its load, after the hydrate: on busy cores that
+        # can be more than the connect's quiet moment later.
+        again.wait_for(
+            lambda c: any(m["body"] == body for m in c.var("pair_chat_state.messages", [])),
+            timeout=30,
+        )
         assert _bodies_shown(again).count(body) == 1
 
         # It never got the answer, say, and sends again with the same client id.
