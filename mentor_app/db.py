@@ -1,12 +1,14 @@
 """Engines and sessions. SQLite gets WAL, a busy timeout, foreign keys, FULL sync
 and BEGIN IMMEDIATE on every connection (a deferred read-then-write transaction
-fails at once with "database is locked", whatever the timeout); its writers in one
-process queue for their turn (`_SQLiteWriters`)."""
+fails at once with "database is locked", whatever the timeout); its writers queue for
+their turn, in one process and across processes (`_SQLiteWriters`)."""
 
 from __future__ import annotations
 
+import fcntl
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -57,19 +59,45 @@ def _busy_timeout_ms(connection: Any) -> int:
 
 
 class _SQLiteWriters:
-    """The writers of one SQLite database in this process take turns through a lock here
-    before BEGIN IMMEDIATE, and let go at commit or rollback.
+    """The writers of one SQLite database take turns before BEGIN IMMEDIATE, and let go at
+    commit or rollback: in this process through a lock, and between processes (the worker
+    and its helper processes, mentor_app.apart) through an advisory lock on a file beside
+    the database (`<database>-writers`, flock).
 
     SQLite itself does not queue writers: one that finds the write lock taken sleeps and
     retries (1, 2, 5 ... 50, 100 ms apart), so behind a series of short transactions
-    (Publish's chunks of pairs, the nudge job's chunks) a chat send could sleep through
-    every gap between them and wait hundreds of milliseconds. Here it waits on a lock that
-    wakes it as soon as the transaction before it ends. Other processes on the same file
-    still meet SQLite's own wait. A writer that has waited its connection's busy timeout
-    (BUSY_TIMEOUT_MS) gives up with "database is locked", as SQLite would."""
+    (Publish's chunks of pairs, the nudge job's chunks in a helper process) a chat send
+    could sleep through every gap between them and wait hundreds of milliseconds. Here a
+    writer of this process waits on a lock that wakes it as soon as the transaction before
+    it ends, and one of another process looks again every `FILE_TURN_POLL_S`. A program
+    that does not take the turn (the sqlite3 shell) still meets SQLite's own wait. A writer
+    that has waited its connection's busy timeout (BUSY_TIMEOUT_MS) gives up with "database
+    is locked", as SQLite would."""
 
-    def __init__(self) -> None:
+    FILE_TURN_POLL_S = 0.001
+
+    def __init__(self, database: str | None = None) -> None:
         self._turn = threading.Lock()
+        self._file_path = f"{database}-writers" if database else None
+        self._file: Any = None  # opened at the first write, in the process that writes
+
+    def _take_file_turn(self, deadline: float) -> bool:
+        if self._file_path is None:
+            return True
+        if self._file is None:
+            self._file = open(self._file_path, "a+b")  # noqa: SIM115 - kept open
+        while True:
+            try:
+                fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(self.FILE_TURN_POLL_S)
+
+    def _give_file_turn(self) -> None:
+        if self._file is not None:
+            fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
 
     def on_begin(self, connection: Any) -> None:
         # A read-only scope begins deferred: in WAL mode a reader never waits for a
@@ -79,10 +107,13 @@ class _SQLiteWriters:
             connection.exec_driver_sql("PRAGMA query_only=ON")
             connection.exec_driver_sql("BEGIN")
             return
-        if not self._turn.acquire(timeout=_busy_timeout_ms(connection) / 1000):
-            raise OperationalError(
-                "BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked")
-            )
+        timeout_s = _busy_timeout_ms(connection) / 1000
+        deadline = time.monotonic() + timeout_s
+        if not self._turn.acquire(timeout=timeout_s):
+            raise _locked()
+        if not self._take_file_turn(deadline):
+            self._turn.release()
+            raise _locked()
         connection.info[_HOLDS_WRITER_TURN] = True
         try:
             connection.exec_driver_sql("PRAGMA query_only=OFF")
@@ -91,14 +122,24 @@ class _SQLiteWriters:
             self.on_end(connection)
             raise
 
+    def _release(self) -> None:
+        try:
+            self._give_file_turn()
+        finally:
+            self._turn.release()
+
     def on_end(self, connection: Any) -> None:
         if connection.info.pop(_HOLDS_WRITER_TURN, False):
-            self._turn.release()
+            self._release()
 
     def on_checkin(self, _dbapi_connection: Any, record: Any) -> None:
         # A connection given back with its transaction never ended (an invalidated one).
         if record is not None and record.info.pop(_HOLDS_WRITER_TURN, False):
-            self._turn.release()
+            self._release()
+
+
+def _locked() -> OperationalError:
+    return OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked"))
 
 
 def make_engine(url: str) -> Engine:
@@ -110,7 +151,8 @@ def make_engine(url: str) -> Engine:
             url,
             connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
         )
-        writers = _SQLiteWriters()
+        on_disk = parsed.database if parsed.database not in (None, "", ":memory:") else None
+        writers = _SQLiteWriters(str(Path(on_disk).resolve()) if on_disk else None)
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", writers.on_begin)
         event.listen(engine, "commit", writers.on_end)

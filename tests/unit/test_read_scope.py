@@ -171,3 +171,58 @@ def test_writers_take_turns_and_the_next_begins_as_soon_as_one_ends(
         assert 0.15 < time.perf_counter() - started < 2
     assert len(failed) == 1 and "database is locked" in str(failed[0])
     engine.dispose()
+
+
+# Another process (as a helper of mentor_app.apart would) holds a write transaction for
+# HOLD_S once its writer is in, then prints the moment it committed.
+HOLDER = """
+import sys, time
+from pathlib import Path
+from sqlalchemy import text
+from mentor_app.db import make_engine, session_scope
+engine = make_engine(sys.argv[1])
+with session_scope(engine) as db:
+    db.exec(text("INSERT INTO t VALUES (1)"))
+    Path(sys.argv[2]).touch()
+    time.sleep(float(sys.argv[3]))
+print(time.monotonic(), flush=True)
+"""
+
+
+@pytest.mark.sqlite_only(reason="SQLite's writers queue across processes")
+@pytest.mark.parametrize("attempt", range(3))
+def test_a_writer_begins_as_soon_as_another_processs_writer_ends(
+    tmp_path: Path, attempt: int
+) -> None:
+    """Between processes too, a writer waits for its turn on a lock (a file beside the
+    database) that it looks at every millisecond, not in SQLite's sleep-and-retry, which
+    after 0.33 s of waiting looks again only 100 ms later."""
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'procs.db'}"
+    engine = make_engine(url)
+    with session_scope(engine) as db:
+        db.exec(text("CREATE TABLE t (a INTEGER)"))
+    holding = tmp_path / "holding"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, url, str(holding), "0.34"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not holding.exists():
+            assert time.monotonic() < deadline and holder.poll() is None
+            time.sleep(0.001)
+        with session_scope(engine) as db:
+            db.exec(text("INSERT INTO t VALUES (2)"))  # begins: waits for its turn
+            began = time.monotonic()
+        out, _ = holder.communicate(timeout=30)
+    finally:
+        holder.kill()
+    committed = float(out.split()[-1])
+    assert 0 <= began - committed < 0.04
+    with read_scope(engine) as db:
+        assert db.exec(text("SELECT count(*) FROM t")).one() == (2,)
+    engine.dispose()
