@@ -35,11 +35,13 @@ from state.pairing import MyPairsState, PairingWorkspaceState
 from state.programs import NewProgramState, ProgramPageState, WizardState
 from state.session import SessionState, backend_exception_handler
 from state.settings import SettingsState
+from state.state_files import install as purge_state_files_now_and_then
 
 TITLE = "Mentor circles"
 
 web_auth.install()  # the websocket learns its session from the upgrade request's cookie
 run_handlers_off_the_loop()  # our sync handlers' bodies run in threads (state/off_loop.py)
+purge_state_files_now_and_then()  # not at every write (state/state_files.py)
 app = rx.App(
     backend_exception_handler=backend_exception_handler,
     # The auth endpoints mount Reflex's app under them; the headers wrap them both.
