@@ -1112,20 +1112,21 @@ def suggest_all(
                 "paused": False,
             }
         )
-    ids: list[int] = []
+    id_of: dict[int, int] = {}  # mentee's application -> the new draft's id
     if rows:
         try:
             with db.begin_nested():
-                ids = list(
-                    db.execute(
-                        sa_insert(PAIR_TABLE).returning(
-                            PAIR_TABLE.c.id, sort_by_parameter_order=True
-                        ),
-                        rows,
-                    ).scalars()
-                )
+                # One executemany (RETURNING would make SQLite run a statement a row).
+                db.execute(sa_insert(PAIR_TABLE), rows)
         except IntegrityError:
             raise Conflict(RACED) from None
+        # A mentee has one live pair at most (uq_pair_live_mentee): these are ours.
+        found: Sequence[Any] = db.execute(
+            sa_select(PAIR_TABLE.c.live_mentee_enrollment_id, PAIR_TABLE.c.id).where(
+                PAIR_TABLE.c.program_id == program_id, PAIR_TABLE.c.status == "draft"
+            )
+        ).all()
+        id_of = {int(mentee): int(pair_id) for mentee, pair_id in found}
     audit.record(
         db,
         actor_id=actor_id,
@@ -1136,13 +1137,13 @@ def suggest_all(
     )
     return [
         Drafted(
-            id=pair_id,
+            id=id_of[row["mentee_enrollment_id"]],
             mentee_enrollment_id=row["mentee_enrollment_id"],
             mentor_enrollment_id=row["mentor_enrollment_id"],
             mentor_seat=row["mentor_seat"],
             score=row["score"],
         )
-        for pair_id, row in zip(ids, rows, strict=True)
+        for row in rows
     ]
 
 
