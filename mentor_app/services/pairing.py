@@ -1186,13 +1186,19 @@ def publish_pairs(
         db, [e for p in drafts for e in (p.mentor_enrollment_id, p.mentee_enrollment_id)]
     )
     specs = matching.match_specs(program.questions)
+    # The chunk's members and blocks in two reads, not two and one a pair (each of those
+    # also flushed the pairs changed so far): `_check_person` finds the members in the
+    # session, which holds them while `people` does (its identity map is weak).
+    members = sorted({u for p in drafts for u in (p.mentor_id, p.mentee_id)})
+    people = db.exec(select(User).where(col(User.id).in_(members))).all()
+    blocked = blocks.blocked_pairs(db, members)
     published, dropped = 0, []
     notices: list[notifications.Notice] = []
     for pair in drafts:
         try:
             mentor = _check_person(db, locked[pair.mentor_enrollment_id], today)
             mentee = _check_person(db, locked[pair.mentee_enrollment_id], today)
-            if blocks.is_blocked(db, pair.mentor_id, pair.mentee_id):
+            if (pair.mentor_id, pair.mentee_id) in blocked:
                 raise Conflict(f"{mentor.display_name} and {mentee.display_name} can't be paired.")
         except (Conflict, PermissionDenied) as error:
             dropped.append(error.message)
@@ -1230,6 +1236,7 @@ def publish_pairs(
         published += 1
     notifications.notify_many(db, notices)  # both members of every pair, in one go
     db.flush()
+    del people
     audit.record(
         db,
         actor_id=actor_id,
