@@ -737,8 +737,11 @@ def _lock_enrollments(db: Session, ids: Sequence[int]) -> dict[int, Enrollment]:
     return {e.id or 0: e for e in rows}
 
 
-def _check_person(db: Session, enrollment: Enrollment, today: dt.date) -> User:
-    user = db.get(User, enrollment.user_id)
+def _check_person(
+    db: Session, enrollment: Enrollment, today: dt.date, user: User | None = None
+) -> User:
+    """The applicant may be paired today; `user`, the applicant's member, if already read."""
+    user = user or db.get(User, enrollment.user_id)
     assert user is not None
     if enrollment.status == "removed":
         raise Conflict(f"{user.display_name}'s application was removed by the admins.")
@@ -1187,17 +1190,21 @@ def publish_pairs(
     )
     specs = matching.match_specs(program.questions)
     # The chunk's members and blocks in two reads, not two and one a pair (each of those
-    # also flushed the pairs changed so far): `_check_person` finds the members in the
-    # session, which holds them while `people` does (its identity map is weak).
+    # also flushed the pairs changed so far).
     members = sorted({u for p in drafts for u in (p.mentor_id, p.mentee_id)})
-    people = db.exec(select(User).where(col(User.id).in_(members))).all()
+    applicants = sorted({e.user_id for e in locked.values()})
+    user_of = {u.id: u for u in db.exec(select(User).where(col(User.id).in_(applicants)))}
     blocked = blocks.blocked_pairs(db, members)
     published, dropped = 0, []
     notices: list[notifications.Notice] = []
     for pair in drafts:
         try:
-            mentor = _check_person(db, locked[pair.mentor_enrollment_id], today)
-            mentee = _check_person(db, locked[pair.mentee_enrollment_id], today)
+            mentor_e, mentee_e = (
+                locked[pair.mentor_enrollment_id],
+                locked[pair.mentee_enrollment_id],
+            )
+            mentor = _check_person(db, mentor_e, today, user_of.get(mentor_e.user_id))
+            mentee = _check_person(db, mentee_e, today, user_of.get(mentee_e.user_id))
             if (pair.mentor_id, pair.mentee_id) in blocked:
                 raise Conflict(f"{mentor.display_name} and {mentee.display_name} can't be paired.")
         except (Conflict, PermissionDenied) as error:
@@ -1236,7 +1243,6 @@ def publish_pairs(
         published += 1
     notifications.notify_many(db, notices)  # both members of every pair, in one go
     db.flush()
-    del people
     audit.record(
         db,
         actor_id=actor_id,
