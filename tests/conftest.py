@@ -208,12 +208,11 @@ class PgDatabases:
                         " WHERE c.relkind = 'S' AND n.nspname = 'public'"
                     )
                 )
+            self._free.append(name)
         except Exception:  # changed, or unreachable: not reused
-            engine.dispose()
             self.drop(name)
-            return
-        engine.dispose()
-        self._free.append(name)
+        finally:
+            engine.dispose()
 
     def _create_with_language_collation(self, name: str) -> None:
         """Servers often default to the "C" collation, byte order like SQLite's; production
