@@ -375,7 +375,7 @@ class PairPageState(SessionState):
 
     @rx.event
     async def keep_alive(self) -> EventSpec | None:
-        """Sent by an open pair page every KEEP_ALIVE_S (mentor_app/pages/journey.py).
+        """Sent by an open pair page every keep-alive period (components/layout.keep_alive).
 
         The server forgets a state nobody has used for a while (Reflex's token expiration,
         an hour by default; Redis expires the keys). A pair's shared states forgotten while
