@@ -415,6 +415,70 @@ class MemoryWatch:
                 await asyncio.wait_for(stop.wait(), 1.0)
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# The local services' processes, by the name the kernel gives them (/proc/PID/comm).
+SERVICES = {"redis": ("redis-server",), "postgresql": ("postgres",)}
+
+
+def _cpu_s(pid: int) -> float:
+    """A process's CPU time so far (user + system, its threads included), in seconds."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat[stat.rfind(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def cpu_snapshot(pgids: list[int]) -> dict[str, dict[int, float]]:
+    """CPU seconds used so far by each process of each part of the deployment: the app's
+    instances (every process of their groups), this client process, Redis, PostgreSQL (its
+    server and every backend), and the whole machine (busy time of all cores, from
+    /proc/stat, under the pseudo-pid 0)."""
+    snap = {"app": {pid: _cpu_s(pid) for pgid in pgids for pid in group_pids(pgid)}}
+    snap["client"] = {os.getpid(): sum(os.times()[:2])}
+    pids = [int(e.name) for e in Path("/proc").iterdir() if e.name.isdigit()]
+    for part, names in SERVICES.items():
+        snap[part] = {pid: _cpu_s(pid) for pid in pids if _comm(pid).startswith(names)}
+    ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    snap["machine"] = {0: (sum(ticks) - ticks[3] - ticks[4]) / CLOCK_TICKS}  # less idle, iowait
+    return snap
+
+
+def cpu_split(
+    before: dict[str, dict[int, float]],
+    after: dict[str, dict[int, float]],
+    seconds: float,
+    messages: int,
+) -> dict[str, dict[str, float]]:
+    """Where the CPU went between two snapshots: each part's cores busy on average, and its
+    CPU milliseconds per chat message. Each process counts what it used in between (one
+    that started in between, all it used); one that ended in between (a PostgreSQL backend
+    whose connection closed) takes its time with it: that part reads low, never high."""
+    split: dict[str, dict[str, float]] = {}
+    for part, now in after.items():
+        then = before.get(part, {})
+        used = sum(max(0.0, cpu - then.get(pid, 0.0)) for pid, cpu in now.items())
+        split[part] = {
+            "cores": round(used / seconds, 2) if seconds > 0 else 0.0,
+            "ms_per_msg": round(used * 1000 / messages, 2) if messages else 0.0,
+        }
+    return split
+
+
+def cpu_text(split: dict[str, dict[str, float]]) -> str:
+    return "CPU per message: " + ", ".join(
+        f"{part} {v['ms_per_msg']} ms ({v['cores']} cores)" for part, v in split.items()
+    )
+
+
 async def loop_lag(stop: asyncio.Event, lags: list[float]) -> None:
     """How late this process's event loop wakes up: if the clients fall behind, the
     figures measure them, not the app."""
@@ -527,6 +591,7 @@ class Results:
     probe_failures: list[str] = field(default_factory=list)
     lags: list[float] = field(default_factory=list)
     setup_s: float = 0.0
+    cpu: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 async def run_load(
@@ -606,6 +671,8 @@ async def run_load(
             )
             for echo in echoes
         ]
+        await sleep_until(start)
+        cpu_before, cpu_at = cpu_snapshot(memory.pgids), time.perf_counter()
         for second in range(10, args.seconds, 10):
             await sleep_until(start + second)
             print(
@@ -614,6 +681,10 @@ async def run_load(
                 flush=True,
             )
         await asyncio.gather(*tasks)
+        results.cpu = cpu_split(
+            cpu_before, cpu_snapshot(memory.pgids), time.perf_counter() - cpu_at, len(ledger.sent)
+        )
+        print(cpu_text(results.cpu), flush=True)
         deadline = time.perf_counter() + args.drain_s
         while ledger.delivered < len(ledger.sent) and time.perf_counter() < deadline:
             await asyncio.sleep(0.2)
@@ -638,6 +709,7 @@ class Step:
     p50_ms: float | None
     p95_ms: float | None
     load: str
+    cpu: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def lost(self) -> int:
@@ -680,14 +752,20 @@ async def find_capacity(
             await asyncio.sleep(3)  # the log-ins' work done before the chat starts
             tag = f"{run}{k:02d}"  # the client ids of this step
             start = time.perf_counter() + 1.0
-            await asyncio.gather(
+            chat = asyncio.gather(
                 *(
                     pair_loop(ledger, pairs[i], i, tag, start, args.step_seconds, rng.random())
                     for i in range(count)
                 )
             )
+            await sleep_until(start)
+            cpu_before, cpu_at = cpu_snapshot(memory.pgids), time.perf_counter()
+            await chat
             load = load_text()
             mine = [e for cid, e in ledger.sent.items() if cid.startswith(f"{tag}-")]
+            cpu = cpu_split(
+                cpu_before, cpu_snapshot(memory.pgids), time.perf_counter() - cpu_at, len(mine)
+            )
             deadline = time.perf_counter() + args.drain_s
             while time.perf_counter() < deadline and any(e.delivered_at is None for e in mine):
                 await asyncio.sleep(0.2)
@@ -699,11 +777,12 @@ async def find_capacity(
                 p50_ms=_rounded(percentile(latencies, 50)),
                 p95_ms=_rounded(percentile(latencies, 95)),
                 load=load,
+                cpu=cpu,
             )
             steps.append(step)
             print(f"{count} pairs ({count} messages a second): p50 {step.p50_ms} ms, "
-                  f"p95 {step.p95_ms} ms, lost {step.lost} of {step.sent}; {load}",
-                  flush=True)  # fmt: skip
+                  f"p95 {step.p95_ms} ms, lost {step.lost} of {step.sent}; {load}\n"
+                  f"  {cpu_text(cpu)}", flush=True)  # fmt: skip
             if not step.held(args.target_p95_ms):
                 break
     finally:
@@ -746,6 +825,7 @@ def capacity_report(args: argparse.Namespace, steps: list[Step]) -> dict[str, An
                 "lost": s.lost,
                 "sent": s.sent,
                 "load": s.load,
+                "cpu": s.cpu,
             }
             for s in steps
         ],
@@ -809,6 +889,7 @@ def report(args: argparse.Namespace, results: Results, memory: MemoryWatch) -> d
         "echo_idle_p95_ms": _rounded(percentile(results.echo_idle, 95)),
         "client_lag_p95_ms": _rounded(percentile(results.lags, 95)),
         "peak_rss_mb": [round(kb / 1024) for kb in memory.peak_sum_kb],
+        "cpu": results.cpu,
     }
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
+import time
 
-from bench.chat_load import Step, capacity_report
+from bench.chat_load import Step, capacity_report, cpu_snapshot, cpu_split
 
 
 def _step(pairs: int, p95: float | None, lost: int = 0) -> Step:
@@ -28,3 +30,31 @@ def test_the_capacity_is_the_largest_step_held_before_the_first_that_was_not() -
     assert figures["target_met"] is False
     lost = capacity_report(args, [_step(25, 20, lost=2)])
     assert lost["capacity_msgs_per_s"] == 0
+
+
+def test_the_cpu_split_gives_each_part_its_cores_and_its_milliseconds_a_message() -> None:
+    before = {"app": {7: 6.0, 8: 4.0}, "client": {9: 2.0}, "redis": {5: 1.0}, "machine": {0: 20.0},
+              "postgresql": {11: 9.0, 12: 1.0}}  # fmt: skip
+    after = {"app": {7: 8.0, 8: 6.0}, "client": {9: 3.0}, "redis": {5: 1.0}, "machine": {0: 26.0},
+             "postgresql": {12: 1.25, 13: 0.25}}  # fmt: skip
+    split = cpu_split(before, after, seconds=4.0, messages=200)
+    assert split["app"] == {"cores": 1.0, "ms_per_msg": 20.0}
+    assert split["client"] == {"cores": 0.25, "ms_per_msg": 5.0}
+    assert split["redis"] == {"cores": 0.0, "ms_per_msg": 0.0}
+    assert split["machine"] == {"cores": 1.5, "ms_per_msg": 30.0}
+    # Backend 11 ended (its 9 s are not taken off), 12 went on, 13 started in between.
+    assert split["postgresql"] == {"cores": 0.12, "ms_per_msg": 2.5}
+    assert cpu_split(before, after, seconds=0, messages=0)["app"] == {"cores": 0, "ms_per_msg": 0}
+
+
+def test_a_cpu_snapshot_reads_this_process_and_the_machine_from_proc() -> None:
+    first = cpu_snapshot([os.getpgid(0)])
+    deadline = time.process_time() + 0.2
+    while time.process_time() < deadline:  # burn 0.2 s of this process's CPU
+        pass
+    second = cpu_snapshot([os.getpgid(0)])
+    assert set(first) == {"app", "client", "redis", "postgresql", "machine"}
+    split = cpu_split(first, second, seconds=1.0, messages=1000)
+    assert split["client"]["ms_per_msg"] >= 0.15
+    assert split["app"]["ms_per_msg"] >= 0.15  # this test's own process group
+    assert split["machine"]["ms_per_msg"] >= 0.15
