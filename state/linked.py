@@ -40,7 +40,7 @@ from reflex_base.constants.state import FIELD_MARKER
 from reflex_base.registry import RegistrationContext
 
 from mentor_app import web_auth
-from mentor_app.db import single_read_scope
+from mentor_app.db import single_select
 from mentor_app.services import sessions
 from mentor_app.services.access import MemberAccess, PairAccess
 from state.off_loop import in_thread
@@ -113,7 +113,7 @@ async def _session_holder(state: Any) -> Any:
 
 
 def _live_session(token: str | None) -> tuple[str, int] | None:
-    with single_read_scope() as db:  # waits for no writer
+    with single_select() as db:  # waits for no writer
         return sessions.live_session(db, token=token)
 
 
@@ -240,7 +240,7 @@ def _make_sender(changes: _Changes) -> Any:
 
 
 def _live_keys(keys: set[str]) -> set[str]:
-    with single_read_scope() as db:
+    with single_select() as db:
         return set(sessions.live_session_keys(db, keys=keys))
 
 

@@ -9,6 +9,7 @@ import secrets
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, delete, select, update
 
+from mentor_app.db import SelectOnly
 from mentor_app.models import User, UserSession, utcnow
 
 ABSOLUTE_LIFETIME = dt.timedelta(days=30)
@@ -152,34 +153,41 @@ _LIVE_BY_TOKEN = (
 )
 
 
+# Which of these session keys are live: asked before a shared state's change is sent.
+_LIVE_KEYS = (
+    select(UserSession.token_hash)
+    .join(User, col(User.id) == col(UserSession.user_id))
+    .where(
+        col(UserSession.token_hash).in_(bindparam("keys", expanding=True)),
+        col(UserSession.expires_at) > bindparam("now"),
+        col(UserSession.last_seen_at) > bindparam("idle_since"),
+        col(User.status) == "active",
+    )
+)
+
+
 def live_session(
-    db: Session, *, token: str | None, now: dt.datetime | None = None
+    db: Session | SelectOnly, *, token: str | None, now: dt.datetime | None = None
 ) -> tuple[str, int] | None:
     """(session key, user id) of the live session behind this token, or None."""
     if not token or len(token) > TOKEN_MAX:
         return None
     now = now or utcnow()
     key = _hash(token)
-    user_id = db.exec(
-        _LIVE_BY_TOKEN,
-        params={"token_hash": key, "now": now, "idle_since": now - IDLE_LIFETIME},
+    row = db.execute(
+        _LIVE_BY_TOKEN, {"token_hash": key, "now": now, "idle_since": now - IDLE_LIFETIME}
     ).first()
-    return None if user_id is None else (key, int(user_id))
+    return None if row is None else (key, int(row[0]))
 
 
-def live_session_keys(db: Session, *, keys: set[str], now: dt.datetime | None = None) -> set[str]:
+def live_session_keys(
+    db: Session | SelectOnly, *, keys: set[str], now: dt.datetime | None = None
+) -> set[str]:
     """Which of these sessions are still live (not ended, expired or suspended)."""
     if not keys:
         return set()
     now = now or utcnow()
-    rows = db.exec(
-        select(UserSession.token_hash)
-        .join(User, col(User.id) == col(UserSession.user_id))
-        .where(
-            col(UserSession.token_hash).in_(sorted(keys)),
-            col(UserSession.expires_at) > now,
-            col(UserSession.last_seen_at) > now - IDLE_LIFETIME,
-            col(User.status) == "active",
-        )
-    ).all()
-    return {str(r) for r in rows}
+    rows = db.execute(
+        _LIVE_KEYS, {"keys": sorted(keys), "now": now, "idle_since": now - IDLE_LIFETIME}
+    )
+    return {str(r[0]) for r in rows}

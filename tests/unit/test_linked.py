@@ -323,7 +323,7 @@ class FakeLinked:
 def test_tabs_whose_session_ended_are_dropped_before_anything_is_sent(
     db: Any, engine: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from mentor_app.db import single_read_scope
+    from mentor_app.db import single_select
     from mentor_app.services import sessions
     from tests.factories import make_user
 
@@ -338,7 +338,7 @@ def test_tabs_whose_session_ended_are_dropped_before_anything_is_sent(
         {"mentor-tab", "mentee-tab", "never-recorded-tab"},
         {"mentor-tab": key[0], "mentee-tab": dead[0], "closed-long-ago": key[0]},
     )
-    monkeypatch.setattr(linked, "single_read_scope", lambda: single_read_scope(engine))
+    monkeypatch.setattr(linked, "single_select", lambda: single_select(engine))
     # Both live: both may (the tab with no session on record may not).
     assert asyncio.run(linked._tabs_still_entitled(shared)) == {"mentor-tab", "mentee-tab"}
 

@@ -76,6 +76,41 @@ def test_a_single_read_scope_reads_and_refuses_anything_but_a_select(engine: obj
         assert db.exec(text("SELECT count(*) FROM scratch")).one() == (1,)
 
 
+def test_a_single_select_reads_refuses_anything_else_and_waits_for_no_writer(
+    engine: object,
+) -> None:
+    from sqlalchemy import insert, table
+    from sqlalchemy.engine import Engine
+
+    from mentor_app.db import WriteInReadScope, single_select
+
+    assert isinstance(engine, Engine)
+    with session_scope(engine) as db:
+        db.exec(text("CREATE TABLE IF NOT EXISTS scratch (a INTEGER)"))
+        db.exec(text("INSERT INTO scratch VALUES (1)"))
+    count = select(literal_column("count(*)")).select_from(text("scratch"))
+    with single_select(engine) as reads:
+        assert reads.execute(count).scalar_one() == 1
+    with pytest.raises(WriteInReadScope), single_select(engine) as reads:
+        reads.execute(insert(table("scratch")).values(a=2))  # type: ignore[arg-type]
+    with pytest.raises(WriteInReadScope), single_select(engine) as reads:
+        reads.execute(text("DELETE FROM scratch"))  # type: ignore[arg-type]
+    if engine.dialect.name == "sqlite":  # a writer holds the lock: the check goes on
+        writer = sqlite3.connect(str(engine.url.database), isolation_level=None)
+        try:
+            writer.execute("BEGIN IMMEDIATE")
+            writer.execute("INSERT INTO scratch VALUES (3)")
+            started = time.perf_counter()
+            with single_select(engine) as reads:
+                assert reads.execute(count).scalar_one() == 1
+            assert time.perf_counter() - started < 1
+        finally:
+            writer.execute("ROLLBACK")
+            writer.close()
+    with read_scope(engine) as db:
+        assert db.exec(text("SELECT count(*) FROM scratch")).one() == (1,)
+
+
 def test_a_connection_the_server_closed_fails_one_unit_of_work_and_the_next_is_fresh(
     pg_engine: object,
 ) -> None:
