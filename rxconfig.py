@@ -4,7 +4,7 @@ import os
 
 import reflex as rx
 
-from mentor_app.settings import settings
+from mentor_app.settings import listen_host, settings
 
 # Never phone home: this network reaches package registries only.
 os.environ.setdefault("REFLEX_TELEMETRY_ENABLED", "false")
@@ -19,6 +19,7 @@ config = rx.Config(
     redis_url=settings.redis_url,
     frontend_port=settings.port,
     backend_port=settings.port,
+    backend_host=listen_host(),  # "::": localhost, 127.0.0.1 and [::1] all answer
     api_url=settings.app_origin,
     deploy_url=settings.app_origin,
     cors_allowed_origins=list(settings.allowed_origins),

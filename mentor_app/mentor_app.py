@@ -23,6 +23,7 @@ from mentor_app.pages import (
 )
 from mentor_app.scheduler import scheduler_lifespan
 from mentor_app.throttle_cleanup import schedule as schedule_throttle_cleanup
+from mentor_app.wrong_address import only_known_addresses
 from state.account_data import AccountDataState
 from state.auth import LogInState, SignUpState
 from state.dashboard import ProgramDashboardState
@@ -45,7 +46,8 @@ purge_state_files_now_and_then()  # not at every write (state/state_files.py)
 app = rx.App(
     backend_exception_handler=backend_exception_handler,
     # The auth endpoints mount Reflex's app under them; the headers wrap them both.
-    api_transformer=[web_auth.routes(), with_security_headers],
+    # A page asked for under a name its websocket would be refused at says which to use.
+    api_transformer=[web_auth.routes(), only_known_addresses, with_security_headers],
 )
 app.register_lifespan_task(scheduler_lifespan)  # nudges etc.; leader-locked
 app.register_lifespan_task(loop_watch_lifespan)  # logs where the event loop was blocked

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -19,8 +20,9 @@ class Settings:
     redis_url: str | None
     app_origin: str
     cookie_secure: bool
-    # Origins allowed to open the websocket: the app's own, plus MENTOR_ALLOWED_ORIGINS
-    # (comma-separated), e.g. each address of a load-balanced pool.
+    # Origins allowed to open the websocket: the app's own (and, for http://localhost:PORT,
+    # the same port on 127.0.0.1 and [::1]), plus MENTOR_ALLOWED_ORIGINS (comma-separated),
+    # e.g. each address of a load-balanced pool.
     allowed_origins: tuple[str, ...] = ()
     smtp_url: str | None = None  # unset: e-mails are printed, not sent
     mail_from: str = "Mentor circles <no-reply@localhost>"
@@ -31,13 +33,18 @@ class Settings:
     # Behind a reverse proxy: the header naming the client's address (its right-most
     # entry, the one the proxy wrote), e.g. "X-Forwarded-For". Unset: the TCP peer.
     client_ip_header: str | None = None
+    # APP_ORIGIN left to its default: a page asked for under a name the websocket would
+    # refuse is told which address to use (mentor_app.wrong_address). Off once APP_ORIGIN
+    # is set: a reverse proxy may rewrite the Host header.
+    default_origin: bool = False
 
 
 def load() -> Settings:
     port = int(os.environ.get("PORT", "8000"))
     data_dir = Path(os.environ.get("MENTOR_DATA_DIR", PROJECT_ROOT / "data")).resolve()
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{data_dir / 'mentor.db'}"
-    app_origin = os.environ.get("APP_ORIGIN", f"http://localhost:{port}").rstrip("/")
+    default_origin = not os.environ.get("APP_ORIGIN")
+    app_origin = (os.environ.get("APP_ORIGIN") or f"http://localhost:{port}").rstrip("/")
     return Settings(
         port=port,
         data_dir=data_dir,
@@ -51,6 +58,7 @@ def load() -> Settings:
         outbox_every_s=max(1, int(os.environ.get("MENTOR_OUTBOX_EVERY_S", "60"))),
         email_secret_env=os.environ.get("MENTOR_EMAIL_SECRET") or None,
         client_ip_header=os.environ.get("MENTOR_CLIENT_IP_HEADER", "").strip() or None,
+        default_origin=default_origin,
     )
 
 
@@ -86,8 +94,36 @@ def email_secret(current: Settings | None = None) -> bytes:
     return secret.encode("utf-8")
 
 
+def listen_host() -> str:
+    """Where the server listens: every address, IPv6 and IPv4 both ("::", dual-stack) so
+    that http://[::1]:PORT answers as well as http://127.0.0.1:PORT; "0.0.0.0" on a
+    machine without IPv6."""
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+            probe.bind(("::", 0))
+    except OSError:
+        return "0.0.0.0"
+    return "::"
+
+
+# The other names of this machine's loopback address, allowed beside `localhost`.
+LOOPBACK_ALIASES = ("127.0.0.1", "[::1]")
+
+
+def loopback_aliases(origin: str) -> list[str]:
+    """`http://localhost:PORT` (the default APP_ORIGIN) is the same app as
+    `http://127.0.0.1:PORT` and `http://[::1]:PORT`: a newcomer may type any of them, and
+    the page's websocket then comes from that origin. Any other origin has no aliases."""
+    parts = urlsplit(origin)
+    if parts.hostname != "localhost":
+        return []
+    port = f":{parts.port}" if parts.port else ""
+    return [f"{parts.scheme}://{name}{port}" for name in LOOPBACK_ALIASES]
+
+
 def _origins(app_origin: str, extra: str) -> tuple[str, ...]:
-    origins = [app_origin] + [o.strip().rstrip("/") for o in extra.split(",") if o.strip()]
+    origins = [app_origin, *loopback_aliases(app_origin)]
+    origins += [o.strip().rstrip("/") for o in extra.split(",") if o.strip()]
     return tuple(dict.fromkeys(origins))
 
 
