@@ -45,6 +45,8 @@ run_handlers_off_the_loop()  # our sync handlers' bodies run in threads (state/o
 purge_state_files_now_and_then()  # not at every write (state/state_files.py)
 app = rx.App(
     backend_exception_handler=backend_exception_handler,
+    # The accent's contrast (WCAG AA) and reduced motion (assets/theme.css).
+    stylesheets=["/theme.css"],
     # The auth endpoints mount Reflex's app under them; the headers wrap them both.
     # A page asked for under a name its websocket would be refused at says which to use.
     api_transformer=[web_auth.routes(), only_known_addresses, with_security_headers],
