@@ -6,6 +6,7 @@ main heading shows; a dialog, once it is open."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 from collections.abc import Callable
@@ -15,7 +16,8 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 from sqlmodel import Session, select
 
-from mentor_app.models import Group
+from mentor_app.models import Group, Message, Pair, Report
+from tests.e2e.cohorts import arrange_big_cohort
 from tests.e2e.test_journey import arrange_pair_two_weeks_in
 from tests.e2e.test_programs import demo_log_in as log_in
 from tests.support.appserver import AppServer
@@ -152,4 +154,100 @@ def test_the_moderation_queue(viewport: str, person: Callable[[str], Page]) -> N
     page, found = person(viewport), []
     log_in(page, "mo.moderator@example.org")
     check(page, "/moderation", f"{viewport} /moderation", found)
+    assert found == [], "\n".join(found)
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_each_step_of_the_program_wizard(viewport: str, person: Callable[[str], Page]) -> None:
+    page, found = person(viewport), []
+    log_in(page, "ada.admin@example.org")
+    page.goto("/groups")
+    page.get_by_role("link", name="Grow Every Day").first.click()
+    page.get_by_role("link", name="Create a program").click()
+    expect(page.get_by_role("button", name="Use Career advancement")).to_be_visible()
+    found += violations(page, f"{viewport} wizard, templates")
+    page.get_by_role("button", name="Use Career advancement").click()
+    for step in ("Details", "Sign-up questions", "Journey", "Review and publish"):
+        if step == "Details":
+            expect(page.get_by_label("Title")).to_be_visible()
+            page.get_by_label("Start date").fill(
+                (dt.date.today() + dt.timedelta(days=5)).isoformat()
+            )
+        else:
+            expect(page.get_by_role("heading", name=step)).to_be_visible()
+        found += violations(page, f"{viewport} wizard, {step}")
+        if step != "Review and publish":
+            page.get_by_role("button", name="Next").click()
+    assert found == [], "\n".join(found)
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_the_pairing_workspace_with_drafts_and_its_publish_dialog(
+    viewport: str, person: Callable[[str], Page], app_db: Session
+) -> None:
+    cohort = arrange_big_cohort(app_db, mentees=6, mentors=3)
+    page, found = person(viewport), []
+    log_in(page, cohort.admin_email)
+    page.goto(f"/programs/{cohort.program_id}/pairing")
+    expect(page.get_by_role("heading", name="Mentees waiting (6)")).to_be_visible()
+    found += violations(page, f"{viewport} workspace")
+    page.get_by_role("button", name="Suggest all").click()
+    expect(page.get_by_role("status")).to_contain_text("Suggested 6 draft pairs")
+    found += violations(page, f"{viewport} workspace with drafts")
+    check_dialog(page, "Publish pairs", f"{viewport} workspace, Publish dialog", found)
+    assert found == [], "\n".join(found)
+
+
+def arrange_report(db: Session, suffix: str) -> int:
+    """A pair two weeks in whose mentee reported one of the mentor's messages: the report's
+    id (the mentor is "Axe Mentor")."""
+    _, pair_id = arrange_pair_two_weeks_in(
+        db,
+        mentor=(f"axe.rep.mentor.{suffix}@example.org", "Axe Mentor"),
+        mentee=(f"axe.rep.mentee.{suffix}@example.org", "Axe Mentee"),
+        title=f"Axe report program {suffix}",
+    )
+    pair = db.get(Pair, pair_id)
+    assert pair is not None
+    text = "A message that was reported."
+    message = Message(pair_id=pair_id, sender_id=pair.mentor_id, client_id=suffix, body=text)
+    db.add(message)
+    db.flush()
+    report = Report(
+        pair_id=pair_id,
+        reporter_id=pair.mentee_id,
+        reported_id=pair.mentor_id,
+        category="harassment",
+        details="Reported in the accessibility sweep.",
+        evidence=[
+            {
+                "message_id": message.id,
+                "sender_id": pair.mentor_id,
+                "sender_name": "Axe Mentor",
+                "body": text,
+                "created_at": message.created_at.isoformat(),
+            }
+        ],
+    )
+    db.add(report)
+    db.commit()
+    return report.id or 0
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_a_report_in_the_moderation_queue_and_its_suspend_dialog(
+    viewport: str, person: Callable[[str], Page], app_db: Session
+) -> None:
+    report_id = arrange_report(app_db, uuid.uuid4().hex[:8])
+    page, found = person(viewport), []
+    log_in(page, "mo.moderator@example.org")
+    page.goto("/moderation")
+    page.get_by_role(
+        "button", name=f"View report {report_id}: Harassment, about Axe Mentor"
+    ).click()
+    selected = page.get_by_label("Selected report")
+    expect(selected.get_by_role("heading", name=f"Report {report_id}: Harassment")).to_be_visible()
+    found += violations(page, f"{viewport} a report")
+    selected.get_by_label("Reason").fill("Checked in the accessibility sweep.")
+    check_dialog(page, "Suspend the account", f"{viewport} report, Suspend dialog", found)
     assert found == [], "\n".join(found)
