@@ -303,20 +303,30 @@ def test_wizard_fits_a_phone_screen(new_page: Callable[..., Page]) -> None:
     open_group(admin, "Grow Every Day")
     admin.get_by_role("link", name="Create a program").click()
     admin.get_by_role("button", name="Use Career advancement").click()
-    for heading in ("Details", "Sign-up questions", "Journey", "Review and publish"):
-        if heading == "Details":
-            expect(admin.get_by_label("Title")).to_be_visible()
-            admin.get_by_label("Start date").fill(
-                (dt.date.today() + dt.timedelta(days=5)).isoformat()
-            )
-        else:
-            expect(admin.get_by_role("heading", name=heading)).to_be_visible()
+
+    def fits(heading: str) -> None:
         width = admin.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"wizard step {heading!r} scrolls sideways on a phone ({width}px)"
         if heading == "Sign-up questions":
             screenshot(admin, "wizard-phone")
+
+    through_the_wizard(admin, fits)
+
+
+def through_the_wizard(page: Page, at_each_step: Callable[[str], None]) -> None:
+    """From the Details step to Review and publish with the template's values (a start date
+    five days on), calling `at_each_step(heading)` once each step shows."""
+    for heading in ("Details", "Sign-up questions", "Journey", "Review and publish"):
+        if heading == "Details":
+            expect(page.get_by_label("Title")).to_be_visible()
+            page.get_by_label("Start date").fill(
+                (dt.date.today() + dt.timedelta(days=5)).isoformat()
+            )
+        else:
+            expect(page.get_by_role("heading", name=heading)).to_be_visible()
+        at_each_step(heading)
         if heading != "Review and publish":
-            admin.get_by_role("button", name="Next").click()
+            page.get_by_role("button", name="Next").click()
 
 
 def test_the_admin_pages_through_each_roles_applications(

@@ -78,6 +78,18 @@ def test_websocket_may_reach_the_app_origin_and_the_allowed_origins_only() -> No
     ]
 
 
+def test_an_ipv6_literal_origin_is_left_to_self_since_csp_cannot_name_it() -> None:
+    config = _config("http://localhost:8000", "http://127.0.0.1:8000", "http://[::1]:8000")
+    connect = _directives(content_security_policy(config))["connect-src"]
+    assert connect == [
+        "'self'",
+        "http://localhost:8000",
+        "ws://localhost:8000",
+        "http://127.0.0.1:8000",
+        "ws://127.0.0.1:8000",
+    ]
+
+
 def test_inline_script_hashes_cover_every_built_page_and_skip_external_scripts(
     tmp_path: Path,
 ) -> None:
