@@ -42,12 +42,15 @@ lint: install
 ## PostgreSQL (a fresh database per test on 127.0.0.1:5432) side by side, one a core; then,
 ## side by side again, the browser and attack tests on SQLite in two processes (each builds
 ## and serves its own app; a file's tests stay in one process) and, in a third process, the
-## confidentiality sweep on SQLite (its own app), then the fault tests and the sweep on
+## confidentiality sweep on SQLite (its own app) and the accessibility sweep, then the fault tests and the sweep on
 ## PostgreSQL + Redis. The third process's output follows the browser tests'. (The phases
 ## ran one after the other until `make test` passed 15 minutes: the browser tests wait for
 ## pages much of the time, and the two cores were half idle.)
 PG_UNIT_LOG := test-artifacts/pytest-unit-postgresql.log
 SWEEPS_LOG := test-artifacts/pytest-sweeps-and-faults.log
+# The accessibility sweep runs in the third process, after the SQLite sweep, on its app
+# (no build of its own), so that the browser tests' two processes carry less.
+A11Y_TESTS := tests/e2e/test_accessibility.py tests/e2e/test_accessibility_admin.py
 test:
 	@scripts/bootstrap.sh --browser
 	$(MAKE) --no-print-directory lint
@@ -56,11 +59,12 @@ test:
 	python -m pytest tests/unit; sqlite=$$?; \
 	wait $$pg; on_pg=$$?; echo "==> tests/unit --db=postgresql"; cat $(PG_UNIT_LOG); \
 	test $$sqlite -eq 0 -a $$on_pg -eq 0
-	( python -m pytest tests/adversarial/test_sweep.py -p no:cacheprovider; a=$$?; \
+	( python -m pytest tests/adversarial/test_sweep.py $(A11Y_TESTS) -p no:cacheprovider; a=$$?; \
 	  python -m pytest tests/adversarial/test_faults.py tests/adversarial/test_sweep.py \
 	    --db=postgresql -p no:cacheprovider; b=$$?; test $$a -eq 0 -a $$b -eq 0 ) \
 	  > $(SWEEPS_LOG) 2>&1 & side=$$!; \
 	python -m pytest --ignore=tests/unit --ignore=tests/adversarial/test_sweep.py \
+	  $(foreach t,$(A11Y_TESTS),--ignore=$(t)) \
 	  -n 2 --dist loadfile --durations=15; browser=$$?; \
 	wait $$side; sweeps=$$?; echo "==> the sweeps (SQLite, then PostgreSQL + Redis) and faults"; \
 	cat $(SWEEPS_LOG); test $$browser -eq 0 -a $$sweeps -eq 0
