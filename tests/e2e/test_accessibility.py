@@ -11,18 +11,17 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 from sqlmodel import Session, select
 
 from mentor_app.models import Group, Membership
 from tests.e2e.test_journey import arrange_pair_two_weeks_in
 from tests.e2e.test_programs import demo_log_in as log_in
 from tests.factories import make_user
-from tests.support.appserver import AppServer
 
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
@@ -80,20 +79,9 @@ def check_dialog(
 
 
 @pytest.fixture
-def person(browser: Browser, app_server: AppServer) -> Iterator[Callable[..., Page]]:
-    contexts = []
-
-    def make(scheme: str = "light") -> Page:
-        context = browser.new_context(
-            base_url=app_server.url, viewport=VIEWPORTS["desktop"], color_scheme=scheme
-        )
-        context.set_default_timeout(15_000)
-        contexts.append(context)
-        return context.new_page()
-
-    yield make
-    for context in contexts:
-        context.close()
+def person(new_page: Callable[..., Page]) -> Callable[..., Page]:
+    """person(scheme): a new person at the desktop width, the system in that colour scheme."""
+    return lambda scheme="light": new_page(viewport=VIEWPORTS["desktop"], color_scheme=scheme)
 
 
 def test_public_pages(person: Callable[..., Page]) -> None:
@@ -140,7 +128,7 @@ def test_a_paired_members_pages_and_the_pair_pages_dialogs(
 
 
 def test_a_dialog_opens_without_motion_when_the_system_asks_for_less(
-    browser: Browser, app_server: AppServer, app_db: Session
+    new_page: Callable[..., Page], app_db: Session
 ) -> None:
     suffix = uuid.uuid4().hex[:8]
     mentee = f"axe.still.{suffix}@example.org"
@@ -152,17 +140,12 @@ def test_a_dialog_opens_without_motion_when_the_system_asks_for_less(
     )
     durations = {}
     for motion in ("no-preference", "reduce"):
-        context = browser.new_context(base_url=app_server.url, reduced_motion=motion)
-        context.set_default_timeout(15_000)
-        try:
-            page = context.new_page()
-            log_in(page, mentee)
-            page.goto(f"/pairs/{pair_id}")
-            page.get_by_role("button", name="Block", exact=True).click()
-            dialog = page.get_by_role("alertdialog")
-            expect(dialog).to_be_visible()
-            durations[motion] = dialog.evaluate("el => getComputedStyle(el).animationDuration")
-        finally:
-            context.close()
+        page = new_page(reduced_motion=motion)
+        log_in(page, mentee)
+        page.goto(f"/pairs/{pair_id}")
+        page.get_by_role("button", name="Block", exact=True).click()
+        dialog = page.get_by_role("alertdialog")
+        expect(dialog).to_be_visible()
+        durations[motion] = dialog.evaluate("el => getComputedStyle(el).animationDuration")
     assert durations["no-preference"] not in ("0s", "1e-05s"), durations  # it does animate
     assert durations["reduce"] == "1e-05s", durations  # 0.01 ms: no visible motion

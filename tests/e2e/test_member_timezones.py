@@ -7,37 +7,24 @@ import datetime as dt
 import re
 import uuid
 import zoneinfo
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Page, expect
 from sqlmodel import Session, select
 
 from mentor_app.models import Group, Membership, Pair, User
 from mentor_app.services import accounts, enrollments, pairing, programs
 from tests.e2e.test_accounts_and_groups import PASSWORD, log_in, sign_up
 from tests.factories import answers_for
-from tests.support.app_fixtures import AppServer
 
 HONOLULU, KIRITIMATI = "Pacific/Honolulu", "Pacific/Kiritimati"
 
 
 @pytest.fixture
-def page_in(browser: Browser, app_server: AppServer) -> Iterator[Callable[[str], Page]]:
+def page_in(new_page: Callable[..., Page]) -> Callable[[str], Page]:
     """page_in(zone): a new person whose browser lives in `zone`."""
-    contexts: list[BrowserContext] = []
-
-    def make(zone: str) -> Page:
-        context = browser.new_context(
-            base_url=app_server.url, viewport={"width": 390, "height": 844}, timezone_id=zone
-        )
-        context.set_default_timeout(15_000)
-        contexts.append(context)
-        return context.new_page()
-
-    yield make
-    for context in contexts:
-        context.close()
+    return lambda zone: new_page(viewport={"width": 390, "height": 844}, timezone_id=zone)
 
 
 def zone_of(db: Session, email: str) -> tuple[str, bool]:

@@ -9,6 +9,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Request, expect, sync_playwright
@@ -111,9 +112,10 @@ def new_page(browser: Browser, app_server: AppServer) -> Iterator[Callable[..., 
     """Each call is a new person: a fresh browser context (own cookies)."""
     contexts = []
 
-    def make(viewport: dict[str, int] | None = None) -> Page:
+    def make(viewport: dict[str, int] | None = None, **options: Any) -> Page:
+        """`options`: more of Playwright's context options (color_scheme, timezone_id...)."""
         context = browser.new_context(
-            base_url=app_server.url, viewport=viewport or {"width": 1280, "height": 900}
+            base_url=app_server.url, viewport=viewport or {"width": 1280, "height": 900}, **options
         )
         context.set_default_timeout(15_000)
         contexts.append(context)
