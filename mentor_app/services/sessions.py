@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from typing import Any
 
 from sqlalchemy import bindparam
 from sqlmodel import Session, col, delete, select, update
@@ -137,32 +138,35 @@ def end_other_sessions(db: Session, *, user_id: int, keep_token: str | None) -> 
     return int(result.rowcount or 0)
 
 
-# The live session behind a token, read only (no touch, no clean-up): asked on every event
-# of a tab linked to a shared state, so it stays one cheap query. A session is named by its
-# token's hash, its "key": unlike a row id (SQLite reuses the highest one once deleted), no
-# later session ever has the same, and it says nothing of the token itself.
-_LIVE_BY_TOKEN = (
-    select(UserSession.user_id)
-    .join(User, col(User.id) == col(UserSession.user_id))
-    .where(
-        col(UserSession.token_hash) == bindparam("token_hash"),
-        col(UserSession.expires_at) > bindparam("now"),
-        col(UserSession.last_seen_at) > bindparam("idle_since"),
-        col(User.status) == "active",
+def _live_sessions(column: Any) -> Any:
+    """`column` of every live session (not ended, expired, idle too long, or its user
+    suspended), given the parameters of `_live_params`; read only, no touch, no clean-up."""
+    return (
+        select(column)
+        .join(User, col(User.id) == col(UserSession.user_id))
+        .where(
+            col(UserSession.expires_at) > bindparam("now"),
+            col(UserSession.last_seen_at) > bindparam("idle_since"),
+            col(User.status) == "active",
+        )
     )
+
+
+def _live_params(now: dt.datetime | None) -> dict[str, dt.datetime]:
+    now = now or utcnow()
+    return {"now": now, "idle_since": now - IDLE_LIFETIME}
+
+
+# The live session behind a token: asked on every event of a tab linked to a shared
+# state, so it stays one cheap query. A session is named by its token's hash, its "key":
+# unlike a row id (SQLite reuses the highest one once deleted), no later session ever has
+# the same, and it says nothing of the token itself.
+_LIVE_BY_TOKEN = _live_sessions(UserSession.user_id).where(
+    col(UserSession.token_hash) == bindparam("token_hash")
 )
-
-
 # Which of these session keys are live: asked before a shared state's change is sent.
-_LIVE_KEYS = (
-    select(UserSession.token_hash)
-    .join(User, col(User.id) == col(UserSession.user_id))
-    .where(
-        col(UserSession.token_hash).in_(bindparam("keys", expanding=True)),
-        col(UserSession.expires_at) > bindparam("now"),
-        col(UserSession.last_seen_at) > bindparam("idle_since"),
-        col(User.status) == "active",
-    )
+_LIVE_KEYS = _live_sessions(UserSession.token_hash).where(
+    col(UserSession.token_hash).in_(bindparam("keys", expanding=True))
 )
 
 
@@ -172,11 +176,8 @@ def live_session(
     """(session key, user id) of the live session behind this token, or None."""
     if not token or len(token) > TOKEN_MAX:
         return None
-    now = now or utcnow()
     key = _hash(token)
-    row = db.execute(
-        _LIVE_BY_TOKEN, {"token_hash": key, "now": now, "idle_since": now - IDLE_LIFETIME}
-    ).first()
+    row = db.execute(_LIVE_BY_TOKEN, {"token_hash": key, **_live_params(now)}).first()
     return None if row is None else (key, int(row[0]))
 
 
@@ -186,8 +187,5 @@ def live_session_keys(
     """Which of these sessions are still live (not ended, expired or suspended)."""
     if not keys:
         return set()
-    now = now or utcnow()
-    rows = db.execute(
-        _LIVE_KEYS, {"keys": sorted(keys), "now": now, "idle_since": now - IDLE_LIFETIME}
-    )
+    rows = db.execute(_LIVE_KEYS, {"keys": sorted(keys), **_live_params(now)})
     return {str(r[0]) for r in rows}
