@@ -218,28 +218,7 @@ def read_scope(engine: Engine | None = None) -> Iterator[Session]:
 
 
 class WriteInReadScope(RuntimeError):
-    """Something other than a SELECT was run in `single_read_scope`."""
-
-
-def _selects_only(orm_execute_state: Any) -> None:
-    if not orm_execute_state.is_select:
-        raise WriteInReadScope("single_read_scope runs SELECT statements only")
-
-
-@contextmanager
-def single_read_scope(engine: Engine | None = None) -> Iterator[Session]:
-    """`read_scope` for work that is one SELECT (the checks made at every event): on
-    PostgreSQL without a transaction around it (no BEGIN and ROLLBACK round trips; one
-    statement sees one snapshot anyway), on SQLite as `read_scope`. Outside a transaction
-    PostgreSQL's read-only mode does not hold, so the session itself refuses anything
-    that is not a SELECT (WriteInReadScope), before it reaches the database."""
-    with Session(_single_reads(engine or get_engine()), expire_on_commit=False) as db:
-        event.listen(db, "do_orm_execute", _selects_only)
-        try:
-            yield db
-        finally:
-            db.expunge_all()
-            db.rollback()
+    """Something other than a SELECT was given to `single_select`."""
 
 
 class SelectOnly:
@@ -256,11 +235,13 @@ class SelectOnly:
 
 @contextmanager
 def single_select(engine: Engine | None = None) -> Iterator[SelectOnly]:
-    """`single_read_scope` for the checks made at every event of a linked tab (is this
-    tab's session live, which of these are): the same reads on a Core connection instead
-    of an ORM session, for about half the CPU (0.37 against 0.70 ms a check on
-    PostgreSQL, here). Same isolation: on PostgreSQL no transaction, on SQLite a deferred
-    read-only one that waits for no writer; SELECT statements only."""
+    """`read_scope` for the checks made at every event of a linked tab, each one SELECT (is
+    this tab's session live, which of these are): a Core connection, not an ORM session
+    (0.37 against 0.70 ms of CPU a check on PostgreSQL, here). On PostgreSQL without a
+    transaction around it (no BEGIN and ROLLBACK round trips; one statement sees one
+    snapshot anyway), on SQLite a deferred read-only one that waits for no writer. Outside
+    a transaction PostgreSQL's read-only mode does not hold, so anything but a SELECT is
+    refused (WriteInReadScope) before it reaches the database."""
     with _single_reads(engine or get_engine()).connect() as connection:
         try:
             yield SelectOnly(connection)

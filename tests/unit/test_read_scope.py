@@ -57,25 +57,6 @@ def test_a_read_scope_writes_nothing(engine: object) -> None:
         assert db.exec(text("SELECT count(*) FROM scratch")).one() == (1,)
 
 
-def test_a_single_read_scope_reads_and_refuses_anything_but_a_select(engine: object) -> None:
-    from sqlalchemy.engine import Engine
-
-    from mentor_app.db import WriteInReadScope, single_read_scope
-
-    assert isinstance(engine, Engine)
-    with session_scope(engine) as db:
-        db.exec(text("CREATE TABLE IF NOT EXISTS scratch (a INTEGER)"))
-        db.exec(text("INSERT INTO scratch VALUES (1)"))
-    with single_read_scope(engine) as db:
-        assert db.exec(select(literal_column("count(*)")).select_from(text("scratch"))).one() == 1
-    # On PostgreSQL it runs outside a transaction, where read-only mode does not hold: the
-    # session refuses the write before the database sees it.
-    with pytest.raises(WriteInReadScope), single_read_scope(engine) as db:
-        db.exec(text("INSERT INTO scratch VALUES (2)"))
-    with read_scope(engine) as db:
-        assert db.exec(text("SELECT count(*) FROM scratch")).one() == (1,)
-
-
 def test_a_single_select_reads_refuses_anything_else_and_waits_for_no_writer(
     engine: object,
 ) -> None:
