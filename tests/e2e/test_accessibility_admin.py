@@ -9,10 +9,11 @@ from collections.abc import Callable
 from playwright.sync_api import Page, expect
 from sqlmodel import Session, select
 
-from mentor_app.models import Group, Message, Pair, Report
+from mentor_app.models import Group, Pair, User
 from tests.e2e.cohorts import arrange_big_cohort
 from tests.e2e.test_accessibility import check_dialog, check_here, person, visit
 from tests.e2e.test_journey import arrange_pair_two_weeks_in
+from tests.e2e.test_moderation import add_report
 from tests.e2e.test_programs import demo_log_in as log_in
 from tests.e2e.test_programs import through_the_wizard
 
@@ -82,29 +83,17 @@ def arrange_report(db: Session, suffix: str) -> int:
     )
     pair = db.get(Pair, pair_id)
     assert pair is not None
-    text = "A message that was reported."
-    message = Message(pair_id=pair_id, sender_id=pair.mentor_id, client_id=suffix, body=text)
-    db.add(message)
-    db.flush()
-    report = Report(
+    mentor = db.get(User, pair.mentor_id)
+    assert mentor is not None
+    return add_report(
+        db,
         pair_id=pair_id,
         reporter_id=pair.mentee_id,
-        reported_id=pair.mentor_id,
-        category="harassment",
+        reported=mentor,
+        body="A message that was reported.",
         details="Reported in the accessibility sweep.",
-        evidence=[
-            {
-                "message_id": message.id,
-                "sender_id": pair.mentor_id,
-                "sender_name": "Axe Mentor",
-                "body": text,
-                "created_at": message.created_at.isoformat(),
-            }
-        ],
+        client_id=suffix,
     )
-    db.add(report)
-    db.commit()
-    return report.id or 0
 
 
 def test_the_moderation_queue_a_report_and_its_suspend_dialog(

@@ -64,26 +64,38 @@ def arrange_reported_pair(db: Session) -> int:
     pair.start_date = dt.date.today() - dt.timedelta(days=9)
     db.add(pair)
     rae, uma = people["Rae Mentor"], people["Uma Mentee"]
-    message = Message(
+    return add_report(
+        db,
         pair_id=pair.id or 0,
-        sender_id=rae.id or 0,
-        client_id="e2e-moderation-1",
+        reporter_id=uma.id or 0,
+        reported=rae,
         body=REPORTED_TEXT,
+        details="Rae keeps sending messages like this one.",
+        client_id="e2e-moderation-1",
     )
+
+
+def add_report(
+    db: Session, *, pair_id: int, reporter_id: int, reported: User, body: str, details: str,
+    client_id: str,
+) -> int:  # fmt: skip
+    """`reported` sent `body` in the pair and the other member reported it for harassment,
+    with that message as evidence; committed. Returns the report's id."""
+    message = Message(pair_id=pair_id, sender_id=reported.id or 0, client_id=client_id, body=body)
     db.add(message)
     db.flush()
     report = Report(
-        pair_id=pair.id,
-        reporter_id=uma.id or 0,
-        reported_id=rae.id or 0,
+        pair_id=pair_id,
+        reporter_id=reporter_id,
+        reported_id=reported.id or 0,
         category="harassment",
-        details="Rae keeps sending messages like this one.",
+        details=details,
         evidence=[
             {
                 "message_id": message.id,
-                "sender_id": rae.id,
-                "sender_name": rae.display_name,
-                "body": REPORTED_TEXT,
+                "sender_id": reported.id,
+                "sender_name": reported.display_name,
+                "body": body,
                 "created_at": message.created_at.isoformat(),
             }
         ],
