@@ -43,8 +43,8 @@ def load() -> Settings:
     port = int(os.environ.get("PORT", "8000"))
     data_dir = Path(os.environ.get("MENTOR_DATA_DIR", PROJECT_ROOT / "data")).resolve()
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{data_dir / 'mentor.db'}"
-    default_origin = not os.environ.get("APP_ORIGIN")
-    app_origin = (os.environ.get("APP_ORIGIN") or f"http://localhost:{port}").rstrip("/")
+    chosen_origin = os.environ.get("APP_ORIGIN")
+    app_origin = (chosen_origin or f"http://localhost:{port}").rstrip("/")
     return Settings(
         port=port,
         data_dir=data_dir,
@@ -58,7 +58,7 @@ def load() -> Settings:
         outbox_every_s=max(1, int(os.environ.get("MENTOR_OUTBOX_EVERY_S", "60"))),
         email_secret_env=os.environ.get("MENTOR_EMAIL_SECRET") or None,
         client_ip_header=os.environ.get("MENTOR_CLIENT_IP_HEADER", "").strip() or None,
-        default_origin=default_origin,
+        default_origin=not chosen_origin,
     )
 
 
