@@ -51,9 +51,11 @@ from tests.support.scaleout import ScaleOut
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
-    """Built once; the kill -9 case restarts it from that build on the same database."""
+    """Built by `reflex run --env prod --single-port`, as `make run` serves the app (the
+    other servers of the tests share one build: tests/support/frontend_build.py); the
+    kill -9 case restarts it from that build on the same database."""
     app = AppServer(tmp_path_factory.mktemp("faults"), REFLEX_PERF_MODE="raise")
-    app.start()
+    app.start(own_build=True)
     yield app
     app.stop()
 

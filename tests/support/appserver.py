@@ -62,13 +62,20 @@ class AppServer:
             stdout=subprocess.DEVNULL,
         )
 
-    def start(self, timeout_s: float = 900) -> None:
+    def start(self, timeout_s: float = 900, *, own_build: bool = False) -> None:
+        """Migrate, seed and serve. The frontend is the test run's shared production build
+        (tests/support/frontend_build.py), unless `own_build`: then the server builds it
+        itself with `reflex run --env prod --single-port`, as `make run` does."""
         self.run_module("mentor_app.migrations")
         self.run_module("mentor_app.seed")
-        self.launch(
-            [sys.executable, "-m", "reflex", "run", "--env", "prod", "--single-port"],
-            timeout_s=timeout_s,
-        )
+        if own_build:
+            command = [sys.executable, "-m", "reflex", "run", "--env", "prod", "--single-port"]
+        else:
+            from tests.support.frontend_build import install_web
+
+            install_web(self.env, self.port, Path(self.env["REFLEX_WEB_WORKDIR"]))
+            command = [sys.executable, "-m", "tests.support.built_app"]
+        self.launch(command, timeout_s=timeout_s)
 
     def launch(
         self,

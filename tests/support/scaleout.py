@@ -10,9 +10,10 @@ database and one private Redis database, each one addressable on its own.
         app.kill(0)        # SIGKILL every process of instance 0 (a crashed worker)
         app.log(1)         # instance 1's log so far
 
-How instances stay apart: the frontend is built once (`reflex export --frontend-only`)
-for `api_url = http://localhost:PORT`, and instance i serves that build and Reflex's
-backend (one granian worker by default) on `127.0.0.(i+1):PORT`. The browser code
+How instances stay apart: the frontend is the test run's one production build
+(tests/support/frontend_build.py), written for `api_url = http://localhost:PORT`, and
+instance i serves that build and Reflex's backend (one granian worker by default) on
+`127.0.0.(i+1):PORT`. The browser code
 replaces the host `localhost` of its backend URL by the page's own host and keeps the
 port, so a page loaded from `app.urls[i]` opens its socket on `ws://127.0.0.(i+1):PORT/_event`,
 i.e. on instance i and no other. The instances share the database and Redis (Reflex's
@@ -53,6 +54,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 
 from tests.support.appserver import PROJECT_ROOT, app_env
+from tests.support.frontend_build import install_web
 
 PG_SERVER = os.environ.get("TEST_PG_SERVER", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_SERVER = os.environ.get("TEST_REDIS_SERVER", "redis://127.0.0.1:6379")
@@ -230,12 +232,8 @@ class ScaleOut:
             env = self.env_for(0)
             for module in ("mentor_app.migrations", "mentor_app.seed"):
                 self._run([sys.executable, "-m", module], env, "setup.log")
-            if self.frontend:
-                self._run(
-                    [sys.executable, "-m", "reflex", "export", "--frontend-only", "--no-zip"],
-                    env,
-                    "build.log",
-                )
+            if self.frontend:  # the test run's shared build, for this port
+                install_web(env, self.port, Path(env["REFLEX_WEB_WORKDIR"]))
             for index in range(len(self.hosts)):
                 self.start_instance(index)
             deadline = time.monotonic() + timeout_s

@@ -1,0 +1,139 @@
+"""One production build of the frontend, shared by every server the tests start.
+
+A server's frontend is Reflex's production build (`reflex export --frontend-only`, as
+`reflex run --env prod` makes it). It differs from one port to another in one thing
+only: the backend's address (`api_url`, `http://localhost:PORT`), which the build writes
+into `env.json`, the small `reflex-env-*.js` module and the sitemap. So the build is made
+once, for a placeholder port, and each server gets a copy with that address written for
+its own port (the precompressed copies of the rewritten files are removed: the server
+then sends them as they are). Every test process of a run shares it through a folder in
+the system's temp directory, named after what the build depends on (the app's sources,
+Reflex's version, the settings given to the server), and locked while it is made: the
+first process to need it builds it, the others wait for it.
+
+A `make test` run built the frontend five times before (two browser processes, the sweep's
+app, the fault tests' app and the scale-out tests), about 20 s of two cores each.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import importlib.metadata
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+from tests.support.appserver import PROJECT_ROOT, app_env
+
+PLACEHOLDER_PORT = 59173
+PLACEHOLDER = f"localhost:{PLACEHOLDER_PORT}".encode()
+CACHE_ROOT = Path(os.environ.get("MENTOR_TEST_BUILDS", "/tmp/mentor-frontend-builds"))
+SOURCES = ("mentor_app", "state", "components", "assets", "rxconfig.py", "pyproject.toml")
+# What each server has of its own, and what only its backend reads: not part of the build.
+PER_SERVER = {
+    "PORT",
+    "MENTOR_DATA_DIR",
+    "REFLEX_WEB_WORKDIR",
+    "REFLEX_STATES_WORKDIR",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "GRANIAN_WORKERS",
+    "PYTHONUNBUFFERED",
+}
+COMPRESSED = (".gz", ".br", ".zst")
+KEEP_OLD_BUILDS_S = 2 * 24 * 3600
+
+
+def build_settings(env: Mapping[str, str], port: int) -> dict[str, str]:
+    """The app's settings in `env` that its build could depend on, with the server's port
+    written as the placeholder's."""
+    return {
+        name: value.replace(f":{port}", f":{PLACEHOLDER_PORT}")
+        for name, value in sorted(env.items())
+        if name.startswith(("MENTOR_", "APP_", "REFLEX_")) and name not in PER_SERVER
+    }
+
+
+def build_key(settings: Mapping[str, str]) -> str:
+    digest = hashlib.sha256()
+    digest.update(importlib.metadata.version("reflex").encode())
+    for name, value in settings.items():
+        digest.update(f"{name}={value}\n".encode())
+    for source in SOURCES:
+        root = PROJECT_ROOT / source
+        files = sorted(root.rglob("*")) if root.is_dir() else [root]
+        for path in files:
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(str(path.relative_to(PROJECT_ROOT)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def built_web(settings: Mapping[str, str]) -> Path:
+    """The web folder of the build for these settings, made now unless already made."""
+    CACHE_ROOT.mkdir(parents=True, exist_ok=True)
+    key = build_key(settings)
+    folder = CACHE_ROOT / key
+    with (CACHE_ROOT / f"{key}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another process building it: wait for it
+        if not (folder / "done").exists():
+            _drop_old_builds()
+            shutil.rmtree(folder, ignore_errors=True)
+            _build(folder, settings)
+            (folder / "done").write_text(key)
+    return folder / "web"
+
+
+def _build(folder: Path, settings: Mapping[str, str]) -> None:
+    folder.mkdir(parents=True)
+    env = app_env(PLACEHOLDER_PORT, folder, **settings)
+    log = folder / "build.log"
+    for command in (
+        [sys.executable, "-m", "mentor_app.migrations"],  # the app module opens its database
+        [sys.executable, "-m", "reflex", "export", "--frontend-only", "--no-zip"],
+    ):
+        with log.open("ab") as out:
+            result = subprocess.run(
+                command, cwd=PROJECT_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+            )
+        if result.returncode != 0:
+            tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
+            raise RuntimeError(f"{' '.join(command)} failed:\n{tail}")
+
+
+def _drop_old_builds() -> None:
+    now = time.time()
+    for entry in CACHE_ROOT.iterdir():
+        if entry.is_dir() and now - entry.stat().st_mtime > KEEP_OLD_BUILDS_S:
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def install_web(env: Mapping[str, str], port: int, destination: Path) -> None:
+    """Put the shared build, with the backend's address written for `port`, in
+    `destination` (a server's REFLEX_WEB_WORKDIR)."""
+    source = built_web(build_settings(env, port))
+    if destination.exists():
+        shutil.rmtree(destination)
+    shutil.copytree(source, destination, ignore=shutil.ignore_patterns("node_modules"))
+    address = f"localhost:{port}".encode()
+    for path in destination.rglob("*"):
+        if not path.is_file() or path.suffix in COMPRESSED:
+            continue
+        content = path.read_bytes()
+        if PLACEHOLDER not in content:
+            continue
+        path.write_bytes(content.replace(PLACEHOLDER, address))
+        for suffix in COMPRESSED:
+            path.with_name(path.name + suffix).unlink(missing_ok=True)
+    leftover = [
+        str(p) for p in destination.rglob("*") if p.is_file() and PLACEHOLDER in p.read_bytes()
+    ]
+    if leftover:
+        raise RuntimeError(f"the placeholder address is still in {leftover}")
+    if str(PLACEHOLDER_PORT) in (destination / "env.json").read_text():
+        raise RuntimeError("env.json still names the placeholder port")
