@@ -105,7 +105,13 @@ OWN_JOB: dict[str, dict[str, str]] = {
     },
 }
 
-ANSWER_WITHIN_S = 20  # an event not answered by then is stuck, and reported
+# The sweep finds stuck events (a deadlock never answers), not slow ones: latency is measured
+# by the benchmarks in bench/. A call not answered within STUCK_AFTER_S is stuck, and fails the
+# test; one answered after SLOW_AFTER_S is listed in the summary with its time. On CI, with the
+# browser tests on the same two cores, cheap bell events of one member waited over 20 s behind
+# the events of the member's 11 other tabs (each event on the bell takes the member's bell lock).
+SLOW_AFTER_S = 20
+STUCK_AFTER_S = 120
 SUMMARY_DIR = PROJECT_ROOT / "test-artifacts"  # the sweep's figures, one file an engine
 
 # Columns the e-mail outbox's sender (a scheduled job of the server) changes as it delivers.
@@ -178,6 +184,7 @@ class Socket:
     calls: int = 0
     skipped: int = 0
     hangs: list[str] = field(default_factory=list)  # calls whose answer never came
+    times: list[tuple[float, str]] = field(default_factory=list)  # (seconds, label) per call
 
 
 def _hash(token: str) -> str:
@@ -217,13 +224,15 @@ class Sweep:
             sock.windows[-1].append((len(client.updates), label))
             await client.emit(h.event, self.args.for_handler(h))
             sock.calls += 1
+            sent = time.monotonic()
             try:
-                await client.drain(timeout=ANSWER_WITHIN_S)
+                await client.drain(timeout=STUCK_AFTER_S)
             except (TimeoutError, ConnectionError) as error:
                 # This tab's queue is stuck behind the call: note it, go on in a new tab.
                 sock.hangs.append(f"{label}: {type(error).__name__}")
                 client = await self._open(sock)
                 continue
+            sock.times.append((time.monotonic() - sent, label))
             client = await self._keep_identity(sock, client)
 
     async def _keep_identity(self, sock: Socket, client: AsyncReflexClient) -> AsyncReflexClient:
@@ -358,7 +367,7 @@ async def _drain_quietly(client: AsyncReflexClient) -> None:
     if client.disconnected:
         return
     with contextlib.suppress(TimeoutError, ConnectionError):
-        await client.drain(timeout=ANSWER_WITHIN_S)
+        await client.drain(timeout=STUCK_AFTER_S)
 
 
 @dataclass
@@ -450,8 +459,31 @@ async def _sweep(sw: Sweep, owner_tokens: dict[str, str]) -> Report:
         report.lines.append(f"ROWS CHANGED by the sweeping sockets ({len(report.writes)}):")
         report.lines.extend(f"  {w}" for w in report.writes[:40])
     if report.hangs:
-        report.lines.append(f"NO ANSWER within {ANSWER_WITHIN_S} s ({len(report.hangs)}):")
+        report.lines.append(f"NO ANSWER within {STUCK_AFTER_S} s ({len(report.hangs)}):")
         report.lines.extend(f"  {h}" for h in report.hangs[:40])
     if not report.lines:
         report.lines.append("no canary reached a socket that may not see it; no row changed")
+    report.lines.extend(_answer_times(sw.sockets))
     return report
+
+
+def _answer_times(sockets: list[Socket]) -> list[str]:
+    """The calls' answer times: median, 99th percentile and the slowest, as figures."""
+    times = sorted(
+        ((t, f"{sock.identity}: {label}") for sock in sockets for t, label in sock.times),
+        reverse=True,
+    )
+    if not times:
+        return []
+    ordered = sorted(t for t, _ in times)
+    median = ordered[len(ordered) // 2]
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    lines = [
+        f"answer times: median {median * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms, "
+        f"slowest {times[0][0]:.1f} s ({times[0][1]})"
+    ]
+    slow = [(t, label) for t, label in times if t > SLOW_AFTER_S]
+    if slow:
+        lines.append(f"answered after more than {SLOW_AFTER_S} s ({len(slow)}):")
+        lines.extend(f"  {t:.1f} s {label}" for t, label in slow[:10])
+    return lines
