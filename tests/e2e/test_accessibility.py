@@ -1,7 +1,8 @@
 """axe-core over the app's pages and dialogs, each at a desktop and a phone width (the
 window resized, the page kept), signed in as each kind of member: zero violations of the
-WCAG 2.0, 2.1 and 2.2 A and AA rules. The admins' and moderators' pages are in
-test_accessibility_admin.py (a file of their own, so the two run side by side).
+WCAG 2.0, 2.1 and 2.2 A and AA rules, and axe's rules on heading levels. The admins' and
+moderators' pages are in test_accessibility_admin.py (a file of their own, so the two run
+side by side).
 
 axe-core comes bundled in axe-playwright-python (no network). A page is checked once its
 main heading shows; a dialog, once it is open and its opening animation is over (mid-fade
@@ -25,6 +26,9 @@ from tests.factories import make_user
 
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+# Beyond the WCAG tags, two of axe's best-practice rules: headings do not skip levels, and
+# every page has a level-one heading.
+BEST_PRACTICES = ["heading-order", "page-has-heading-one"]
 # Rules skipped, each with its reason (none so far): {"rule-id": "why, on which element"}.
 EXCEPTIONS: dict[str, str] = {}
 
@@ -38,7 +42,10 @@ def violations(page: Page, where: str) -> list[str]:
         options={
             "runOnly": {"type": "tag", "values": TAGS},
             "resultTypes": ["violations"],  # the passes' details cost time and are not read
-            "rules": {rule: {"enabled": False} for rule in EXCEPTIONS},
+            "rules": {
+                **{rule: {"enabled": True} for rule in BEST_PRACTICES},
+                **{rule: {"enabled": False} for rule in EXCEPTIONS},
+            },
         },
     )
     return [
