@@ -38,27 +38,29 @@ lint: install
 	ruff format --check .
 	mypy mentor_app state components
 
-## Install (with Debian chromium), lint and type-check; the service tests on SQLite and on
-## PostgreSQL (a fresh database per test on 127.0.0.1:5432) side by side, one a core; then,
-## side by side again, the browser and attack tests on SQLite in two processes (each builds
-## and serves its own app; a file's tests stay in one process) and, in a third process, the
-## confidentiality sweep on SQLite (its own app) and the accessibility sweep, then the fault tests and the sweep on
-## PostgreSQL + Redis. The third process's output follows the browser tests'. (The phases
-## ran one after the other until `make test` passed 15 minutes: the browser tests wait for
-## pages much of the time, and the two cores were half idle.)
+## Install (with Debian chromium), then three lanes side by side, each a process or two:
+## (1) the browser and attack tests on SQLite, in two processes (each serves its own app
+## from the run's one frontend build; a file's tests stay in one process); (2) lint and
+## type-check, then the service tests on SQLite and on PostgreSQL (a fresh database per
+## test on 127.0.0.1:5432), one process each; (3) the confidentiality sweep on SQLite (its
+## own app) and the accessibility sweep, then the fault tests and the sweep on PostgreSQL +
+## Redis. Lanes 2 and 3 print their output after lane 1's. (The lanes ran one after the
+## other until `make test` passed 15 minutes: the tests wait for pages and answers much of
+## the time, and the two cores were half idle.)
+SQLITE_UNIT_LOG := test-artifacts/pytest-unit-sqlite.log
 PG_UNIT_LOG := test-artifacts/pytest-unit-postgresql.log
+LINT_LOG := test-artifacts/lint.log
 SWEEPS_LOG := test-artifacts/pytest-sweeps-and-faults.log
-# The accessibility sweep runs in the third process, after the SQLite sweep, on its app
-# (no build of its own), so that the browser tests' two processes carry less.
+# The accessibility sweep runs in lane 3, after the SQLite sweep, on its app (no app of its
+# own), so that lane 1's two processes carry less.
 A11Y_TESTS := tests/e2e/test_accessibility.py tests/e2e/test_accessibility_admin.py
 test:
 	@scripts/bootstrap.sh --browser
-	$(MAKE) --no-print-directory lint
 	@mkdir -p test-artifacts
-	python -m pytest tests/unit --db=postgresql -n 2 -p no:cacheprovider > $(PG_UNIT_LOG) 2>&1 & pg=$$!; \
-	python -m pytest tests/unit; sqlite=$$?; \
-	wait $$pg; on_pg=$$?; echo "==> tests/unit --db=postgresql"; cat $(PG_UNIT_LOG); \
-	test $$sqlite -eq 0 -a $$on_pg -eq 0
+	@( $(MAKE) --no-print-directory lint > $(LINT_LOG) 2>&1; lint=$$?; \
+	  python -m pytest tests/unit --db=postgresql -p no:cacheprovider > $(PG_UNIT_LOG) 2>&1 & pg=$$!; \
+	  python -m pytest tests/unit -p no:cacheprovider > $(SQLITE_UNIT_LOG) 2>&1; sqlite=$$?; \
+	  wait $$pg; on_pg=$$?; test $$lint -eq 0 -a $$sqlite -eq 0 -a $$on_pg -eq 0 ) & units=$$!; \
 	( python -m pytest tests/adversarial/test_sweep.py $(A11Y_TESTS) -p no:cacheprovider; a=$$?; \
 	  python -m pytest tests/adversarial/test_faults.py tests/adversarial/test_sweep.py \
 	    --db=postgresql -p no:cacheprovider; b=$$?; test $$a -eq 0 -a $$b -eq 0 ) \
@@ -66,8 +68,12 @@ test:
 	python -m pytest --ignore=tests/unit --ignore=tests/adversarial/test_sweep.py \
 	  $(foreach t,$(A11Y_TESTS),--ignore=$(t)) \
 	  -n 2 --dist loadfile --durations=15; browser=$$?; \
+	wait $$units; unit=$$?; \
+	echo "==> lint and types"; cat $(LINT_LOG); \
+	echo "==> tests/unit (SQLite)"; cat $(SQLITE_UNIT_LOG); \
+	echo "==> tests/unit --db=postgresql"; cat $(PG_UNIT_LOG); \
 	wait $$side; sweeps=$$?; echo "==> the sweeps (SQLite, then PostgreSQL + Redis) and faults"; \
-	cat $(SWEEPS_LOG); test $$browser -eq 0 -a $$sweeps -eq 0
+	cat $(SWEEPS_LOG); test $$browser -eq 0 -a $$unit -eq 0 -a $$sweeps -eq 0
 	@cat test-artifacts/sweep-*.txt
 
 ## Refresh the README screenshots from the browser tests.
