@@ -153,6 +153,13 @@ def check_dialog_gives_focus_back(page: Page, trigger: Locator, dialog: Locator)
         expect_focus_ring(page)
 
 
+def expect_focus_kept(place: Locator) -> None:
+    """The control that had focus left the page (an action removed it): focus went to
+    `place`, with its ring, not to the page's body."""
+    expect(place).to_be_focused()
+    expect_focus_ring(place.page)
+
+
 def log_in(page: Page, email: str, password: str = DEMO_PASSWORD) -> None:
     page.goto("/login")
     type_into(page, page.get_by_label("Email"), email)
@@ -217,11 +224,14 @@ def test_an_admin_builds_and_publishes_a_program_and_a_member_applies_by_keyboar
     press_on(admin, admin.get_by_role("button", name="Use Skills development"))
 
     expect(admin.get_by_role("heading", name="Details")).to_be_visible()
+    wizard = admin.get_by_role("heading", name="New mentorship program")
+    expect_focus_kept(wizard)
     type_into(admin, admin.get_by_label("Title"), title, replace=True)
     type_date(admin, admin.get_by_label("Start date"), dt.date.today() + dt.timedelta(days=7))
     press_on(admin, admin.get_by_role("button", name="Next"))
     for heading in ("Sign-up questions", "Journey"):
         expect(admin.get_by_role("heading", name=heading)).to_be_visible()
+        expect_focus_kept(wizard)
         # Past every question's or week's editor (about 100 stops for the questions).
         press_on(admin, admin.get_by_role("button", name="Next"), max_presses=120)
     expect(admin.get_by_role("heading", name="Review and publish")).to_be_visible()
@@ -312,6 +322,7 @@ def test_an_admin_pairs_from_a_suggestion_and_publishes_by_keyboard(
     expect(dialog).to_contain_text("Publish 1 pairs?")
     press_on(admin, dialog.get_by_role("button", name="Publish", exact=True))
     expect(admin.get_by_role("status")).to_contain_text("Published 1 pair;")
+    expect_focus_kept(admin.get_by_role("status"))  # "Publish pairs" went with the drafts
     try:
         pair = app_db.exec(select(Pair).where(Pair.program_id == program_id)).one()
     finally:
@@ -395,6 +406,7 @@ def test_a_mentee_walks_the_pair_page_reports_and_blocks_by_keyboard(
     expect_focus_inside(alert)
     press_on(page, alert.get_by_role("button", name="Block Jo Keys"))
     expect(page.get_by_role("status")).to_contain_text("You blocked Jo Keys.")
+    expect_focus_kept(page.get_by_role("status"))  # "Block" went with the ended pair
     expect(page.get_by_text("You can no longer send messages in this chat.")).to_be_visible()
 
     kim = app_db.exec(select(User).where(User.email == mentee_email)).one()
@@ -454,6 +466,7 @@ def test_a_moderator_decides_a_report_by_keyboard(
     expect(selected.get_by_role("list", name="Evidence")).to_contain_text("Quit already.")
     press_on(mo, selected.get_by_role("button", name="Take into review"))
     expect(mo.get_by_role("status")).to_contain_text("The report is in review.")
+    expect_focus_kept(mo.get_by_role("status"))
     type_into(mo, selected.get_by_label("Reason", exact=True), "A warning is enough this time.")
     press_on(mo, selected.get_by_role("button", name="Warn the member"))
     expect(mo.get_by_role("status")).to_contain_text("The member has been warned.")
