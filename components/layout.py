@@ -154,9 +154,11 @@ def header(
 # When the focused control leaves the page (a dialog's action removed its own trigger, as
 # Publish pairs or Block do; a wizard step or a page replaced the one it was on), focus
 # would fall to the page's body: a keyboard user loses their place and a screen reader says
-# nothing. It goes instead to the page's status message, if one shows, or its main heading.
-# Checked a moment after the change, once a closing dialog has had its own go at giving
-# focus back to its trigger. Installed once per tab; it outlives page changes.
+# nothing. It goes instead to the page's main heading (not to a status message: the answer
+# that removed the control may clear and re-show one, taking focus with it; a status is a
+# live region, read out wherever focus is). Checked a moment after the change, once a
+# closing dialog has had its own go at giving focus back to its trigger. Installed once per
+# tab; it outlives page changes.
 KEEP_FOCUS_ON_THE_PAGE = """(() => {
   if (window.__mcKeepFocus) return;
   window.__mcKeepFocus = true;
@@ -167,7 +169,7 @@ KEEP_FOCUS_ON_THE_PAGE = """(() => {
   const rescue = () => {
     if (!lost()) return;
     const main = document.querySelector("main");
-    const place = main && (main.querySelector("[role=status]") || main.querySelector("h1"));
+    const place = main && main.querySelector("h1");
     if (!place) return;  // the page is still loading: the next change tries again
     if (!place.hasAttribute("tabindex")) place.setAttribute("tabindex", "-1");
     place.focus();

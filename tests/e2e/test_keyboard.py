@@ -322,7 +322,8 @@ def test_an_admin_pairs_from_a_suggestion_and_publishes_by_keyboard(
     expect(dialog).to_contain_text("Publish 1 pairs?")
     press_on(admin, dialog.get_by_role("button", name="Publish", exact=True))
     expect(admin.get_by_role("status")).to_contain_text("Published 1 pair;")
-    expect_focus_kept(admin.get_by_role("status"))  # "Publish pairs" went with the drafts
+    # "Publish pairs" went with the drafts; focus, to the page's heading.
+    expect_focus_kept(admin.get_by_role("heading", name="Pairing", exact=True))
     try:
         pair = app_db.exec(select(Pair).where(Pair.program_id == program_id)).one()
     finally:
@@ -406,7 +407,8 @@ def test_a_mentee_walks_the_pair_page_reports_and_blocks_by_keyboard(
     expect_focus_inside(alert)
     press_on(page, alert.get_by_role("button", name="Block Jo Keys"))
     expect(page.get_by_role("status")).to_contain_text("You blocked Jo Keys.")
-    expect_focus_kept(page.get_by_role("status"))  # "Block" went with the ended pair
+    # "Block" went with the ended pair; focus, to the page's heading.
+    expect_focus_kept(page.get_by_role("heading", name="Your mentor: Jo Keys"))
     expect(page.get_by_text("You can no longer send messages in this chat.")).to_be_visible()
 
     kim = app_db.exec(select(User).where(User.email == mentee_email)).one()
@@ -466,7 +468,7 @@ def test_a_moderator_decides_a_report_by_keyboard(
     expect(selected.get_by_role("list", name="Evidence")).to_contain_text("Quit already.")
     press_on(mo, selected.get_by_role("button", name="Take into review"))
     expect(mo.get_by_role("status")).to_contain_text("The report is in review.")
-    expect_focus_kept(mo.get_by_role("status"))
+    expect_focus_kept(mo.get_by_role("heading", name="Moderation queue"))
     type_into(mo, selected.get_by_label("Reason", exact=True), "A warning is enough this time.")
     press_on(mo, selected.get_by_role("button", name="Warn the member"))
     expect(mo.get_by_role("status")).to_contain_text("The member has been warned.")
