@@ -151,6 +151,34 @@ def header(
     )
 
 
+# When the focused control leaves the page (a dialog's action removed its own trigger, as
+# Publish pairs or Block do; a wizard step or a page replaced the one it was on), focus
+# would fall to the page's body: a keyboard user loses their place and a screen reader says
+# nothing. It goes instead to the page's main heading (not to a status message: the answer
+# that removed the control may clear and re-show one, taking focus with it; a status is a
+# live region, read out wherever focus is). Checked a moment after the change, once a
+# closing dialog has had its own go at giving focus back to its trigger. Installed once per
+# tab; it outlives page changes.
+KEEP_FOCUS_ON_THE_PAGE = """(() => {
+  if (window.__mcKeepFocus) return;
+  window.__mcKeepFocus = true;
+  let last = null;
+  document.addEventListener("focusin", (e) => { last = e.target; });
+  const lost = () => last && !last.isConnected
+    && (!document.activeElement || document.activeElement === document.body);
+  const rescue = () => {
+    if (!lost()) return;
+    const main = document.querySelector("main");
+    const place = main && main.querySelector("h1");
+    if (!place) return;  // the page is still loading: the next change tries again
+    if (!place.hasAttribute("tabindex")) place.setAttribute("tabindex", "-1");
+    place.focus();
+  };
+  new MutationObserver(() => { if (lost()) setTimeout(rescue, 50); })
+    .observe(document.body, {childList: true, subtree: true});
+})()"""
+
+
 def page_shell(
     *children: rx.Component,
     signed_in: Var[bool],
@@ -178,6 +206,7 @@ def page_shell(
             margin_x="auto",
         ),
         min_height="100vh",
+        on_mount=rx.call_script(KEEP_FOCUS_ON_THE_PAGE),
     )
 
 
