@@ -64,6 +64,9 @@ def test_the_callers_stop_reaches_the_work() -> None:
     stopping = threading.Event()
     threading.Timer(0.5, stopping.set).start()
 
+    started = time.monotonic()
     rounds = run_apart(until_stopped, stopping=stopping)
 
-    assert rounds > 0  # it ran, then stopped on the caller's word (not the 10 s deadline)
+    # It stopped on the caller's word, not at its own 10 s deadline (-1). On busy cores the
+    # helper (at a lower priority) may not have run a round before the word came: 0 rounds.
+    assert rounds >= 0 and time.monotonic() - started < 10
