@@ -233,7 +233,7 @@ def report(cases: list[Case]) -> dict[str, Any]:
             f"  {case.name:<10} perf {s['performance']:>3}  a11y {s['accessibility']:>3}  "
             f"best {s['best_practices']:>3}  seo {s['seo']:>3}  "
             f"LCP {s['lcp_ms'] / 1000:4.1f} s  TBT {s['tbt_ms']:5.0f} ms  CLS {s['cls']:.2f}  "
-            f"JS {s['js_bytes'] / 1024:6.1f} KB (all {s['total_bytes'] / 1024:.0f} KB)"
+            f"JS {s['js_bytes'] / 1024:6.1f} KiB (all {s['total_bytes'] / 1024:.0f} KiB)"
             f"  -- {case.what}"
         )
         costs = {
