@@ -39,6 +39,11 @@ from state.settings import SettingsState
 from state.state_files import install as purge_state_files_now_and_then
 
 TITLE = "Mentor circles"
+# Every page's meta description (search results and link previews; Lighthouse's SEO audit).
+DESCRIPTION = (
+    "Mentorship programs for community groups: sign up as a mentor or a mentee, get paired, "
+    "and walk a guided week-by-week journey together."
+)
 
 web_auth.install()  # the websocket learns its session from the upgrade request's cookie
 run_handlers_off_the_loop()  # our sync handlers' bodies run in threads (state/off_loop.py)
@@ -60,75 +65,97 @@ app.add_page(
     home.index,
     route="/",
     title=TITLE,
+    description=DESCRIPTION,
     on_load=[SessionState.load_public_page, AccountDataState.load_farewell],
 )
 app.add_page(
-    auth.signup, route="/signup", title=f"Sign up · {TITLE}", on_load=SignUpState.open_form
+    auth.signup,
+    route="/signup",
+    title=f"Sign up · {TITLE}",
+    description=DESCRIPTION,
+    on_load=SignUpState.open_form,
 )
-app.add_page(auth.login, route="/login", title=f"Log in · {TITLE}", on_load=LogInState.open_form)
+app.add_page(
+    auth.login,
+    route="/login",
+    title=f"Log in · {TITLE}",
+    description=DESCRIPTION,
+    on_load=LogInState.open_form,
+)
 app.add_page(
     groups.my_groups,
     route="/groups",
     title=f"My groups · {TITLE}",
+    description=DESCRIPTION,
     on_load=[MyGroupsState.load, MyPairsState.load],
 )
 app.add_page(
     groups.group_page,
     route="/groups/[group_id]",
     title=f"Group · {TITLE}",
+    description=DESCRIPTION,
     on_load=GroupPageState.load,
 )
 app.add_page(
     programs.new_program,
     route="/groups/[group_id]/programs/new",
     title=f"New program · {TITLE}",
+    description=DESCRIPTION,
     on_load=NewProgramState.load,
 )
 app.add_page(
     programs.wizard,
     route="/programs/[program_id]/wizard",
     title=f"Program wizard · {TITLE}",
+    description=DESCRIPTION,
     on_load=WizardState.load,
 )
 app.add_page(
     programs.program_page,
     route="/programs/[program_id]",
     title=f"Program · {TITLE}",
+    description=DESCRIPTION,
     on_load=ProgramPageState.load,
 )
 app.add_page(
     pairing.workspace,
     route="/programs/[program_id]/pairing",
     title=f"Pairing · {TITLE}",
+    description=DESCRIPTION,
     on_load=PairingWorkspaceState.load,
 )
 app.add_page(
     dashboard.dashboard_page,
     route="/programs/[program_id]/dashboard",
     title=f"Program dashboard · {TITLE}",
+    description=DESCRIPTION,
     on_load=ProgramDashboardState.load,
 )
 app.add_page(
     journey.pair_page,
     route="/pairs/[pair_id]",
     title=f"Pair · {TITLE}",
+    description=DESCRIPTION,
     on_load=PairPageState.load,
 )
 app.add_page(
     moderation.queue,
     route="/moderation",
     title=f"Moderation · {TITLE}",
+    description=DESCRIPTION,
     on_load=ModerationQueueState.load,
 )
 app.add_page(
     settings.settings,
     route="/settings",
     title=f"Settings · {TITLE}",
+    description=DESCRIPTION,
     on_load=SettingsState.load,
 )
 app.add_page(
     notifications.center,
     route="/notifications",
     title=f"Notifications · {TITLE}",
+    description=DESCRIPTION,
     on_load=NotificationCenterState.load,
 )
