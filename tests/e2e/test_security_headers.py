@@ -78,6 +78,18 @@ def test_pages_ping_and_404_carry_the_security_headers(
     _assert_security_headers(headers)
 
 
+def test_pages_describe_themselves_and_the_favicon_is_served(app_server: AppServer) -> None:
+    """Search results and link previews get a description; the browser's own request for
+    /favicon.ico finds an icon (a 404 there is a console error on every first load)."""
+    for path in ("/", "/login", "/signup"):
+        _, _, body = _get(app_server.url + path)
+        described = re.search(r'<meta[^>]*name="description"[^>]*>', body.decode())
+        assert described and "mentor" in described[0].lower(), path
+    status, headers, icon = _get(app_server.url + "/favicon.ico")
+    assert status == 200 and icon[:4] == b"\x00\x00\x01\x00"  # an ICO file's header
+    _assert_security_headers(headers)
+
+
 def test_a_built_asset_carries_the_security_headers_plain_and_precompressed(
     app_server: AppServer, built_asset: str
 ) -> None:
