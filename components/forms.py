@@ -115,15 +115,3 @@ def form_alert(message: Var[str]) -> rx.Component:
         message != "",
         rx.callout(message, icon="triangle_alert", color_scheme="red", role="alert"),
     )
-
-
-def dialog_buttons(submit: rx.Component) -> rx.Component:
-    """A form dialog's footer: Cancel (closes it, submits nothing), then `submit`."""
-    return rx.flex(
-        rx.dialog.close(rx.button("Cancel", type="button", variant="soft", color_scheme="gray")),
-        submit,
-        spacing="3",
-        justify="end",
-        wrap="wrap",
-        width="100%",
-    )

@@ -4,6 +4,7 @@ from typing import Any
 
 import reflex as rx
 
+from components.dialogs import confirm_dialog, form_dialog
 from components.forms import (
     error_for,
     form_alert,
@@ -250,23 +251,14 @@ def confirm_button(
     *,
     aria_label: rx.Var | str,
 ) -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.trigger(
-            rx.button(text, size="1", variant="soft", color_scheme="orange", aria_label=aria_label)
-        ),
-        rx.alert_dialog.content(
-            rx.alert_dialog.title(title),
-            rx.alert_dialog.description(description, size="2"),
-            rx.flex(
-                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
-                rx.alert_dialog.action(
-                    rx.button(confirm, color_scheme="orange", on_click=on_confirm)
-                ),
-                spacing="3",
-                justify="end",
-                margin_top="1em",
-            ),
-        ),
+    """A small row button that takes away an admin role, once confirmed."""
+    return confirm_dialog(
+        rx.button(text, size="1", variant="soft", color_scheme="orange", aria_label=aria_label),
+        title=title,
+        description=description,
+        confirm=confirm,
+        on_confirm=on_confirm,
+        destructive=True,
     )
 
 
@@ -330,90 +322,67 @@ SELECT_STYLE = {
 def leave_dialog() -> rx.Component:
     S = GroupPageState
     errors = S.leave_errors
-    return rx.alert_dialog.root(
-        rx.alert_dialog.content(
-            rx.alert_dialog.title("Leave " + S.group["name"].to(str) + "?"),
-            rx.alert_dialog.description(
-                "You will no longer see this group's programs or members.", size="2"
+    # Opened by "Leave group" through the state (it first loads what leaving would do).
+    return form_dialog(
+        None,
+        title="Leave " + S.group["name"].to(str) + "?",
+        description="You will no longer see this group's programs or members.",
+        fields=[
+            rx.cond(
+                S.leave_lines.length() > 0,
+                rx.el.ul(
+                    rx.foreach(S.leave_lines, lambda line: rx.el.li(line)),
+                    aria_label="What leaving does",
+                    padding_left="1.2em",
+                    margin="0",
+                ),
             ),
-            rx.form(
+            rx.cond(
+                S.leave_needs_successor,
                 rx.vstack(
-                    rx.cond(
-                        S.leave_lines.length() > 0,
-                        rx.el.ul(
-                            rx.foreach(S.leave_lines, lambda line: rx.el.li(line)),
-                            aria_label="What leaving does",
-                            padding_left="1.2em",
-                            margin="0",
-                        ),
+                    rx.text(
+                        "You are this group's last admin: choose who takes over.",
+                        size="2",
+                        weight="medium",
                     ),
                     rx.cond(
-                        S.leave_needs_successor,
+                        S.successor_options.length() > 0,
                         rx.vstack(
-                            rx.text(
-                                "You are this group's last admin: choose who takes over.",
-                                size="2",
-                                weight="medium",
-                            ),
-                            rx.cond(
-                                S.successor_options.length() > 0,
-                                rx.vstack(
-                                    rx.el.label(
-                                        "New admin", html_for="leave-successor", font_weight="500"
-                                    ),
-                                    rx.el.select(
-                                        rx.el.option("Choose a member", value="", disabled=True),
-                                        rx.foreach(
-                                            S.successor_options,
-                                            lambda o: rx.el.option(o["label"], value=o["value"]),
-                                        ),
-                                        id="leave-successor",
-                                        name="successor",
-                                        default_value="",
-                                        aria_invalid=rx.cond(
-                                            errors.contains("successor"), "true", "false"
-                                        ),
-                                        style=SELECT_STYLE,
-                                    ),
-                                    spacing="1",
-                                    width="100%",
+                            rx.el.label("New admin", html_for="leave-successor", font_weight="500"),
+                            rx.el.select(
+                                rx.el.option("Choose a member", value="", disabled=True),
+                                rx.foreach(
+                                    S.successor_options,
+                                    lambda o: rx.el.option(o["label"], value=o["value"]),
                                 ),
-                                rx.text(
-                                    "No other active member can take over, so you can't leave "
-                                    "this group yet.",
-                                    size="2",
-                                    color_scheme="red",
-                                ),
+                                id="leave-successor",
+                                name="successor",
+                                default_value="",
+                                aria_invalid=rx.cond(errors.contains("successor"), "true", "false"),
+                                style=SELECT_STYLE,
                             ),
-                            spacing="2",
+                            spacing="1",
                             width="100%",
                         ),
-                    ),
-                    error_for(errors, "successor"),
-                    form_alert(errors.get("form", "")),
-                    rx.flex(
-                        rx.alert_dialog.cancel(
-                            rx.button("Stay in the group", variant="soft", color_scheme="gray")
-                        ),
-                        rx.button(
-                            "Leave the group",
-                            type="submit",
+                        rx.text(
+                            "No other active member can take over, so you can't leave "
+                            "this group yet.",
+                            size="2",
                             color_scheme="red",
-                            loading=S.leaving,
                         ),
-                        spacing="3",
-                        justify="end",
-                        wrap="wrap",
-                        width="100%",
                     ),
-                    spacing="3",
+                    spacing="2",
                     width="100%",
-                    margin_top="1em",
                 ),
-                on_submit=S.leave,
-                reset_on_submit=False,
             ),
-        ),
+            error_for(errors, "successor"),
+        ],
+        error=errors.get("form", ""),
+        submit="Leave the group",
+        on_submit=S.leave,
+        destructive=True,
+        busy=S.leaving,
+        cancel="Stay in the group",
         open=S.leave_open,
         on_open_change=S.set_leave_open,
     )

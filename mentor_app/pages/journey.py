@@ -6,7 +6,8 @@ from typing import Any
 
 import reflex as rx
 
-from components.forms import dialog_buttons, error_for, field_error, form_alert
+from components.dialogs import confirm_dialog, form_dialog
+from components.forms import error_for, field_error, form_alert
 from components.layout import keep_alive, not_found_notice
 from mentor_app.pages.common import shell
 from mentor_app.services.chat import REPORT_CATEGORIES
@@ -403,50 +404,30 @@ def survey_card() -> rx.Component:
 
 
 def end_dialog() -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.trigger(
-            rx.button("End this pair", color_scheme="red", variant="outline"),
-        ),
-        rx.alert_dialog.content(
-            rx.alert_dialog.title("End this pair?"),
-            rx.alert_dialog.description(
-                "The journey becomes read-only for both of you; its history stays. Only the "
-                "program's admins see your reason and rating.",
-                size="2",
+    return form_dialog(
+        rx.button("End this pair", color_scheme="red", variant="outline"),
+        title="End this pair?",
+        description="The journey becomes read-only for both of you; its history stays. Only "
+        "the program's admins see your reason and rating.",
+        fields=[
+            rx.el.label("Why is it ending?", html_for="end-reason"),
+            rx.el.select(
+                *[rx.el.option(label, value=key) for key, label in END_CHOICES.items()],
+                id="end-reason",
+                name="reason",
+                default_value="not_a_good_fit",
             ),
-            rx.form(
-                rx.vstack(
-                    rx.el.label("Why is it ending?", html_for="end-reason"),
-                    rx.el.select(
-                        *[rx.el.option(label, value=key) for key, label in END_CHOICES.items()],
-                        id="end-reason",
-                        name="reason",
-                        default_value="not_a_good_fit",
-                    ),
-                    error_for(PAGE.errors, "reason"),
-                    _rating_select("end-rating", "How good was the match? (optional)", True),
-                    rx.el.label("Details (needed for “Other”)", html_for="end-detail"),
-                    rx.text_area(
-                        id="end-detail", name="detail", max_length=500, rows="2", width="100%"
-                    ),
-                    error_for(PAGE.errors, "detail"),
-                    form_alert(PAGE.errors.get("end", "")),
-                    rx.flex(
-                        rx.alert_dialog.cancel(
-                            rx.button("Keep the pair", variant="soft", color_scheme="gray")
-                        ),
-                        rx.button("End the pair", type="submit", color_scheme="red"),
-                        spacing="3",
-                        justify="end",
-                        width="100%",
-                    ),
-                    spacing="2",
-                    width="100%",
-                ),
-                on_submit=PAGE.end_pair,
-                reset_on_submit=False,
-            ),
-        ),
+            error_for(PAGE.errors, "reason"),
+            _rating_select("end-rating", "How good was the match? (optional)", True),
+            rx.el.label("Details (needed for “Other”)", html_for="end-detail"),
+            rx.text_area(id="end-detail", name="detail", max_length=500, rows="2", width="100%"),
+            error_for(PAGE.errors, "detail"),
+        ],
+        error=PAGE.errors.get("end", ""),
+        submit="End the pair",
+        on_submit=PAGE.end_pair,
+        destructive=True,
+        cancel="Keep the pair",
     )
 
 
@@ -522,66 +503,52 @@ def message_item(m: rx.Var) -> rx.Component:
 
 def report_dialog() -> rx.Component:
     errors = PAGE.report_errors
-    return rx.dialog.root(
-        rx.dialog.trigger(rx.button("Report", variant="soft", color_scheme="orange")),
-        rx.dialog.content(
-            rx.dialog.title("Report a problem"),
-            rx.dialog.description(
-                "Site moderators read your report and the messages you tick, nothing else. "
-                + PAGE.pair["partner"].to(str)
-                + " is not told.",
-                size="2",
+    return form_dialog(
+        rx.button("Report", variant="soft", color_scheme="orange"),
+        title="Report a problem",
+        description="Site moderators read your report and the messages you tick, nothing "
+        "else. " + PAGE.pair["partner"].to(str) + " is not told.",
+        fields=[
+            rx.el.label("What is the problem?", html_for="report-category"),
+            rx.el.select(
+                rx.el.option("Choose…", value=""),
+                *[rx.el.option(label, value=key) for key, label in REPORT_CATEGORIES.items()],
+                id="report-category",
+                name="category",
             ),
-            rx.form(
-                rx.vstack(
-                    rx.el.label("What is the problem?", html_for="report-category"),
-                    rx.el.select(
-                        rx.el.option("Choose…", value=""),
-                        *[
-                            rx.el.option(label, value=key)
-                            for key, label in REPORT_CATEGORIES.items()
-                        ],
-                        id="report-category",
-                        name="category",
-                    ),
-                    error_for(errors, "category"),
-                    rx.el.fieldset(
-                        rx.el.legend("Messages concerned (optional)", font_weight="500"),
-                        rx.box(
-                            rx.foreach(
-                                CHAT.messages,
-                                lambda m: rx.el.label(
-                                    rx.el.input(type="checkbox", name="m-" + m["id"].to(str)),
-                                    " ",
-                                    rx.text.strong(_sender(m)),
-                                    ": ",
-                                    m["body"],
-                                    display="block",
-                                    white_space="nowrap",
-                                    overflow="hidden",
-                                    text_overflow="ellipsis",
-                                ),
-                            ),
-                            max_height="180px",
-                            overflow_y="auto",
+            error_for(errors, "category"),
+            rx.el.fieldset(
+                rx.el.legend("Messages concerned (optional)", font_weight="500"),
+                rx.box(
+                    rx.foreach(
+                        CHAT.messages,
+                        lambda m: rx.el.label(
+                            rx.el.input(type="checkbox", name="m-" + m["id"].to(str)),
+                            " ",
+                            rx.text.strong(_sender(m)),
+                            ": ",
+                            m["body"],
+                            display="block",
+                            white_space="nowrap",
+                            overflow="hidden",
+                            text_overflow="ellipsis",
                         ),
-                        error_for(errors, "messages"),
-                        border="none",
-                        padding="0",
-                        margin="0",
                     ),
-                    rx.el.label("Details (needed for “Other”)", html_for="report-details"),
-                    rx.text_area(id="report-details", name="details", rows="3", width="100%"),
-                    error_for(errors, "details"),
-                    form_alert(errors.get("form", "")),
-                    dialog_buttons(rx.button("Send report", type="submit", color_scheme="orange")),
-                    spacing="2",
-                    width="100%",
+                    max_height="180px",
+                    overflow_y="auto",
                 ),
-                on_submit=PAGE.send_report,
-                reset_on_submit=False,
+                error_for(errors, "messages"),
+                border="none",
+                padding="0",
+                margin="0",
             ),
-        ),
+            rx.el.label("Details (needed for “Other”)", html_for="report-details"),
+            rx.text_area(id="report-details", name="details", rows="3", width="100%"),
+            error_for(errors, "details"),
+        ],
+        error=errors.get("form", ""),
+        submit="Send report",
+        on_submit=PAGE.send_report,
         open=PAGE.report_open,
         on_open_change=PAGE.set_report_open,
     )
@@ -589,25 +556,15 @@ def report_dialog() -> rx.Component:
 
 def block_dialog() -> rx.Component:
     partner = PAGE.pair["partner"].to(str)
-    return rx.alert_dialog.root(
-        rx.alert_dialog.trigger(rx.button("Block", variant="outline", color_scheme="red")),
-        rx.alert_dialog.content(
-            rx.alert_dialog.title("Block " + partner + "?"),
-            rx.alert_dialog.description(
-                "No messages will pass between you from now on, this pair ends, and you "
-                "will never be paired again. " + partner + " is only told they can no "
-                "longer send. You can lift the block in Settings; the pair stays ended.",
-                size="2",
-            ),
-            rx.flex(
-                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
-                rx.alert_dialog.action(
-                    rx.button("Block " + partner, color_scheme="red", on_click=PAGE.block)
-                ),
-                spacing="3",
-                justify="end",
-            ),
-        ),
+    return confirm_dialog(
+        rx.button("Block", variant="outline", color_scheme="red"),
+        title="Block " + partner + "?",
+        description="No messages will pass between you from now on, this pair ends, and you "
+        "will never be paired again. " + partner + " is only told they can no "
+        "longer send. You can lift the block in Settings; the pair stays ended.",
+        confirm="Block " + partner,
+        on_confirm=PAGE.block,
+        destructive=True,
     )
 
 

@@ -7,7 +7,8 @@ from typing import Any
 
 import reflex as rx
 
-from components.forms import dialog_buttons, error_for, form_alert
+from components.dialogs import confirm_dialog, form_dialog
+from components.forms import error_for, form_alert
 from components.paging import pager
 from mentor_app.pages.common import shell
 from mentor_app.pages.groups import SELECT_STYLE
@@ -175,16 +176,13 @@ def history_list() -> rx.Component:
 
 def suspend_dialog() -> rx.Component:
     who = MQ.report.get("reported", "").to(str)
-    return rx.alert_dialog.root(
-        rx.alert_dialog.trigger(rx.button("Suspend the account", color_scheme="red")),
-        rx.alert_dialog.content(
-            rx.alert_dialog.title("Suspend " + who + "'s account?"),
-            rx.alert_dialog.description(
-                "They are logged out everywhere at once and can no longer log in. Their active "
-                "pairs end and each partner is told the pair has ended. Reopening the report "
-                "later does not lift the suspension.",
-                size="2",
-            ),
+    return confirm_dialog(
+        rx.button("Suspend the account", color_scheme="red"),
+        title="Suspend " + who + "'s account?",
+        description="They are logged out everywhere at once and can no longer log in. Their "
+        "active pairs end and each partner is told the pair has ended. Reopening the report "
+        "later does not lift the suspension.",
+        details=[
             rx.cond(
                 MQ.report.get("orphans", "").to(str) != "",
                 rx.callout(
@@ -195,19 +193,12 @@ def suspend_dialog() -> rx.Component:
                     + "Orphaned groups afterwards.",
                     icon="triangle_alert",
                     color_scheme="amber",
-                    margin_top="1em",
                 ),
-            ),
-            rx.flex(
-                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
-                rx.alert_dialog.action(
-                    rx.button("Suspend", color_scheme="red", on_click=MQ.suspend)
-                ),
-                spacing="3",
-                justify="end",
-                margin_top="1em",
-            ),
-        ),
+            )
+        ],
+        confirm="Suspend",
+        on_confirm=MQ.suspend,
+        destructive=True,
     )
 
 
@@ -402,39 +393,31 @@ def _reason_field(field_id: str) -> rx.Component:
 
 def appoint_dialog() -> rx.Component:
     name = MQ.appoint_group.get("name", "").to(str)
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title("Appoint an admin for " + name),
-            rx.dialog.description(
-                "The member you choose becomes the group's admin and is told.", size="2"
-            ),
-            rx.form(
-                rx.vstack(
-                    rx.el.label("New admin", html_for="appoint-member", font_weight="500"),
-                    rx.el.select(
-                        rx.el.option("Choose a member", value="", disabled=True),
-                        rx.foreach(
-                            MQ.appoint_options,
-                            lambda o: rx.el.option(o["label"], value=o["value"]),
-                        ),
-                        id="appoint-member",
-                        name="member",
-                        default_value="",
-                        aria_invalid=rx.cond(MQ.fix_errors.contains("member"), "true", "false"),
-                        style=SELECT_STYLE,
-                    ),
-                    error_for(MQ.fix_errors, "member"),
-                    _reason_field("appoint-reason"),
-                    form_alert(MQ.fix_errors.get("form", "")),
-                    dialog_buttons(rx.button("Appoint", type="submit")),
-                    spacing="2",
-                    width="100%",
-                    margin_top="1em",
+    # Opened by a row's "Appoint an admin" through the state.
+    return form_dialog(
+        None,
+        title="Appoint an admin for " + name,
+        description="The member you choose becomes the group's admin and is told.",
+        fields=[
+            rx.el.label("New admin", html_for="appoint-member", font_weight="500"),
+            rx.el.select(
+                rx.el.option("Choose a member", value="", disabled=True),
+                rx.foreach(
+                    MQ.appoint_options,
+                    lambda o: rx.el.option(o["label"], value=o["value"]),
                 ),
-                on_submit=MQ.appoint,
-                reset_on_submit=False,
+                id="appoint-member",
+                name="member",
+                default_value="",
+                aria_invalid=rx.cond(MQ.fix_errors.contains("member"), "true", "false"),
+                style=SELECT_STYLE,
             ),
-        ),
+            error_for(MQ.fix_errors, "member"),
+            _reason_field("appoint-reason"),
+        ],
+        error=MQ.fix_errors.get("form", ""),
+        submit="Appoint",
+        on_submit=MQ.appoint,
         open=MQ.appoint_group.contains("id"),
         on_open_change=MQ.set_appoint_open,
     )
@@ -474,27 +457,16 @@ def suspended_members() -> rx.Component:
 
 def lift_dialog() -> rx.Component:
     name = MQ.lift_member.get("name", "").to(str)
-    return rx.dialog.root(
-        rx.dialog.content(
-            rx.dialog.title("Lift " + name + "'s suspension?"),
-            rx.dialog.description(
-                "They can log in again and are told. Pairs that ended with the suspension "
-                "stay ended.",
-                size="2",
-            ),
-            rx.form(
-                rx.vstack(
-                    _reason_field("lift-reason"),
-                    form_alert(MQ.fix_errors.get("form", "")),
-                    dialog_buttons(rx.button("Lift the suspension", type="submit")),
-                    spacing="2",
-                    width="100%",
-                    margin_top="1em",
-                ),
-                on_submit=MQ.lift,
-                reset_on_submit=False,
-            ),
-        ),
+    # Opened by a row's "Lift suspension" through the state.
+    return form_dialog(
+        None,
+        title="Lift " + name + "'s suspension?",
+        description="They can log in again and are told. Pairs that ended with the "
+        "suspension stay ended.",
+        fields=[_reason_field("lift-reason")],
+        error=MQ.fix_errors.get("form", ""),
+        submit="Lift the suspension",
+        on_submit=MQ.lift,
         open=MQ.lift_member.contains("user_id"),
         on_open_change=MQ.set_lift_open,
     )

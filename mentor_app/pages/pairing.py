@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import reflex as rx
 
+from components.dialogs import confirm_dialog, form_dialog
 from components.forms import error_for, form_alert
 from components.layout import refused_notice
 from components.paging import pager, scroll_region
 from mentor_app.pages.common import shell
-from mentor_app.pages.programs import confirm
 from mentor_app.services.journey import END_CHOICES
 from mentor_app.services.pairing import CONFIRM_NOT_A_GOOD_FIT
 from state.pairing import MyPairsState, PairingWorkspaceState
@@ -256,58 +256,40 @@ def suggest_all_form() -> rx.Component:
 
 def admin_end_dialog(p: rx.Var) -> rx.Component:
     who = p["mentee"].to(str) + " and " + p["mentor"].to(str)
-    return rx.alert_dialog.root(
-        rx.alert_dialog.trigger(
-            rx.button(
-                "End pair",
-                size="1",
-                variant="soft",
-                color_scheme="red",
-                aria_label="End the pair of " + who,
-            )
+    return form_dialog(
+        rx.button(
+            "End pair",
+            size="1",
+            variant="soft",
+            color_scheme="red",
+            aria_label="End the pair of " + who,
         ),
-        rx.alert_dialog.content(
-            rx.alert_dialog.title("End the pair of " + who + "?"),
-            rx.alert_dialog.description(
-                "Their journey becomes read-only. The mentee goes back to the waiting list "
-                "with rematch priority.",
-                size="2",
+        title="End the pair of " + who + "?",
+        description="Their journey becomes read-only. The mentee goes back to the waiting list "
+        "with rematch priority.",
+        fields=[
+            rx.el.input(type="hidden", name="pair_id", value=p["id"].to(str)),
+            rx.el.label("Reason", html_for="admin-end-reason"),
+            rx.el.select(
+                *[rx.el.option(label, value=key) for key, label in END_CHOICES.items()],
+                id="admin-end-reason",
+                name="reason",
+                default_value="other",
             ),
-            rx.form(
-                rx.vstack(
-                    rx.el.input(type="hidden", name="pair_id", value=p["id"].to(str)),
-                    rx.el.label("Reason", html_for="admin-end-reason"),
-                    rx.el.select(
-                        *[rx.el.option(label, value=key) for key, label in END_CHOICES.items()],
-                        id="admin-end-reason",
-                        name="reason",
-                        default_value="other",
-                    ),
-                    rx.el.label("Rating of the match (optional)", html_for="admin-end-rating"),
-                    rx.el.select(
-                        rx.el.option("No rating", value=""),
-                        *[rx.el.option(f"{n} of 5", value=str(n)) for n in range(5, 0, -1)],
-                        id="admin-end-rating",
-                        name="rating",
-                    ),
-                    rx.el.label("Details (needed for “Other”)", html_for="admin-end-detail"),
-                    rx.text_area(id="admin-end-detail", name="detail", max_length=500, rows="2"),
-                    rx.flex(
-                        rx.alert_dialog.cancel(
-                            rx.button("Cancel", variant="soft", color_scheme="gray")
-                        ),
-                        rx.button("End the pair", type="submit", color_scheme="red"),
-                        spacing="3",
-                        justify="end",
-                        width="100%",
-                    ),
-                    spacing="2",
-                    width="100%",
-                ),
-                on_submit=WS.end_pair,
-                reset_on_submit=True,
+            rx.el.label("Rating of the match (optional)", html_for="admin-end-rating"),
+            rx.el.select(
+                rx.el.option("No rating", value=""),
+                *[rx.el.option(f"{n} of 5", value=str(n)) for n in range(5, 0, -1)],
+                id="admin-end-rating",
+                name="rating",
             ),
-        ),
+            rx.el.label("Details (needed for “Other”)", html_for="admin-end-detail"),
+            rx.text_area(id="admin-end-detail", name="detail", max_length=500, rows="2"),
+        ],
+        submit="End the pair",
+        on_submit=WS.end_pair,
+        destructive=True,
+        reset_on_submit=True,
         # Tied to its pair: when the list changes under an open dialog (this pair ended and
         # left the page), it closes instead of asking about whoever is in its row now.
         key=p["id"].to(str),
@@ -418,13 +400,13 @@ def drafts_card() -> rx.Component:
                 rx.spacer(),
                 rx.cond(
                     total > 0,
-                    confirm(
+                    confirm_dialog(
                         rx.button("Publish pairs", loading=WS.working),
-                        "Publish " + count + " pairs?",
-                        "Each mentor and mentee is told who they are paired with, and their "
-                        "journey opens. Published pairs can't be unpaired here.",
-                        "Publish",
-                        WS.publish,
+                        title="Publish " + count + " pairs?",
+                        description="Each mentor and mentee is told who they are paired with, "
+                        "and their journey opens. Published pairs can't be unpaired here.",
+                        confirm="Publish",
+                        on_confirm=WS.publish,
                     ),
                 ),
                 width="100%",

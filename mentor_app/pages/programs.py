@@ -4,6 +4,7 @@ from typing import Any
 
 import reflex as rx
 
+from components.dialogs import confirm_dialog, form_dialog
 from components.forms import error_for, form_alert, text_area, text_field
 from components.layout import not_found_notice
 from components.paging import pager, scroll_region
@@ -530,22 +531,6 @@ def application_form() -> rx.Component:
     )
 
 
-def confirm(trigger: rx.Component, title: str, body: str, action: str, on_confirm) -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.trigger(trigger),
-        rx.alert_dialog.content(
-            rx.alert_dialog.title(title),
-            rx.alert_dialog.description(body),
-            rx.flex(
-                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray")),
-                rx.alert_dialog.action(rx.button(action, on_click=on_confirm)),
-                spacing="3",
-                justify="end",
-            ),
-        ),
-    )
-
-
 def my_application() -> rx.Component:
     mine = ProgramPageState.mine
     return rx.card(
@@ -580,17 +565,18 @@ def my_application() -> rx.Component:
                         on_click=ProgramPageState.open_form(mine["role"]),
                     ),
                 ),
-                confirm(
+                confirm_dialog(
                     rx.button("Withdraw", color_scheme="red", variant="outline"),
-                    "Withdraw your application?",
-                    rx.cond(
+                    title="Withdraw your application?",
+                    description=rx.cond(
                         ProgramPageState.program["is_open"],
                         "You can sign up again while sign-ups are open.",
                         "You leave the waiting list. If you are in a pair, end the pair "
                         "from its page first.",
                     ),
-                    "Withdraw",
-                    ProgramPageState.withdraw,
+                    confirm="Withdraw",
+                    on_confirm=ProgramPageState.withdraw,
+                    destructive=True,
                 ),
                 spacing="3",
             ),
@@ -625,59 +611,35 @@ def capacity_form() -> rx.Component:
 def remove_dialog(application: rx.Var) -> rx.Component:
     """Remove one application, with the reason the member is told."""
     field_id = "remove-reason-" + application["id"].to(str)
-    return rx.alert_dialog.root(
-        rx.alert_dialog.trigger(
-            rx.button(
-                "Remove",
-                size="1",
-                color_scheme="red",
-                variant="outline",
-                aria_label="Remove the application of " + application["name"].to(str),
-            )
+    return form_dialog(
+        rx.button(
+            "Remove",
+            size="1",
+            color_scheme="red",
+            variant="outline",
+            aria_label="Remove the application of " + application["name"].to(str),
         ),
-        rx.alert_dialog.content(
-            rx.alert_dialog.title("Remove " + application["name"].to(str) + "'s application?"),
-            rx.alert_dialog.description(
-                "They leave this program's waiting list and are told your reason. "
-                "Someone in an active pair is removed once their pair has ended.",
-                size="2",
+        title="Remove " + application["name"].to(str) + "'s application?",
+        description="They leave this program's waiting list and are told your reason. "
+        "Someone in an active pair is removed once their pair has ended.",
+        fields=[
+            rx.el.input(type="hidden", name="enrollment_id", value=application["id"]),
+            rx.el.label("Reason (the member is told)", html_for=field_id),
+            rx.text_area(
+                id=field_id, name="reason", max_length=500, rows="2", width="100%", required=True
             ),
-            rx.form(
-                rx.vstack(
-                    rx.el.input(type="hidden", name="enrollment_id", value=application["id"]),
-                    rx.el.label("Reason (the member is told)", html_for=field_id),
-                    rx.text_area(
-                        id=field_id,
-                        name="reason",
-                        max_length=500,
-                        rows="2",
-                        width="100%",
-                        required=True,
-                    ),
-                    rx.cond(
-                        ProgramPageState.message != "",
-                        rx.text(ProgramPageState.message, role="alert", size="2"),
-                    ),
-                    rx.flex(
-                        rx.alert_dialog.cancel(
-                            rx.button("Keep the application", variant="soft", color_scheme="gray")
-                        ),
-                        # Not an alert_dialog.action: the dialog stays open until the
-                        # removal is done (the row then loses its Remove button) or refused.
-                        rx.button("Remove the application", type="submit", color_scheme="red"),
-                        spacing="3",
-                        justify="end",
-                        width="100%",
-                    ),
-                    spacing="2",
-                    width="100%",
-                ),
-                on_submit=ProgramPageState.remove_application,
-                reset_on_submit=True,
+            rx.cond(
+                ProgramPageState.message != "",
+                rx.text(ProgramPageState.message, role="alert", size="2"),
             ),
-        ),
-        # Tied to its application: when the list changes under an open dialog (this one
-        # removed and moved down), it closes instead of asking about whoever is in its row now.
+        ],
+        # Stays open until the removal is done (the row then loses its Remove button and
+        # the dialog with it) or refused.
+        submit="Remove the application",
+        on_submit=ProgramPageState.remove_application,
+        destructive=True,
+        cancel="Keep the application",
+        reset_on_submit=True,
         key=application["id"].to(str),
     )
 
@@ -763,20 +725,20 @@ def admin_panel() -> rx.Component:
             ),
             rx.cond(
                 p["next_status"] != "",
-                confirm(
+                confirm_dialog(
                     rx.button(
                         rx.cond(
                             p["next_status"] == "active", "Start the program", "Close the program"
                         )
                     ),
-                    "Change the program's status?",
-                    rx.cond(
+                    title="Change the program's status?",
+                    description=rx.cond(
                         p["next_status"] == "active",
                         "Sign-ups close and pairs start their journeys.",
                         "The program ends for everyone. This can't be undone.",
                     ),
-                    "Confirm",
-                    ProgramPageState.advance,
+                    confirm="Confirm",
+                    on_confirm=ProgramPageState.advance,
                 ),
             ),
             spacing="3",

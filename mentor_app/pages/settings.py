@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import reflex as rx
 
-from components.forms import dialog_buttons, form_alert, submit_button, text_field
+from components.dialogs import confirm_dialog, form_dialog
+from components.forms import form_alert, submit_button, text_field
 from mentor_app.pages.common import shell
-from mentor_app.pages.programs import confirm
 from mentor_app.services import email_prefs
 from state.account_data import PASSWORD_FIELD, AccountDataState
 from state.email_prefs import EmailPrefsState
@@ -24,14 +24,15 @@ def blocked_row(b: rx.Var) -> rx.Component:
                 spacing="0",
             ),
             rx.spacer(),
-            confirm(
+            confirm_dialog(
                 rx.button(
                     "Lift block", variant="soft", size="1", aria_label="Lift block on " + name
                 ),
-                "Lift your block on " + name + "?",
-                "You could be paired again in future programs. Your ended pair is not restored.",
-                "Lift block",
-                SettingsState.lift(b["id"], b["name"]),
+                title="Lift your block on " + name + "?",
+                description="You could be paired again in future programs. Your ended pair is "
+                "not restored.",
+                confirm="Lift block",
+                on_confirm=SettingsState.lift(b["id"], b["name"]),
             ),
             align="center",
             width="100%",
@@ -112,14 +113,15 @@ def sessions_section() -> rx.Component:
                 "every session of your account.",
                 size="2",
             ),
-            confirm(
+            confirm_dialog(
                 rx.button("Log out everywhere", variant="soft", color_scheme="red"),
-                "Log out everywhere?",
-                "You will be logged out on every device and browser, this one included. "
-                "Open pages elsewhere go to the log-in page at their next step. You will need "
-                "your password to log in again.",
-                "Log out everywhere",
-                SettingsState.log_out_everywhere,
+                title="Log out everywhere?",
+                description="You will be logged out on every device and browser, this one "
+                "included. Open pages elsewhere go to the log-in page at their next step. You "
+                "will need your password to log in again.",
+                confirm="Log out everywhere",
+                on_confirm=SettingsState.log_out_everywhere,
+                destructive=True,
             ),
             spacing="3",
             width="100%",
@@ -260,50 +262,34 @@ DELETION_STEPS = (
 
 def delete_account_dialog() -> rx.Component:
     errors = AccountDataState.delete_errors
-    return rx.dialog.root(
-        rx.dialog.trigger(rx.button("Delete my account", color_scheme="red", variant="soft")),
-        rx.dialog.content(
-            rx.form(
-                rx.vstack(
-                    rx.dialog.title("Delete your account?"),
-                    rx.dialog.description(
-                        "This cannot be undone. Download your data first if you want a copy.",
-                        size="2",
-                    ),
-                    rx.el.ul(
-                        *[rx.el.li(rx.text(step, size="2")) for step in DELETION_STEPS],
-                        padding_left="1.2em",
-                        margin="0",
-                        list_style_type="disc",
-                    ),
-                    form_alert(errors.get("form", "")),
-                    text_field(
-                        "Your password",
-                        PASSWORD_FIELD,
-                        type="password",
-                        error=errors.get(PASSWORD_FIELD, ""),
-                        auto_complete="current-password",
-                        required=True,
-                    ),
-                    dialog_buttons(
-                        rx.button(
-                            "Delete my account for good",
-                            type="submit",
-                            color_scheme="red",
-                            loading=AccountDataState.deleting,
-                        )
-                    ),
-                    spacing="3",
-                    width="100%",
-                ),
-                on_submit=AccountDataState.delete_account,
-                reset_on_submit=False,
-                width="100%",
+    return form_dialog(
+        rx.button("Delete my account", color_scheme="red", variant="soft"),
+        title="Delete your account?",
+        description="This cannot be undone. Download your data first if you want a copy.",
+        fields=[
+            rx.el.ul(
+                *[rx.el.li(rx.text(step, size="2")) for step in DELETION_STEPS],
+                padding_left="1.2em",
+                margin="0",
+                list_style_type="disc",
             ),
-            max_width="32em",
-        ),
+            form_alert(errors.get("form", "")),
+            text_field(
+                "Your password",
+                PASSWORD_FIELD,
+                type="password",
+                error=errors.get(PASSWORD_FIELD, ""),
+                auto_complete="current-password",
+                required=True,
+            ),
+        ],
+        submit="Delete my account for good",
+        on_submit=AccountDataState.delete_account,
+        destructive=True,
+        busy=AccountDataState.deleting,
         open=AccountDataState.delete_open,
         on_open_change=AccountDataState.set_delete_open,
+        max_width="32em",
     )
 
 

@@ -77,7 +77,7 @@ def test_member_deletes_their_account_with_their_password(new_page: Callable[...
 
     open_settings(phone)
     phone.get_by_role("button", name="Delete my account").click()
-    dialog = phone.get_by_role("dialog")
+    dialog = phone.get_by_role("alertdialog")  # a destructive act
     expect(dialog).to_contain_text("Your active pairs end")
     expect(dialog).to_contain_text("Deleted member 7f3a")
     password = dialog.get_by_label("Your password")
