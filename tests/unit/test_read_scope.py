@@ -190,7 +190,8 @@ def test_writers_take_turns_and_the_next_begins_as_soon_as_one_ends(
 
 
 # Another process (as a helper of mentor_app.apart would) holds a write transaction for
-# HOLD_S once its writer is in, then prints the moment it committed.
+# HOLD_S once its writer is in, then prints the moment it was about to commit and the
+# moment it had committed (CLOCK_MONOTONIC: one clock for every process of the machine).
 HOLDER = """
 import sys, time
 from pathlib import Path
@@ -201,18 +202,14 @@ with session_scope(engine) as db:
     db.exec(text("INSERT INTO t VALUES (1)"))
     Path(sys.argv[2]).touch()
     time.sleep(float(sys.argv[3]))
-print(time.monotonic(), flush=True)
+    committing = time.monotonic()
+print(committing, time.monotonic(), flush=True)
 """
+ROUNDS = 5
 
 
-@pytest.mark.sqlite_only(reason="SQLite's writers queue across processes")
-@pytest.mark.parametrize("attempt", range(3))
-def test_a_writer_begins_as_soon_as_another_processs_writer_ends(
-    tmp_path: Path, attempt: int
-) -> None:
-    """Between processes too, a writer waits for its turn on a lock (a file beside the
-    database) that it looks at every millisecond, not in SQLite's sleep-and-retry, which
-    after 0.33 s of waiting looks again only 100 ms later."""
+def _wait_behind_another_process(tmp_path: Path) -> tuple[float, float, float]:
+    """(the holder about to commit, the holder committed, this writer began)."""
     import subprocess
     import sys
 
@@ -237,8 +234,23 @@ def test_a_writer_begins_as_soon_as_another_processs_writer_ends(
         out, _ = holder.communicate(timeout=30)
     finally:
         holder.kill()
-    committed = float(out.split()[-1])
-    assert 0 <= began - committed < 0.04
     with read_scope(engine) as db:
         assert db.exec(text("SELECT count(*) FROM t")).one() == (2,)
     engine.dispose()
+    committing, committed = (float(x) for x in out.split()[-2:])
+    return committing, committed, began
+
+
+@pytest.mark.sqlite_only(reason="SQLite's writers queue across processes")
+def test_a_writer_begins_as_soon_as_another_processs_writer_ends(tmp_path: Path) -> None:
+    """Between processes too, a writer waits for its turn on a lock (a file beside the
+    database) that it looks at every millisecond, not in SQLite's sleep-and-retry, which
+    after 0.33 s of waiting looks again only 100 ms later (about 90 ms late here, every
+    time). Four rounds of five must begin within 40 ms of the commit: on busy cores one
+    process may be put aside for a while between the commit and reading the clock."""
+    delays = []
+    for round_ in range(ROUNDS):
+        committing, committed, began = _wait_behind_another_process(tmp_path / str(round_))
+        assert began > committing  # never inside the other process's transaction
+        delays.append(began - committed)
+    assert sorted(delays)[ROUNDS - 2] < 0.04, [f"{d * 1000:.1f} ms" for d in delays]
