@@ -73,6 +73,16 @@ def text_area(
     return labelled(label, field_id, control, error)
 
 
+SELECT_STYLE = {
+    "width": "100%",
+    "padding": "0.5em",
+    "border_radius": "var(--radius-2)",
+    "border": "1px solid var(--gray-a7)",
+    "background": "var(--color-surface)",
+    "font_size": "1em",
+}
+
+
 def select_field(
     label: str, name: str, *, options: list[dict[str, str]], error: Var[str], placeholder: str
 ) -> rx.Component:
@@ -87,16 +97,28 @@ def select_field(
         required=True,
         aria_invalid=rx.cond(error != "", "true", "false"),
         aria_describedby=f"{field_id}-error",
-        style={
-            "width": "100%",
-            "padding": "0.5em",
-            "border_radius": "var(--radius-2)",
-            "border": "1px solid var(--gray-a7)",
-            "background": "var(--color-surface)",
-            "font_size": "1em",
-        },
+        style=SELECT_STYLE,
     )
     return labelled(label, field_id, control, error)
+
+
+def member_select(
+    field_id: str, name: str, options: Var[list[dict[str, str]]], invalid: Var[bool]
+) -> list[rx.Component]:
+    """The label "New admin" and a native <select> of members ({"label", "value"} each),
+    nobody chosen at first; its error is shown by the caller (`error_for`)."""
+    return [
+        rx.el.label("New admin", html_for=field_id, font_weight="500"),
+        rx.el.select(
+            rx.el.option("Choose a member", value="", disabled=True),
+            rx.foreach(options, lambda o: rx.el.option(o["label"], value=o["value"])),
+            id=field_id,
+            name=name,
+            default_value="",
+            aria_invalid=rx.cond(invalid, "true", "false"),
+            style=SELECT_STYLE,
+        ),
+    ]
 
 
 def submit_button(

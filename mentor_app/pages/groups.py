@@ -8,6 +8,7 @@ from components.dialogs import confirm_dialog, form_dialog
 from components.forms import (
     error_for,
     form_alert,
+    member_select,
     select_field,
     submit_button,
     text_area,
@@ -274,18 +275,11 @@ def hand_over_form() -> rx.Component:
                     size="2",
                     color_scheme="gray",
                 ),
-                rx.el.label("New admin", html_for="handover-member", font_weight="500"),
-                rx.el.select(
-                    rx.el.option("Choose a member", value="", disabled=True),
-                    rx.foreach(
-                        GroupPageState.handover_options,
-                        lambda o: rx.el.option(o["label"], value=o["value"]),
-                    ),
-                    id="handover-member",
-                    name="member",
-                    default_value="",
-                    aria_invalid=rx.cond(errors.contains("member"), "true", "false"),
-                    style=SELECT_STYLE,
+                *member_select(
+                    "handover-member",
+                    "member",
+                    GroupPageState.handover_options,
+                    errors.contains("member"),
                 ),
                 error_for(errors, "member"),
                 rx.el.label(
@@ -307,16 +301,6 @@ def hand_over_form() -> rx.Component:
         ),
         width="100%",
     )
-
-
-SELECT_STYLE = {
-    "width": "100%",
-    "padding": "0.5em",
-    "border_radius": "var(--radius-2)",
-    "border": "1px solid var(--gray-a7)",
-    "background": "var(--color-surface)",
-    "font_size": "1em",
-}
 
 
 def leave_dialog() -> rx.Component:
@@ -348,18 +332,11 @@ def leave_dialog() -> rx.Component:
                     rx.cond(
                         S.successor_options.length() > 0,
                         rx.vstack(
-                            rx.el.label("New admin", html_for="leave-successor", font_weight="500"),
-                            rx.el.select(
-                                rx.el.option("Choose a member", value="", disabled=True),
-                                rx.foreach(
-                                    S.successor_options,
-                                    lambda o: rx.el.option(o["label"], value=o["value"]),
-                                ),
-                                id="leave-successor",
-                                name="successor",
-                                default_value="",
-                                aria_invalid=rx.cond(errors.contains("successor"), "true", "false"),
-                                style=SELECT_STYLE,
+                            *member_select(
+                                "leave-successor",
+                                "successor",
+                                S.successor_options,
+                                errors.contains("successor"),
                             ),
                             spacing="1",
                             width="100%",

@@ -8,10 +8,9 @@ from typing import Any
 import reflex as rx
 
 from components.dialogs import confirm_dialog, form_dialog
-from components.forms import error_for, form_alert
+from components.forms import error_for, form_alert, member_select
 from components.paging import pager
 from mentor_app.pages.common import shell
-from mentor_app.pages.groups import SELECT_STYLE
 from mentor_app.services.moderation import REASON_MAX, STATUSES
 from state.moderation import ModerationQueueState
 
@@ -399,18 +398,8 @@ def appoint_dialog() -> rx.Component:
         title="Appoint an admin for " + name,
         description="The member you choose becomes the group's admin and is told.",
         fields=[
-            rx.el.label("New admin", html_for="appoint-member", font_weight="500"),
-            rx.el.select(
-                rx.el.option("Choose a member", value="", disabled=True),
-                rx.foreach(
-                    MQ.appoint_options,
-                    lambda o: rx.el.option(o["label"], value=o["value"]),
-                ),
-                id="appoint-member",
-                name="member",
-                default_value="",
-                aria_invalid=rx.cond(MQ.fix_errors.contains("member"), "true", "false"),
-                style=SELECT_STYLE,
+            *member_select(
+                "appoint-member", "member", MQ.appoint_options, MQ.fix_errors.contains("member")
             ),
             error_for(MQ.fix_errors, "member"),
             _reason_field("appoint-reason"),
