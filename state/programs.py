@@ -35,6 +35,11 @@ QUESTION_TYPES = [
 ]
 
 
+def _is_row(index: Any, rows: list[Any]) -> bool:
+    """A card the page shows: a whole number from 0 (Python would read -1 as the last)."""
+    return type(index) is int and 0 <= index < len(rows)
+
+
 def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
@@ -199,6 +204,8 @@ class WizardState(SessionState):
     @rx.event
     def set_question(self, index: int, key: str, value: Any) -> None:
         rows = list(self.questions)
+        if not _is_row(index, rows):
+            return  # no such card (a crafted event): nothing to change
         row = dict(rows[index])
         if key == "options_text":
             row["options"] = _lines(str(value))
@@ -246,6 +253,8 @@ class WizardState(SessionState):
     @rx.event
     def set_step(self, index: int, key: str, value: str) -> None:
         rows = list(self.journey)
+        if not _is_row(index, rows):
+            return  # no such week (a crafted event): nothing to change
         row = dict(rows[index])
         if key == "prompts_text":
             row["prompts"] = _lines(value)

@@ -6,6 +6,7 @@ and check-in fields are refused next to the field with nothing half-written."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -246,6 +247,37 @@ def test_oversized_question_texts_are_refused_on_their_card_and_nothing_is_saved
     saved = app_db.get(Program, draft.id)
     assert saved is not None and saved.questions == before
     assert saved.wizard_step == draft.wizard_step
+    app_db.commit()
+
+
+@pytest.mark.parametrize("index", [-1, 999])
+def test_an_edit_of_a_card_the_page_does_not_show_changes_nothing(
+    connect: Callable[..., ReflexClient],
+    app_db: Session,
+    person: Callable[..., User],
+    index: int,
+) -> None:
+    """An index no card has (negative: Python's "from the end"; past the end) edits no
+    question and no week: what is saved is the draft as it was."""
+    admin, group = _admin_with_group(person, app_db)
+    draft = programs.start_program(
+        app_db, actor=admin, group_id=group.id or 0, template_key="career_advancement"
+    )
+    app_db.commit()
+    questions, journey = [dict(q) for q in draft.questions], [dict(s) for s in draft.journey]
+    tab = signed_in(connect, admin, f"/programs/{draft.id}/wizard")
+    assert tab.var("wizard_state.questions")  # the cards are there to be edited
+
+    tab.call(SET_QUESTION, {"index": index, "key": "text", "value": "Changed by index"})
+    tab.call(SET_STEP, {"index": index, "key": "title", "value": "Changed by index"})
+    assert "Changed by index" not in json.dumps(tab.var("wizard_state.questions"))
+    assert "Changed by index" not in json.dumps(tab.var("wizard_state.journey"))
+    tab.call(SAVE_QUESTIONS, {"then_step": 4})
+    tab.call(SAVE_JOURNEY, {"then_step": 5})
+
+    app_db.expire_all()
+    saved = app_db.get(Program, draft.id)
+    assert saved is not None and (saved.questions, saved.journey) == (questions, journey)
     app_db.commit()
 
 
