@@ -58,12 +58,12 @@ test:
 	@scripts/bootstrap.sh --browser
 	@mkdir -p test-artifacts
 	@( $(MAKE) --no-print-directory lint > $(LINT_LOG) 2>&1; lint=$$?; \
-	  python -m pytest tests/unit --db=postgresql -p no:cacheprovider > $(PG_UNIT_LOG) 2>&1 & pg=$$!; \
-	  python -m pytest tests/unit -p no:cacheprovider > $(SQLITE_UNIT_LOG) 2>&1; sqlite=$$?; \
+	  python -m pytest tests/unit --db=postgresql -p no:cacheprovider --durations=10 > $(PG_UNIT_LOG) 2>&1 & pg=$$!; \
+	  python -m pytest tests/unit -p no:cacheprovider --durations=10 > $(SQLITE_UNIT_LOG) 2>&1; sqlite=$$?; \
 	  wait $$pg; on_pg=$$?; test $$lint -eq 0 -a $$sqlite -eq 0 -a $$on_pg -eq 0 ) & units=$$!; \
-	( python -m pytest tests/adversarial/test_sweep.py $(A11Y_TESTS) -p no:cacheprovider; a=$$?; \
+	( python -m pytest tests/adversarial/test_sweep.py $(A11Y_TESTS) -p no:cacheprovider --durations=10; a=$$?; \
 	  python -m pytest tests/adversarial/test_faults.py tests/adversarial/test_sweep.py \
-	    --db=postgresql -p no:cacheprovider; b=$$?; test $$a -eq 0 -a $$b -eq 0 ) \
+	    --db=postgresql -p no:cacheprovider --durations=10; b=$$?; test $$a -eq 0 -a $$b -eq 0 ) \
 	  > $(SWEEPS_LOG) 2>&1 & side=$$!; \
 	python -m pytest --ignore=tests/unit --ignore=tests/adversarial/test_sweep.py \
 	  $(foreach t,$(A11Y_TESTS),--ignore=$(t)) \

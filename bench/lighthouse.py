@@ -9,8 +9,8 @@ production build, its own temp SQLite database, the demo seed, the scheduler off
 a pair whose journey is in its second week (tests/e2e/test_journey.py's arrangement), and
 runs Lighthouse on each page in turn, `--runs` times, in Debian's Chromium (headless):
 
-- login: `/login`, signed out (the address people type; it answers 307 to `/login/`, as
-  every prerendered page without its slash does, and that redirect is part of the figures);
+- login: `/login`, signed out (the address people type; served as typed since
+  mentor_app/page_paths.py: it had answered 307 to `/login/`, about 600 ms of the load);
 - pair: the pair's page, as its mentee;
 - pairing: the pairing workspace of the pair's program, as its group's admin;
 - dashboard: that program's dashboard, as its group's admin.

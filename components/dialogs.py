@@ -5,8 +5,9 @@ Escape and the look of a destructive act are the same on every page.
   and focused on opening, the confirm button closes it and runs its event.
 - A form dialog (`form_dialog`) asks for fields: role `dialog`, focus on its first field;
   or, for a destructive act (`destructive=True`), role `alertdialog` with the focus on
-  Cancel, so that Enter on opening never does the harm. Its submit button is busy while
-  `busy` is true, and it stays open until the page's state closes it.
+  Cancel, so that Enter on opening never does the harm. Its submit button is busy and
+  disabled while `busy` is true (a second press, or Enter in a field, sends nothing more),
+  and it stays open until the page's state closes it.
 
 Both have a title (the dialog's accessible name) and a description (`aria-describedby`,
 which Radix ties to the description it finds inside). Escape closes them, and Cancel
@@ -153,6 +154,12 @@ def form_dialog(
         type="submit",
         color_scheme="red" if destructive else None,
         loading=busy if busy is not None else False,
+        # Radix disables a loading button by itself; said here, since a second submit of
+        # the same form is what `busy` is for.
+        disabled=busy if busy is not None else False,
+        # While loading, Radix keeps the text twice (one copy aria-hidden, with display:
+        # contents, which Chromium reads anyway): the button was "Send report Send report".
+        aria_label=submit,
     )
     body = rx.form(
         rx.vstack(

@@ -137,3 +137,22 @@ def form_alert(message: Var[str]) -> rx.Component:
         message != "",
         rx.callout(message, icon="triangle_alert", color_scheme="red", role="alert"),
     )
+
+
+# Read by screen readers, not shown: the usual clip pattern (display:none would hide it from
+# them too).
+VISUALLY_HIDDEN = {
+    "position": "absolute",
+    "width": "1px",
+    "height": "1px",
+    "padding": "0",
+    "margin": "-1px",
+    "overflow": "hidden",
+    "clip": "rect(0, 0, 0, 0)",
+    "white_space": "nowrap",
+    "border": "0",
+}
+
+
+def visually_hidden(*children: Any) -> rx.Component:
+    return rx.el.span(*children, style=VISUALLY_HIDDEN)

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from typing import Any
 
 import reflex as rx
 from reflex.config import get_config
 from reflex.vars import Var
+from reflex_components_core.core.banner import has_connection_errors
 
 
-def keep_alive_every_s() -> float:
+def keep_alive_every_s(environ: Mapping[str, str] = os.environ) -> float:
     """Well within the time after which the server forgets a quiet page's states (Reflex's
     token expiration, an hour by default): a quarter of it, or MENTOR_KEEP_ALIVE_S."""
-    configured = os.environ.get("MENTOR_KEEP_ALIVE_S")
+    configured = environ.get("MENTOR_KEEP_ALIVE_S")
     if configured:
         return max(1.0, float(configured))
     return max(1.0, get_config().redis_token_expiration / 4)
@@ -225,4 +227,46 @@ def refused_notice(title: str, message: Var[str]) -> rx.Component:
         rx.heading(title, size="7", as_="h1"),
         rx.callout(message, icon="triangle_alert", color_scheme="red", role="alert"),
         rx.link("Back to My groups", href="/groups"),
+    )
+
+
+# The page at a pair's address shows its own notice beside the chat's composer (what
+# happens to a message sent meanwhile), so the app-wide one stays out of its way there.
+_ON_PAIR_PAGE = Var(
+    "(typeof window !== 'undefined' && window.location.pathname.startsWith('/pairs/'))"
+).to(bool)
+
+
+def connection_notice() -> rx.Component:
+    """Instead of Reflex's "Cannot connect to server" toast (which names the websocket's
+    address) and its pulsing icon: one polite line at the foot of the page, in words, while
+    the page cannot reach the server, gone once it can (after the first failed try to
+    reconnect: a connection back at once is no news).
+
+    An app wrap: the app is appended to it as a child, so the line is a component of its
+    own (memo: its connection hook re-renders it alone) beside the app in a fragment."""
+    return rx.fragment(_connection_line())
+
+
+@rx.memo
+def _connection_line() -> rx.Component:
+    return rx.el.div(
+        rx.cond(
+            has_connection_errors & ~_ON_PAIR_PAGE,
+            rx.callout(
+                "Offline — trying to reconnect. Check your internet connection.",
+                icon="wifi_off",
+                color_scheme="amber",
+                role="status",
+                size="1",
+                max_width="480px",
+                margin="0 auto",
+            ),
+        ),
+        aria_live="polite",
+        position="fixed",
+        bottom="12px",
+        left="12px",
+        right="12px",
+        z_index="50",
     )

@@ -1,6 +1,7 @@
 """Run a scheduled job once from the command line, for operators and tests.
 
 python -m mentor_app.jobs run-nudges [--now 2026-03-09T14:00:00+00:00]
+python -m mentor_app.jobs run-reminders [--now ...]
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlalchemy.engine import Engine
 
 from mentor_app.db import get_engine
 from mentor_app.models import utcnow
+from mentor_app.services.meeting_reminders import run_reminders
 from mentor_app.services.nudges import run_nudges
 
 
@@ -40,11 +42,21 @@ def _parser() -> argparse.ArgumentParser:
     nudges.add_argument(
         "--now", type=_moment, default=None, help="run as if at this moment (ISO 8601 with offset)"
     )
+    reminders = commands.add_parser(
+        "run-reminders", help="make the meeting reminders due now (safe to repeat)"
+    )
+    reminders.add_argument(
+        "--now", type=_moment, default=None, help="run as if at this moment (ISO 8601 with offset)"
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None, *, engine: Engine | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "run-reminders":
+        made = run_reminders(engine or get_engine(), now=args.now or utcnow())
+        print(f"Created {made.created} meeting reminders ({made.emailed} by e-mail)")
+        return 0
     report = run_nudges(engine or get_engine(), now=args.now or utcnow())
     print(
         f"Created {report.created} nudges ({report.one_sided} one-sided, "

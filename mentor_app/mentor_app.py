@@ -4,11 +4,13 @@ import reflex as rx
 
 # rx.Model shares SQLModel's metadata, so importing the tables is enough for
 # `reflex db makemigrations` to see them.
+from components.layout import connection_notice
 from mentor_app import models, web_auth  # noqa: F401
 from mentor_app.away import schedule as schedule_away_notices
 from mentor_app.http_headers import with_security_headers
 from mentor_app.loop_watch import loop_watch_lifespan
 from mentor_app.outbox import schedule as schedule_outbox
+from mentor_app.page_paths import pages_without_redirect
 from mentor_app.pages import (
     auth,
     dashboard,
@@ -54,8 +56,16 @@ app = rx.App(
     stylesheets=["/theme.css"],
     # The auth endpoints mount Reflex's app under them; the headers wrap them both.
     # A page asked for under a name its websocket would be refused at says which to use.
-    api_transformer=[web_auth.routes(), only_known_addresses, with_security_headers],
+    # A prerendered page is served at its address without a slash, with no 307 to add one.
+    api_transformer=[
+        web_auth.routes(),
+        pages_without_redirect,
+        only_known_addresses,
+        with_security_headers,
+    ],
 )
+# The page's own connection notice instead of Reflex's toast and pulsing icon.
+app.app_wraps[(5, "Overlay")] = lambda stateful: connection_notice() if stateful else None
 app.register_lifespan_task(scheduler_lifespan)  # nudges etc.; leader-locked
 app.register_lifespan_task(loop_watch_lifespan)  # logs where the event loop was blocked
 schedule_outbox()  # the e-mail outbox's sender, every minute, on the scheduler's leader

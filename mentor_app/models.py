@@ -416,6 +416,8 @@ class EmailOutbox(SQLModel, table=True):
     user_id: int | None = Field(
         default=None, foreign_key="app_user.id", index=True, ondelete="CASCADE"
     )
+    # A calendar invite (RFC 5545 text, METHOD:REQUEST or CANCEL) sent as `invite.ics`.
+    ics: str = Field(default="", sa_type=Text)
 
 
 class EmailPreference(SQLModel, table=True):
@@ -450,3 +452,104 @@ class ConversationRead(SQLModel, table=True):
     user_id: int = Field(foreign_key="app_user.id", ondelete="CASCADE")
     read_at: dt.datetime | None = None
     noticed_at: dt.datetime | None = None
+
+
+class Meeting(SQLModel, table=True):
+    """A pair's meeting: proposed with up to three times (`options`, UTC ISO strings), then
+    confirmed on one (`starts_at`). Visible to the pair's two members only.
+
+    Its calendar invites carry the stable `uid`; `sequence` goes up with every change that
+    sends an invite (RFC 5545). A weekly meeting repeats until `repeat_until` (the date of
+    the journey's last week, in UTC)."""
+
+    __tablename__ = "meeting"
+    __table_args__ = (
+        CheckConstraint("duration_minutes BETWEEN 15 AND 240", name="ck_meeting_duration"),
+        CheckConstraint("sequence >= 0", name="ck_meeting_sequence"),
+        Index("ix_meeting_status_starts", "status", "starts_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    pair_id: int = Field(foreign_key="mentor_pair.id", index=True, ondelete="CASCADE")
+    uid: str = Field(max_length=80, unique=True)
+    status: str = Field(default="proposed", max_length=16)  # proposed | confirmed | cancelled
+    proposed_by: int | None = Field(default=None, foreign_key="app_user.id", ondelete="SET NULL")
+    options: list[str] = Field(default_factory=list, sa_type=JSON)
+    starts_at: dt.datetime | None = None
+    duration_minutes: int = Field(default=60)
+    # The proposer's IANA zone when the time was set: a weekly series keeps its local time
+    # there across a daylight-saving change (the invite's TZID).
+    timezone: str = Field(default="UTC", max_length=64)
+    video_link: str = Field(default="", max_length=500)
+    weekly: bool = Field(default=False)
+    repeat_until: dt.date | None = None
+    sequence: int = Field(default=0)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+    cancelled_at: dt.datetime | None = None
+    cancelled_by: int | None = Field(default=None, foreign_key="app_user.id", ondelete="SET NULL")
+
+
+class MeetingReminder(SQLModel, table=True):
+    """A reminder made for one member before one occurrence of a meeting: written before
+    the notification is sent, so a rerun, a second worker or a crash sends none twice."""
+
+    __tablename__ = "meeting_reminder"
+    __table_args__ = (
+        UniqueConstraint("meeting_id", "user_id", "occurrence_at", name="uq_meeting_reminder_once"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True, ondelete="CASCADE")
+    user_id: int = Field(foreign_key="app_user.id", ondelete="CASCADE")
+    occurrence_at: dt.datetime
+    notification_id: int | None = Field(
+        default=None, foreign_key="notification.id", ondelete="SET NULL"
+    )
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class Goal(SQLModel, table=True):
+    """One of the one to three goals a pair's mentee works toward. Visible to the pair's two
+    members only; admins see counts and averages, never the text."""
+
+    __tablename__ = "goal"
+    __table_args__ = (
+        UniqueConstraint("pair_id", "position", name="uq_goal_position"),
+        CheckConstraint("position BETWEEN 1 AND 3", name="ck_goal_position"),
+        CheckConstraint(
+            "progress BETWEEN 0 AND 100 AND progress % 10 = 0", name="ck_goal_progress"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    pair_id: int = Field(foreign_key="mentor_pair.id", index=True, ondelete="CASCADE")
+    position: int
+    text: str = Field(max_length=200)
+    target_date: dt.date | None = None
+    progress: int = Field(default=0)  # 0..100 in steps of 10
+    created_by: int | None = Field(default=None, foreign_key="app_user.id", ondelete="SET NULL")
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class GoalUpdate(SQLModel, table=True):
+    """A dated entry on a goal: a progress mark with a note, a mentor's comment, or a
+    member's closing-survey answer (how far it got)."""
+
+    __tablename__ = "goal_update"
+    __table_args__ = (
+        CheckConstraint(
+            "progress IS NULL OR (progress BETWEEN 0 AND 100 AND progress % 10 = 0)",
+            name="ck_goal_update_progress",
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    goal_id: int = Field(foreign_key="goal.id", index=True, ondelete="CASCADE")
+    pair_id: int = Field(foreign_key="mentor_pair.id", index=True, ondelete="CASCADE")
+    user_id: int | None = Field(default=None, foreign_key="app_user.id", ondelete="SET NULL")
+    kind: str = Field(max_length=16)  # progress | comment | survey
+    progress: int | None = None
+    note: str = Field(default="", max_length=500)
+    created_at: dt.datetime = Field(default_factory=utcnow)

@@ -32,6 +32,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from mentor_app.apart import run_apart, run_here
 from mentor_app.db import engine_for, get_engine, read_scope, url_of
 from mentor_app.models import LeaderLease, Pair, utcnow
+from mentor_app.services.meeting_reminders import ReminderReport, run_reminders
 from mentor_app.services.nudges import NudgeReport, NudgeRules, run_nudges
 
 logger = logging.getLogger(__name__)
@@ -45,6 +46,10 @@ ADVISORY_LOCK_KEY = 0x4D4E_5452_5343_4844
 LEADER_JOB = "leader"
 NUDGES_JOB = "nudges"
 NUDGES_FIRST_RUN_DELAY = dt.timedelta(minutes=1)  # after start: catch up soon, lease first
+REMINDERS_JOB = "meeting-reminders"
+# Reminders go an hour before a meeting: a run every few minutes sends them 55-60 minutes
+# ahead (a late run, after downtime, still reminds of a meeting that has not started).
+REMINDERS_EVERY = dt.timedelta(minutes=5)
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 6 * 3600}
 
 LEASE_TABLE = LeaderLease.__table__  # type: ignore[attr-defined]
@@ -273,6 +278,14 @@ class JobScheduler:
             replace_existing=True,
             next_run_time=now + NUDGES_FIRST_RUN_DELAY,
         )
+        self.scheduler.add_job(
+            self.run_reminders,
+            "interval",
+            seconds=REMINDERS_EVERY.total_seconds(),
+            id=REMINDERS_JOB,
+            replace_existing=True,
+            next_run_time=now + NUDGES_FIRST_RUN_DELAY,
+        )
         for spec in list(_registered.values()):
             self.add(spec)
         self.scheduler.start()
@@ -328,6 +341,19 @@ class JobScheduler:
             report.admin_alerts,
             report.pairs,
         )
+        return report
+
+    def run_reminders(self) -> ReminderReport | None:
+        """The meeting reminders due now; does nothing unless this process leads. In this
+        process: only the meetings of the coming hour get a write, and confirmed meetings
+        are few next to a run of nudges."""
+        if self._stopping.is_set() or not self.lock.renew():
+            return None
+        report = run_reminders(
+            self.engine, now=self.clock(), should_continue=lambda: not self._stopping.is_set()
+        )
+        if report.created:
+            logger.info("Meeting reminders: %d made (%d by e-mail)", report.created, report.emailed)
         return report
 
     def _if_leader(self, func: Callable[[], object]) -> Callable[[], object]:

@@ -1,6 +1,9 @@
 """The demo community. Idempotent: running it twice changes nothing.
 
-`python -m mentor_app.seed` seeds the configured database and prints the logins.
+Two programs: one open for sign-ups with a cohort waiting to be paired (below), and one in
+its third week with a pair in each state worth seeing (`seed_story`), dated from the day
+the seed first runs. `python -m mentor_app.seed` seeds the configured database and prints
+the logins.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from sqlmodel import Session, select
 
 from mentor_app.db import session_scope
 from mentor_app.models import Group, Membership, Program, User
+from mentor_app.seed_story import STORY_GROUP, seed_story, story_people
 from mentor_app.services import accounts, enrollments, groups, programs
 
 DEMO_PASSWORD = "demo-password-1"
@@ -24,6 +28,7 @@ class DemoUser:
     role: str  # what the demo uses them for
     date_of_birth: dt.date
     is_site_moderator: bool = False
+    in_story: bool = False  # a member of the running program only (seed_story)
 
 
 DEMO_USERS = [
@@ -41,6 +46,7 @@ DEMO_USERS = [
         dt.date(1982, 6, 21),
         is_site_moderator=True,
     ),
+    *(DemoUser(email, name, role, dob, in_story=True) for email, name, dob, role in story_people()),
 ]
 
 DEMO_GROUPS = [
@@ -78,10 +84,16 @@ def _user(db: Session, demo: DemoUser) -> User:
     return user
 
 
-def seed(db: Session) -> None:
+def seed(db: Session, *, now: dt.datetime | None = None) -> None:
+    """`now`: when the seed runs (the running program is dated from it)."""
     users = [_user(db, demo) for demo in DEMO_USERS]
-    # The moderator stays out of the groups and the program: they only handle reports.
-    people = [u for u, demo in zip(users, DEMO_USERS, strict=True) if not demo.is_site_moderator]
+    # The moderator stays out of the groups and the programs: they only handle reports.
+    # The story's members join its group alone, when the story is told.
+    people = [
+        u
+        for u, demo in zip(users, DEMO_USERS, strict=True)
+        if not demo.is_site_moderator and not demo.in_story
+    ]
     admin, members = people[0], people[1:]
     for name, category, description in DEMO_GROUPS:
         group = db.exec(select(Group).where(Group.name == name)).first()
@@ -99,6 +111,8 @@ def seed(db: Session) -> None:
                 assert group.id is not None
                 groups.join_group(db, actor=member, group_id=group.id)
     _demo_program(db, admin, members)
+    story = {u.display_name: u for u, demo in zip(users, DEMO_USERS, strict=True) if demo.in_story}
+    seed_story(db, admin=admin, people=story, now=now)
 
 
 DEMO_PROGRAM = "Product career mentoring (demo)"
@@ -166,6 +180,7 @@ def _demo_program(db: Session, admin: User, members: list[User]) -> None:
 def logins_text() -> str:
     lines = [f"Demo logins (password for all: {DEMO_PASSWORD}):"]
     lines += [f"  {u.email:<28} {u.display_name:<14} {u.role}" for u in DEMO_USERS]
+    lines.append(f"The running program is in “{STORY_GROUP}”; the README says what to try.")
     return "\n".join(lines)
 
 

@@ -16,6 +16,8 @@ the raw token.
   HTML form works).
 - `GET /account/data`: the signed-in member's own data as a JSON download (Settings → Your
   data); it reads the cookie itself, as a page script never could.
+- `GET /meetings/<id>.ics`: a booked meeting's calendar invite, for the pair's two members
+  only (the pair page's Download .ics), from the cookie in the same way.
 
 The websocket learns who is signed in from the `Cookie` header of its upgrade request:
 `remember_socket` (wrapped around Reflex's own per-connection router data) keeps the token
@@ -43,8 +45,8 @@ from starlette.routing import Route
 
 from mentor_app.db import read_scope, session_scope
 from mentor_app.models import User
-from mentor_app.services import account_data, accounts, email_prefs, sessions
-from mentor_app.services.errors import ServiceError, Throttled, ValidationError
+from mentor_app.services import account_data, accounts, email_prefs, meetings, sessions
+from mentor_app.services.errors import NotFound, ServiceError, Throttled, ValidationError
 from mentor_app.settings import settings
 
 logger = logging.getLogger(__name__)
@@ -349,6 +351,42 @@ async def download_my_data(request: Request) -> Any:
     )
 
 
+async def download_meeting_invite(request: Request) -> Any:
+    """A booked meeting's calendar invite (`invite.ics`) for one of its pair's two members,
+    from their session cookie, as `download_my_data` reads it; 404 for anyone else."""
+    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+        return Response(FOREIGN_PAGE, status_code=403, media_type="text/plain")
+    token = request.cookies.get(COOKIE_NAME)
+    meeting_id = request.path_params["meeting_id"]
+
+    def work() -> tuple[str, str] | None:
+        with session_scope() as db:
+            user = sessions.resolve_session(db, token=token)
+        if user is None:
+            return None
+        with read_scope() as db:
+            return meetings.download_invite(db, actor=user, meeting_id=meeting_id)
+
+    try:
+        found = await asyncio.to_thread(work)
+    except NotFound:
+        return Response("Not found.", status_code=404, media_type="text/plain")
+    except Exception:
+        logger.exception("Invite download failed")
+        return Response(SERVER_ERROR, status_code=500, media_type="text/plain")
+    if found is None:
+        return RedirectResponse("/login", status_code=303)
+    text, filename = found
+    return Response(
+        text.encode(),
+        media_type="text/calendar; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
 # --- one-click unsubscribe (RFC 8058) ---------------------------------------------------
 #
 # The link in every e-mail, `/unsubscribe?t=<signed token>`, works without logging in: the
@@ -444,6 +482,7 @@ def routes() -> Starlette:
             Route("/auth/signup", sign_up, methods=["POST"]),
             Route("/auth/logout", log_out, methods=["POST"]),
             Route("/account/data", download_my_data, methods=["GET"]),
+            Route("/meetings/{meeting_id:int}.ics", download_meeting_invite, methods=["GET"]),
             Route("/unsubscribe", unsubscribe_page, methods=["GET"]),
             Route("/unsubscribe", unsubscribe, methods=["POST"]),
         ]

@@ -41,6 +41,7 @@ class ProgramDashboardState(SessionState):
     denied: rx.Field[str] = rx.field("")
     kpis: rx.Field[dict[str, str]] = rx.field(default_factory=dict)
     chart: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
+    meetings_chart: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
     # One page of the active pairs by health (the CSV export has them all).
     pairs: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
     pairs_total: rx.Field[int] = rx.field(0)  # active pairs, whatever the filter
@@ -93,6 +94,12 @@ class ProgramDashboardState(SessionState):
             "ended": str(board.pair_counts.get("ended", 0)),
             "completed": str(board.pair_counts.get("completed", 0)),
             "steps": str(board.steps_completed),
+            "goals": str(board.goals_set),
+            "goal_progress": (
+                "no goals set yet"
+                if board.goal_progress is None
+                else f"average progress {board.goal_progress}%"
+            ),
         }
         self.chart = [
             {
@@ -103,6 +110,16 @@ class ProgramDashboardState(SessionState):
                 "height": f"{max(2, round(CHART_BAR_MAX_PX * r.percent / 100))}px",
             }
             for r in board.check_in_rates
+        ]
+        self.meetings_chart = [
+            {
+                "label": f"W{r.week}",
+                "percent": f"{r.percent}%",
+                "name": f"Meetings in week {r.week}: {r.percent}% of active pairs",
+                "detail": f"{r.held} of {r.pairs} active pairs",
+                "height": f"{max(2, round(CHART_BAR_MAX_PX * r.percent / 100))}px",
+            }
+            for r in board.meeting_rates
         ]
         self.pairs_total = view.active_total
         self.pairs = [_pair_row(p) for p in view.pairs.items]

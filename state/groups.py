@@ -13,6 +13,7 @@ from mentor_app.models import User
 from mentor_app.services import groups, programs
 from mentor_app.services.errors import NotFound, ServiceError
 from mentor_app.services.paging import Page
+from mentor_app.wording import count
 from state.journey import schedule_pair_refresh
 from state.paging import EMPTY_PAGE_INFO, page_info
 from state.session import SessionState, SignedOut
@@ -22,17 +23,13 @@ CATEGORY_OPTIONS: list[dict[str, str]] = [
 ]
 
 
-def members_label(count: int) -> str:
-    return "1 member" if count == 1 else f"{count} members"
-
-
 def _card(card: groups.GroupCard) -> dict[str, Any]:
     return {
         "id": card.id,
         "name": card.name,
         "category_label": card.category_label,
         "role": card.role,
-        "members_label": members_label(card.member_count),
+        "members_label": count(card.member_count, "member"),
         "href": f"/groups/{card.id}",
     }
 
@@ -163,7 +160,7 @@ def _leave_text(preview: groups.LeavePreview) -> list[str]:
         lines.append(
             "Your application waiting in this group will be withdrawn."
             if n == 1
-            else f"Your {n} applications waiting in this group will be withdrawn."
+            else f"Your {count(n, 'application')} waiting in this group will be withdrawn."
         )
     return lines
 
@@ -228,7 +225,7 @@ class GroupPageState(SessionState):
             "description": page.description,
             "category_label": page.category_label,
             "my_role": page.my_role,
-            "members_label": members_label(page.member_count),
+            "members_label": count(page.member_count, "member"),
             "programs_available": page.programs_available,
             "programs_reason": page.programs_reason,
             "can_join": page.can_join,
@@ -241,7 +238,7 @@ class GroupPageState(SessionState):
                 "title": c.title or "Untitled draft",
                 "status": c.status,
                 "template_title": c.template_title,
-                "counts": f"{c.mentor_count} mentors · {c.mentee_count} mentees",
+                "counts": count(c.mentor_count, "mentor") + " · " + count(c.mentee_count, "mentee"),
                 "href": f"/programs/{c.id}/wizard" if c.status == "draft" else f"/programs/{c.id}",
             }
             for c in cards

@@ -10,8 +10,7 @@ service has confirmed that its user is one of the two members. What is the viewe
 from __future__ import annotations
 
 import datetime as dt
-import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,10 +20,13 @@ from sqlmodel import Session
 
 from mentor_app.db import session_scope
 from mentor_app.models import Pair, User
-from mentor_app.services import chat, journey, presence
+from mentor_app.services import chat, goals, journey, meetings, presence
 from mentor_app.services.access import PairAccess, access_pair
 from mentor_app.services.errors import Conflict, NotFound, ServiceError
+from mentor_app.wording import count
 from state import read_marks
+from state.busy import while_busy_async
+from state.goals import link_goals, schedule_goals_refresh
 from state.linked import (
     assign_changed,
     clean_and_send,
@@ -33,13 +35,14 @@ from state.linked import (
     note_read,
     patch_in_fresh,
 )
-from state.off_loop import in_thread, soon
+from state.meetings_live import MeetingsLiveState
+from state.off_loop import in_thread, soon_logged
 from state.session import SessionState, SignedOut
-
-logger = logging.getLogger(__name__)
 
 BROWSER_TIMEZONE = "Intl.DateTimeFormat().resolvedOptions().timeZone"
 EARLIER_MAX = 200
+SENDS_KEPT = 20  # outcomes of a tab's sends kept for its pending messages
+SEND_ID_MAX = 64  # a longer client id is not one the page made
 
 
 def _message(view: chat.MessageView) -> dict[str, Any]:
@@ -58,6 +61,18 @@ class ChatSnapshot:
     messages: list[chat.MessageView]
     more: bool
     can_send: bool
+
+
+@dataclass(frozen=True)
+class _Read:
+    """What a pair page reads in one transaction: the journey and the chat, and on the
+    page's load its meetings and goals."""
+
+    view: journey.JourneyView
+    snapshot: ChatSnapshot
+    me: User
+    meetings: meetings.MeetingsView | None = None
+    goals: goals.GoalsView | None = None
 
 
 def chat_snapshot(db: Any, user: User, pair_id: int) -> ChatSnapshot:
@@ -98,6 +113,11 @@ class PairLiveState(rx.SharedState):
         return live_token(access.pair_id)
 
     status: rx.Field[str] = rx.field("")
+    # Shared with the status, so that a page the partner ended live names the day too.
+    ended_on: rx.Field[str] = rx.field("")
+    # The members ("mentor", "mentee") who sent their closing survey: a page the partner
+    # completed live asks this member for theirs, as a reload would.
+    surveyed: rx.Field[list[str]] = rx.field(default_factory=list)
     steps: rx.Field[list[dict[str, Any]]] = rx.field(default_factory=list)
     progress: rx.Field[int] = rx.field(0)
     progress_text: rx.Field[str] = rx.field("")
@@ -112,18 +132,20 @@ class PairLiveState(rx.SharedState):
                 "title": s.title,
                 "focus": s.focus,
                 "prompts": list(s.prompts),
-                "done": bool(s.done_by),
-                "done_text": "Done by "
+                # Done once both marked it; each mark shows who and when.
+                "done": s.done,
+                "done_text": "Marked by "
                 + " and ".join(f"{name} ({_when(when)})" for name, when in s.done_by)
                 if s.done_by
                 else "",
                 "done_roles": list(s.done_roles),
+                "goal": s.goal,  # a step about the goals: its card links to them
             }
             for s in view.steps
         ]
         total = len(view.steps) or 1
         progress = round(100 * view.weeks_done / total)
-        progress_text = f"{view.weeks_done} of {len(view.steps)} steps done"
+        progress_text = f"{view.weeks_done} of {count(len(view.steps), 'step')} done"
         check_ins = [
             {
                 "week": str(c.week),
@@ -142,6 +164,8 @@ class PairLiveState(rx.SharedState):
         assign_changed(
             self,
             status=status,
+            ended_on=view.ended_at.strftime("%d %b %Y") if view.ended_at else "",
+            surveyed=list(view.surveyed_roles),
             steps=steps,
             progress=progress,
             progress_text=progress_text,
@@ -237,17 +261,10 @@ async def refresh_pair_page(pair_id: int) -> None:
         talk._apply_chat(snapshot)
 
 
-async def _refresh_logged(pair_id: int) -> None:
-    try:
-        await refresh_pair_page(pair_id)
-    except Exception:  # the pages show the database's truth at their next load
-        logger.exception("could not refresh the open pages of pair %s", pair_id)
-
-
 def schedule_pair_refresh(pair_id: int) -> None:
     """Refresh the pair's open pages once the calling event has let go of its locks (as
     `state.notifications.schedule_push` does): call it after the change is committed."""
-    soon(lambda: _refresh_logged(pair_id))
+    soon_logged(lambda: refresh_pair_page(pair_id), f"the open pages of pair {pair_id}")
 
 
 class PairPageState(SessionState):
@@ -257,13 +274,18 @@ class PairPageState(SessionState):
     my_check_in: rx.Field[dict[str, str]] = rx.field(default_factory=dict)
     fit_due: rx.Field[bool] = rx.field(False)
     can_complete: rx.Field[bool] = rx.field(False)
-    survey_due: rx.Field[bool] = rx.field(False)
     errors: rx.Field[dict[str, str]] = rx.field(default_factory=dict)
     message: rx.Field[str] = rx.field("")
+    # The pair's status when `message` was written: the page shows the message only while
+    # the status is the same (a report's thanks is not left beside "This pair ended").
+    message_status: rx.Field[str] = rx.field("")
     not_found: rx.Field[bool] = rx.field(False)
     form_key: rx.Field[int] = rx.field(0)  # bumped to re-mount the check-in form
     report_open: rx.Field[bool] = rx.field(False)
     report_errors: rx.Field[dict[str, str]] = rx.field(default_factory=dict)
+    # A dialog's act on its way: its submit button is busy and takes no second press.
+    ending: rx.Field[bool] = rx.field(False)
+    reporting: rx.Field[bool] = rx.field(False)
 
     def _pair_id(self) -> int:
         return self._page_id("pairs", journey.PAIR_NOT_FOUND)
@@ -278,7 +300,7 @@ class PairPageState(SessionState):
             "partner_role": view.partner_role,
             "my_role": view.my_role,
             "start_date": view.start_date.isoformat() if view.start_date else "",
-            "ended_on": view.ended_at.strftime("%d %b %Y") if view.ended_at else "",
+            "status": view.status,
         }
         self.partner_answers = [{"question": q, "answer": a} for q, a in view.partner_answers]
         length, current = view.length_weeks, view.current_week
@@ -301,15 +323,17 @@ class PairPageState(SessionState):
             ),
             None,
         )
+        # After this week's meeting the check-in asks about it, with "we met" pre-filled.
+        question = view.meeting_question if in_journey else ""
         self.my_check_in = {
             "mood": str(mine.mood) if mine else "",
-            "met": ("yes" if mine.met else "no") if mine else "",
+            "met": ("yes" if mine.met else "no") if mine else ("yes" if question else ""),
             "note": mine.note if mine else "",
             "done": "yes" if mine else "",
+            "question": question,
         }
         self.fit_due = view.fit_check_due
         self.can_complete = view.can_complete
-        self.survey_due = view.my_survey_due
         self.form_key += 1
 
     async def _live(self, access: PairAccess) -> PairLiveState:
@@ -322,42 +346,63 @@ class PairPageState(SessionState):
         `_live` where both are linked, so every tab takes the two locks in one order)."""
         return await link(self, PairChatState, access)
 
-    async def _reload(self) -> EventSpec | None:
+    async def _reload(self, sections: bool = False) -> EventSpec | None:
         """Check that this user is a member of the pair, link this tab to the pair's shared
         states, then read the journey and the chat and refresh what both members see.
+        With `sections` (the page's load), the meetings and the goals too, so that the page
+        appears whole: sections that filled in later pushed everything below them down, and
+        a click on "End this pair" at the foot of the page could land on something else.
 
         The reads come after the links, under the shared states' locks: a message or a
         mark the partner commits meanwhile is either in what is read here, or added by
         the partner's own event after this one lets go (it commits first, then takes the
-        lock). Read before, it could be overwritten by this older copy in both tabs."""
+        lock). Read before, it could be overwritten by this older copy in both tabs. The
+        links are always made in one order (the journey, the chat, the meetings, the
+        goals), so that two tabs never wait for each other's locks."""
         try:
             pair_id = self._pair_id()
             access = await self._with_user(  # before any link
                 lambda db, user: access_pair(db, actor=user, pair_id=pair_id)
             )
             live, talk = await self._live(access), await self._chat(access)
+            shown = (
+                (await link(self, MeetingsLiveState, access), await link_goals(self, access))
+                if sections
+                else None
+            )
         except SignedOut:
             return self._login_redirect()
         except NotFound:
             self.not_found, self.pair = True, {}
             return None
 
-        def read(db: Session, user: User) -> tuple[journey.JourneyView, ChatSnapshot, User]:
+        def read(db: Session, user: User) -> _Read:
             view = journey.get_journey(db, actor=user, pair_id=pair_id)
             snapshot = chat_snapshot(db, user, pair_id)
             presence.mark_conversation_read(db, access=access)  # the chat is in view
-            return view, snapshot, user
+            if shown is None:
+                return _Read(view, snapshot, user)
+            return _Read(
+                view,
+                snapshot,
+                user,
+                meetings.get_meetings(db, actor=user, pair_id=pair_id),
+                goals.list_goals(db, actor=user, pair_id=pair_id),
+            )
 
         try:
-            view, snapshot, me = await self._with_user(read)
+            got = await self._with_user(read)
         except SignedOut:
             return self._login_redirect()
         except NotFound:
             self.not_found, self.pair = True, {}
             return None
-        self._show(view, me)
-        live._apply(view)
-        talk._apply_chat(snapshot)
+        self._show(got.view, got.me)
+        live._apply(got.view)
+        talk._apply_chat(got.snapshot)
+        if shown is not None and got.meetings is not None and got.goals is not None:
+            shown[0]._apply(got.meetings)
+            shown[1]._apply(got.goals)
         return None
 
     @rx.event
@@ -366,7 +411,7 @@ class PairPageState(SessionState):
         talk = await self.get_state(PairChatFormState)
         assert isinstance(talk, PairChatFormState)
         talk._reset()
-        follow_up = await self._reload()
+        follow_up = await self._reload(sections=True)
         if follow_up is not None:
             return follow_up
         if self.not_found:
@@ -419,7 +464,9 @@ class PairPageState(SessionState):
             self.errors = {error.field or error_key: error.message}
             return await self._reload()
         self.message = success
-        return await self._reload()
+        shown = await self._reload()
+        self.message_status = str(self.pair.get("status", ""))
+        return shown
 
     @rx.event
     async def mark_done(self, week: int) -> EventSpec | None:
@@ -471,33 +518,42 @@ class PairPageState(SessionState):
         )
 
     @rx.event
-    async def end_pair(self, form: dict[str, Any]) -> EventSpec | None:
-        return await self._act(
-            lambda db, user, pid: journey.end_pair(
-                db,
-                actor=user,
-                pair_id=pid,
-                reason=str(form.get("reason", "")),
-                rating=form.get("rating", ""),
-                detail=form.get("detail", ""),
+    async def end_pair(self, form: dict[str, Any]) -> AsyncIterator[EventSpec | None]:
+        async for step in while_busy_async(
+            self,
+            "ending",
+            lambda: self._act(
+                lambda db, user, pid: journey.end_pair(
+                    db,
+                    actor=user,
+                    pair_id=pid,
+                    reason=str(form.get("reason", "")),
+                    rating=form.get("rating", ""),
+                    detail=form.get("detail", ""),
+                ),
+                "The pair has ended. Its history stays here for the two of you.",
+                "end",
             ),
-            "The pair has ended. Its history stays here for the two of you.",
-            "end",
-        )
+        ):
+            yield step
 
     @rx.event
     async def complete(self, form: dict[str, Any]) -> EventSpec | None:
-        return await self._act(
+        shown = await self._act(
             lambda db, user, pid: journey.complete_pair(
                 db,
                 actor=user,
                 pair_id=pid,
                 rating=form.get("rating", ""),
                 takeaway=form.get("takeaway", ""),
+                goal_answers=goals.survey_fields(form),
             ),
             "Thank you! Your closing survey is in.",
             "survey",
         )
+        if not self.errors and not self.not_found:
+            schedule_goals_refresh(self._pair_id())  # the survey's answers, on both pages
+        return shown
 
     @rx.event
     def open_report(self) -> None:
@@ -512,9 +568,13 @@ class PairPageState(SessionState):
         self.report_open, self.report_errors = False, {}
 
     @rx.event
-    async def send_report(self, form: dict[str, Any]) -> Any:
-        ids = [int(k[2:]) for k, v in form.items() if k.startswith("m-") and k[2:].isdigit() and v]
+    async def send_report(self, form: dict[str, Any]) -> AsyncIterator[EventSpec | None]:
         self.report_errors = {}
+        async for step in while_busy_async(self, "reporting", lambda: self._report(form)):
+            yield step
+
+    async def _report(self, form: dict[str, Any]) -> EventSpec | None:
+        ids = [int(k[2:]) for k, v in form.items() if k.startswith("m-") and k[2:].isdigit() and v]
         try:
             pair_id = self._pair_id()
             await self._with_user(
@@ -541,6 +601,7 @@ class PairPageState(SessionState):
             + self.pair.get("partner", "your partner")
             + " is not told."
         )
+        self.message_status = str(self.pair.get("status", ""))
         return None
 
     @rx.event
@@ -571,9 +632,28 @@ class PairChatFormState(PairPageState):
     earlier_more: rx.Field[bool] = rx.field(False)
     shown_until: rx.Field[int] = rx.field(0)
     chat_error: rx.Field[str] = rx.field("")
+    # What became of this tab's sends, by the client id the page gave each (the page shows
+    # a send as "Sending…" until its id is in one of these): the ids the server stored, and
+    # the ids it refused with the reason. Kept across page loads (a send queued while the
+    # connection was down is answered after the page's reload), the last few only.
+    sent_ids: rx.Field[list[str]] = rx.field(default_factory=list)
+    refused: rx.Field[dict[str, str]] = rx.field(default_factory=dict)
 
     def _reset(self) -> None:
         assign_changed(self, chat_error="", earlier=[], earlier_more=False, shown_until=0)
+
+    def _note_outcome(self, client_id: str, refusal: str | None) -> None:
+        """The answer to the send with this client id, for the page's pending copy of it."""
+        if not client_id or len(client_id) > SEND_ID_MAX:
+            return
+        refused = {k: v for k, v in self.refused.items() if k != client_id}
+        if refusal is None:
+            if client_id not in self.sent_ids:
+                self.sent_ids = [*self.sent_ids, client_id][-SENDS_KEPT:]
+        else:
+            refused[client_id] = refusal
+        if refused != self.refused:
+            self.refused = dict(list(refused.items())[-SENDS_KEPT:])
 
     def _keep(self, messages: list[dict[str, Any]], more: bool) -> None:
         """Bounded: at most EARLIER_MAX + a page, the newest kept (the gap to the live
@@ -590,6 +670,7 @@ class PairChatFormState(PairPageState):
         if self.chat_error:
             self.chat_error = ""
         pair_id = self._pair_id()
+        client_id = str(form.get("client_id", ""))
 
         def store(db: Session, user: User) -> tuple[PairAccess, dict[str, Any]]:
             access = access_pair(db, actor=user, pair_id=pair_id)
@@ -598,7 +679,7 @@ class PairChatFormState(PairPageState):
                 actor=user,
                 pair_id=pair_id,
                 body=form.get("body", ""),
-                client_id=str(form.get("client_id", "")) or None,
+                client_id=client_id or None,
             )
             db.commit()  # committed before anyone is shown the message
             return access, _message(
@@ -622,6 +703,7 @@ class PairChatFormState(PairPageState):
             return None
         except ServiceError as error:
             self.chat_error = error.message
+            self._note_outcome(client_id, error.message)
             if isinstance(error, Conflict):  # blocked or ended meanwhile: show it now
                 await self._reload()
             return None
@@ -631,6 +713,7 @@ class PairChatFormState(PairPageState):
             return self._login_redirect()
         talk._add_message(shown)
         self.composer_key += 1
+        self._note_outcome(client_id, None)
         _note_read_after_send(access, talk)
         return None
 

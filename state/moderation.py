@@ -7,7 +7,7 @@ from the database, that they are a site moderator: nothing is trusted from the p
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import reflex as rx
@@ -17,6 +17,8 @@ from sqlmodel import Session
 from mentor_app.models import User
 from mentor_app.services import chat, moderation
 from mentor_app.services.errors import NotFound, PermissionDenied, ServiceError
+from mentor_app.wording import count
+from state.busy import while_busy
 from state.journey import schedule_pair_refresh
 from state.paging import EMPTY_PAGE_INFO, page_info
 from state.session import SessionState, SignedOut
@@ -48,7 +50,7 @@ def _row(r: moderation.ReportRow) -> dict[str, Any]:
         "status": r.status,
         "status_label": moderation.status_label(r.status),
         "when": _when(r.created_at),
-        "evidence": f"{r.evidence_count} message{'' if r.evidence_count == 1 else 's'} attached",
+        "evidence": f"{count(r.evidence_count, 'message')} attached",
     }
 
 
@@ -81,6 +83,7 @@ class ModerationQueueState(SessionState):
     appoint_options: rx.Field[list[dict[str, str]]] = rx.field(default_factory=list)
     lift_member: rx.Field[dict[str, Any]] = rx.field(default_factory=dict)
     fix_errors: rx.Field[dict[str, str]] = rx.field(default_factory=dict)
+    fixing: rx.Field[bool] = rx.field(False)  # an appoint or lift on its way
 
     def _deny(self, text: str) -> None:
         self.allowed, self.denied = False, text
@@ -154,8 +157,7 @@ class ModerationQueueState(SessionState):
             {
                 "id": g.id,
                 "name": g.name,
-                "members": f"{len(g.candidates)} active member"
-                + ("" if len(g.candidates) == 1 else "s"),
+                "members": count(len(g.candidates), "active member"),
             }
             for g in orphaned.items
         ]
@@ -361,7 +363,10 @@ class ModerationQueueState(SessionState):
         return True, None
 
     @rx.event
-    def appoint(self, form: dict[str, Any]) -> EventSpec | None:
+    def appoint(self, form: dict[str, Any]) -> Iterator[EventSpec | None]:
+        yield from while_busy(self, "fixing", lambda: self._appoint(form))
+
+    def _appoint(self, form: dict[str, Any]) -> EventSpec | None:
         self.fix_errors, self.message = {}, ""
         raw = str(form.get("member", "") or "")
         group_id = int(self.appoint_group.get("id", 0) or 0)
@@ -395,7 +400,10 @@ class ModerationQueueState(SessionState):
             self.lift_member, self.fix_errors = {}, {}
 
     @rx.event
-    def lift(self, form: dict[str, Any]) -> EventSpec | None:
+    def lift(self, form: dict[str, Any]) -> Iterator[EventSpec | None]:
+        yield from while_busy(self, "fixing", lambda: self._lift(form))
+
+    def _lift(self, form: dict[str, Any]) -> EventSpec | None:
         self.fix_errors, self.message = {}, ""
         user_id = int(self.lift_member.get("user_id", 0) or 0)
         name = str(self.lift_member.get("name", ""))

@@ -82,6 +82,19 @@ def soon(make: Callable[[], Coroutine[Any, Any, None]]) -> None:
         future.add_done_callback(_tasks.discard)  # type: ignore[arg-type]
 
 
+def soon_logged(make: Callable[[], Coroutine[Any, Any, None]], what: str) -> None:
+    """`soon(make)` for a refresh of open pages: a failure is logged, not raised (the
+    pages show the database's truth at their next load)."""
+
+    async def run() -> None:
+        try:
+            await make()
+        except Exception:
+            logger.exception("could not refresh %s", what)
+
+    soon(run)
+
+
 _DONE = object()
 
 

@@ -6,7 +6,7 @@ admin of the program's group (or a member of the pair): nothing is trusted from 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import reflex as rx
@@ -19,6 +19,8 @@ from mentor_app.models import User, utcnow
 from mentor_app.services import journey, notifications, pairing
 from mentor_app.services.errors import NotFound, PermissionDenied, ServiceError
 from mentor_app.services.paging import Page
+from mentor_app.wording import count
+from state.busy import while_busy
 from state.journey import schedule_pair_refresh
 from state.paging import EMPTY_PAGE_INFO, page_info
 from state.session import SessionState, SignedOut
@@ -57,10 +59,6 @@ def _more(names: list[str], total: int, nobody: str) -> str:
 WORKSPACE_LISTS = ("mentees", "mentors", "drafts", "published", "ended")
 
 
-def _pairs(n: int) -> str:
-    return f"{n} pair" if n == 1 else f"{n} pairs"
-
-
 class PairingWorkspaceState(SessionState):
     program: rx.Field[dict[str, Any]] = rx.field(default_factory=dict)
     denied: rx.Field[str] = rx.field("")
@@ -88,6 +86,7 @@ class PairingWorkspaceState(SessionState):
     errors: rx.Field[dict[str, str]] = rx.field(default_factory=dict)
     message: rx.Field[str] = rx.field("")
     working: rx.Field[bool] = rx.field(False)
+    ending: rx.Field[bool] = rx.field(False)  # an "End pair" dialog's act on its way
     confirm_mentor: rx.Field[int] = rx.field(0)  # awaiting "Pair anyway" (not a good fit)
 
     def _program_id(self) -> int:
@@ -192,7 +191,7 @@ class PairingWorkspaceState(SessionState):
             {
                 "label": label,
                 "count": str(n),
-                "name": f"{_pairs(n)} scored {label}",
+                "name": f"{count(n, 'pair')} scored {label}",
                 "height": f"{max(2, round(CHART_BAR_MAX_PX * n / peak))}px",
             }
             for label, n in f.score_buckets
@@ -258,7 +257,11 @@ class PairingWorkspaceState(SessionState):
     def select_mentee(self, enrollment_id: int, name: str) -> EventSpec | None:
         self.errors, self.message, self.confirm_mentor = {}, "", 0
         self.selected = {"id": int(enrollment_id), "name": str(name)}
-        return self._refresh()
+        follow_up = self._refresh()
+        if follow_up is not None or not self.selected:
+            return follow_up
+        # The suggestions show below both lists: on a phone, far out of view.
+        return rx.scroll_to("suggested-mentors")
 
     @rx.event
     def clear_selection(self) -> None:
@@ -367,7 +370,7 @@ class PairingWorkspaceState(SessionState):
                 db, actor=user, program_id=pid, min_score=min_score, plan=plan
             ),
             lambda made: (
-                f"Suggested {len(made)} draft pairs. Review them, then publish."
+                f"Suggested {count(len(made), 'draft pair')}. Review them, then publish."
                 if made
                 else "No new pairs reach the minimum score."
             ),
@@ -397,7 +400,7 @@ class PairingWorkspaceState(SessionState):
                 dropped += result.dropped
                 if not result.more:
                     break
-                self.message = f"Publishing… {published} pairs so far."
+                self.message = f"Publishing… {count(published, 'pair')} so far."
                 yield
         except SignedOut:
             self.working = False
@@ -407,13 +410,14 @@ class PairingWorkspaceState(SessionState):
             self.message = ""
             self.errors = {
                 "drafts": (
-                    f"{_pairs(published)} published; the others are still drafts. {error.message}"
+                    f"{count(published, 'pair')} published; the others are still drafts. "
+                    + error.message
                     if published
                     else error.message
                 )
             }
         else:
-            text = f"Published {_pairs(published)}; each member has been told."
+            text = f"Published {count(published, 'pair')}; each member has been told."
             if dropped:
                 text += " Not published: " + " ".join(dropped)
             self.message = text
@@ -423,7 +427,12 @@ class PairingWorkspaceState(SessionState):
             yield follow_up
 
     @rx.event
-    async def end_pair(self, form: dict[str, Any]) -> EventSpec | None:
+    def end_pair(self, form: dict[str, Any]) -> Iterator[EventSpec | None]:
+        # A sync generator: each step runs in a handler thread (state.off_loop), the
+        # service's write too.
+        yield from while_busy(self, "ending", lambda: self._end_pair(form))
+
+    def _end_pair(self, form: dict[str, Any]) -> EventSpec | None:
         raw = str(form.get("pair_id", ""))
         pair_id = int(raw) if raw.isdigit() else 0
         ended: list[int] = []  # filled only once the service has ended the pair

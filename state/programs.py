@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import reflex as rx
@@ -13,6 +13,8 @@ from mentor_app.models import Program, User
 from mentor_app.program_templates import TEMPLATES
 from mentor_app.services import enrollments, programs
 from mentor_app.services.errors import Conflict, NotFound, PermissionDenied, ServiceError
+from mentor_app.wording import count
+from state.busy import while_busy
 from state.journey import schedule_pair_refresh
 from state.paging import EMPTY_PAGE_INFO, page_info
 from state.session import SessionState, SignedOut
@@ -23,7 +25,7 @@ TEMPLATE_CHOICES: list[dict[str, Any]] = [
         "key": t.key,
         "title": t.title,
         "description": t.description,
-        "weeks": f"{t.default_length_weeks} weeks",
+        "weeks": count(t.default_length_weeks, "week"),
     }
     for t in TEMPLATES.values()
 ]
@@ -246,7 +248,8 @@ class WizardState(SessionState):
     def _plain_journey(self) -> list[dict[str, Any]]:
         return [
             {"week": i + 1, "title": s.get("title", ""), "focus": s.get("focus", ""),
-             "prompts": list(s.get("prompts") or [])}
+             "prompts": list(s.get("prompts") or []),
+             **({"goal": True} if s.get("goal") is True else {})}
             for i, s in enumerate(self.journey)
         ]  # fmt: skip
 
@@ -259,6 +262,18 @@ class WizardState(SessionState):
         if key == "prompts_text":
             row["prompts"] = _lines(value)
         row[key] = value
+        rows[index] = row
+        self.journey = rows
+
+    @rx.event
+    def set_step_goal(self, index: int, value: bool) -> None:
+        """Whether the week is about the mentee's goals (the pair's page links to them)."""
+        rows = list(self.journey)
+        if not _is_row(index, rows):
+            return  # no such week (a crafted event): nothing to change
+        row = {k: v for k, v in rows[index].items() if k != "goal"}
+        if value is True:
+            row["goal"] = True
         rows[index] = row
         self.journey = rows
 
@@ -348,6 +363,7 @@ class ProgramPageState(SessionState):
     )
     application_pages: rx.Field[dict[str, int]] = rx.field(default_factory=dict)
     turning: rx.Field[str] = rx.field("")  # the role whose next page is on its way
+    removing: rx.Field[bool] = rx.field(False)  # a "Remove the application" on its way
     counts: rx.Field[dict[str, int]] = rx.field(default_factory=dict)
     not_found: rx.Field[bool] = rx.field(False)
     message: rx.Field[str] = rx.field("")
@@ -387,7 +403,7 @@ class ProgramPageState(SessionState):
             "description": page.description,
             "status": page.status,
             "start_date": page.start_date.isoformat() if page.start_date else "not set",
-            "length": f"{page.length_weeks} weeks",
+            "length": count(page.length_weeks, "week"),
             "group_name": page.group_name,
             "group_href": f"/groups/{page.group_id}",
             "is_admin": page.is_admin,
@@ -544,7 +560,10 @@ class ProgramPageState(SessionState):
         )
 
     @rx.event
-    def remove_application(self, form: dict[str, Any]) -> Any:
+    def remove_application(self, form: dict[str, Any]) -> Iterator[Any]:
+        yield from while_busy(self, "removing", lambda: self._remove_application(form))
+
+    def _remove_application(self, form: dict[str, Any]) -> Any:
         raw = str(form.get("enrollment_id", ""))
         enrollment_id = int(raw) if raw.isdigit() and len(raw) < 12 else 0
         reason = str(form.get("reason", ""))

@@ -9,7 +9,17 @@ from unittest import mock
 
 from sqlmodel import Session, col, delete, select
 
-from mentor_app.models import Enrollment, Group, Membership, Pair, Program, RateLimit, User
+from mentor_app.models import (
+    Enrollment,
+    Goal,
+    Group,
+    Meeting,
+    Membership,
+    Pair,
+    Program,
+    RateLimit,
+    User,
+)
 from mentor_app.services import accounts, enrollments, groups, pairing, programs
 
 TODAY = dt.date(2026, 1, 15)
@@ -326,3 +336,53 @@ def make_past_pairs(
     db.add_all(pairs)
     db.commit()
     return pairs
+
+
+# --- meetings and goals (issue 21), written as the meetings and goals services store them ---
+
+
+def make_meeting(
+    db: Session,
+    *,
+    pair: Pair,
+    starts_at: dt.datetime,
+    status: str = "confirmed",
+    weekly: bool = False,
+    repeat_until: dt.date | None = None,
+    duration_minutes: int = 60,
+    video_link: str = "",
+    timezone: str = "UTC",
+) -> Meeting:
+    """A meeting of `pair` (confirmed at `starts_at` unless `status` says otherwise); a
+    weekly one keeps its wall-clock time in `timezone`."""
+    meeting = Meeting(
+        pair_id=pair.id or 0,
+        uid=f"meeting-{next(_seq)}@test",
+        status=status,
+        proposed_by=pair.mentor_id,
+        options=[starts_at.astimezone(dt.UTC).isoformat()],
+        starts_at=starts_at if status != "proposed" else None,
+        duration_minutes=duration_minutes,
+        video_link=video_link,
+        timezone=timezone,
+        weekly=weekly,
+        repeat_until=repeat_until,
+    )
+    db.add(meeting)
+    db.commit()
+    return meeting
+
+
+def make_goal(
+    db: Session, *, pair: Pair, position: int = 1, text: str = "A goal", progress: int = 0
+) -> Goal:
+    goal = Goal(
+        pair_id=pair.id or 0,
+        position=position,
+        text=text,
+        progress=progress,
+        created_by=pair.mentee_id,
+    )
+    db.add(goal)
+    db.commit()
+    return goal

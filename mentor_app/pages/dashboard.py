@@ -6,6 +6,7 @@ import reflex as rx
 
 from components.layout import refused_notice
 from components.paging import pager, scroll_region
+from components.text import count_var
 from mentor_app.pages.common import shell
 from state.dashboard import ProgramDashboardState
 
@@ -32,10 +33,10 @@ def kpis() -> rx.Component:
         kpi_card(
             "Applications",
             k["applications"],
-            k["mentors"].to(str)
-            + " mentors · "
-            + k["mentees"].to(str)
-            + " mentees · "
+            count_var(k["mentors"], "mentor")
+            + " · "
+            + count_var(k["mentees"], "mentee")
+            + " · "
             + k["withdrawn"].to(str)
             + " withdrawn",
             "Applications by role",
@@ -48,28 +49,30 @@ def kpis() -> rx.Component:
             "Pairs by status",
         ),
         kpi_card("Steps completed", k["steps"], "journey steps done, all pairs", "Steps completed"),
-        columns=rx.breakpoints(initial="1", sm="2", md="4"),
+        kpi_card("Goals set", k["goals"], k["goal_progress"], "Goals set"),
+        columns=rx.breakpoints(initial="1", sm="2", md="3", lg="5"),
         spacing="3",
         width="100%",
     )
 
 
-def chart_card() -> rx.Component:
+def chart_card(
+    title: str = "Check-in rate per week",
+    explained: str = (
+        "Check-ins made for each journey week, out of two per pair whose journey had reached it."
+    ),
+    bars: rx.Var = DS.chart,
+) -> rx.Component:
     return rx.card(
         rx.vstack(
-            rx.heading("Check-in rate per week", size="4", as_="h2"),
-            rx.text(
-                "Check-ins made for each journey week, out of two per pair whose journey had "
-                "reached it.",
-                size="2",
-                color_scheme="gray",
-            ),
+            rx.heading(title, size="4", as_="h2"),
+            rx.text(explained, size="2", color_scheme="gray"),
             rx.cond(
-                DS.chart.length() > 0,
+                bars.length() > 0,
                 rx.box(
                     rx.flex(
                         rx.foreach(
-                            DS.chart,
+                            bars,
                             lambda b: rx.vstack(
                                 rx.text(b["percent"], size="1"),
                                 rx.box(
@@ -88,7 +91,7 @@ def chart_card() -> rx.Component:
                         ),
                         spacing="3",
                         align="end",
-                        aria_label="Check-in rate per week",
+                        aria_label=title,
                         role="group",
                     ),
                     overflow_x="auto",
@@ -266,6 +269,12 @@ def dashboard_page() -> rx.Component:
                     ),
                     kpis(),
                     chart_card(),
+                    chart_card(
+                        "Meetings held per week",
+                        "Active pairs that held a planned meeting in each journey week, out of "
+                        "the active pairs whose journey had reached it.",
+                        DS.meetings_chart,
+                    ),
                     pairs_card(),
                     spacing="4",
                     width="100%",

@@ -5,14 +5,26 @@ from __future__ import annotations
 from typing import Any
 
 import reflex as rx
+from reflex.experimental.client_state import ClientStateVar
+from reflex_base.utils.imports import ImportVar
+from reflex_base.vars import VarData
+from reflex_components_core.core.banner import has_connection_errors
 
 from components.dialogs import confirm_dialog, form_dialog
-from components.forms import error_for, field_error, form_alert
+from components.forms import error_for, field_error, form_alert, visually_hidden
 from components.layout import keep_alive, not_found_notice
 from mentor_app.pages.common import shell
+from mentor_app.pages.goals import goals_link, goals_section, survey_goal_fields
+from mentor_app.pages.meetings import meetings_section
 from mentor_app.services.chat import REPORT_CATEGORIES
 from mentor_app.services.journey import END_CHOICES, MOODS
-from state.journey import PairChatFormState, PairChatState, PairLiveState, PairPageState
+from state.journey import (
+    SENDS_KEPT,
+    PairChatFormState,
+    PairChatState,
+    PairLiveState,
+    PairPageState,
+)
 
 LIVE = PairLiveState
 CHAT = PairChatState
@@ -71,7 +83,7 @@ def header() -> rx.Component:
         rx.cond(
             LIVE.status == "ended",
             rx.callout(
-                "This pair ended on " + p["ended_on"].to(str) + ". Its history stays here, "
+                "This pair ended on " + LIVE.ended_on + ". Its history stays here, "
                 "read-only, for the two of you.",
                 icon="info",
                 color_scheme="gray",
@@ -84,7 +96,10 @@ def header() -> rx.Component:
                 icon="party_popper",
             ),
         ),
-        rx.cond(PAGE.message != "", rx.callout(PAGE.message, icon="info", role="status")),
+        rx.cond(
+            (PAGE.message != "") & (PAGE.message_status == LIVE.status),
+            rx.callout(PAGE.message, icon="info", role="status"),
+        ),
         form_alert(PAGE.errors.get("form", "")),
         rx.vstack(
             rx.text(LIVE.progress_text, size="2"),
@@ -161,7 +176,10 @@ def check_in_card() -> rx.Component:
             rx.form(
                 rx.vstack(
                     rx.el.fieldset(
-                        rx.el.legend("How is it going?", font_weight="500"),
+                        rx.el.legend(
+                            rx.cond(mine["question"] != "", mine["question"], "How is it going?"),
+                            font_weight="500",
+                        ),
                         rx.flex(
                             *[
                                 _radio("mood", str(n), f"{n} {label}", mine["mood"] == str(n))
@@ -222,6 +240,27 @@ def check_in_card() -> rx.Component:
 # --- the journey ------------------------------------------------------------------------
 
 
+def _mark(name: rx.Var | str, marked: rx.Var) -> rx.Component:
+    """One member's mark on a week: "You ✓" or "Nora —", read out as words."""
+    return rx.el.span(
+        name,
+        rx.el.span(rx.cond(marked, " ✓", " —"), aria_hidden="true"),
+        visually_hidden(rx.cond(marked, ": marked done", ": not marked yet")),
+    )
+
+
+def step_marks(step: rx.Var, mine: rx.Var) -> rx.Component:
+    """Both members' marks: a week is done once both marked it."""
+    partner_marked = step["done_roles"].to(list[str]).contains(PAGE.pair["partner_role"].to(str))
+    return rx.text(
+        _mark("You", mine),
+        rx.el.span(" · ", aria_hidden="true"),
+        visually_hidden("; "),
+        _mark(PAGE.pair["partner"].to(str), partner_marked),
+        size="2",
+    )
+
+
 def step_card(step: rx.Var) -> rx.Component:
     current = step["week"].to(str) == PAGE.week["number"].to(str)
     mine = step["done_roles"].to(list[str]).contains(PAGE.pair["my_role"].to(str))
@@ -238,6 +277,7 @@ def step_card(step: rx.Var) -> rx.Component:
                     wrap="wrap",
                 ),
                 rx.text(step["focus"], size="2"),
+                rx.cond(step["goal"].to(bool), goals_link()),
                 rx.el.ul(
                     rx.foreach(
                         step["prompts"].to(list[str]),
@@ -246,6 +286,7 @@ def step_card(step: rx.Var) -> rx.Component:
                     padding_left="1.2em",
                     margin="0",
                 ),
+                step_marks(step, mine),
                 rx.cond(
                     step["done_text"].to(str) != "",
                     rx.text(step["done_text"], size="1", color_scheme="gray"),
@@ -368,12 +409,22 @@ def partner_answers() -> rx.Component:
 # --- completing and ending ----------------------------------------------------------------------
 
 
+def _can_complete() -> rx.Var:
+    """Completing is offered while the pair is active (the partner may complete it live)."""
+    return PAGE.can_complete & (LIVE.status == "active")
+
+
+def _survey_due() -> rx.Var:
+    """This member's closing survey, once the pair completed without it (live or not)."""
+    return (LIVE.status == "completed") & ~LIVE.surveyed.contains(PAGE.pair["my_role"].to(str))
+
+
 def survey_card() -> rx.Component:
     return rx.card(
         rx.form(
             rx.vstack(
                 rx.heading(
-                    rx.cond(PAGE.can_complete, "Complete the program", "Your closing survey"),
+                    rx.cond(_can_complete(), "Complete the program", "Your closing survey"),
                     size="4",
                     as_="h2",
                 ),
@@ -383,6 +434,7 @@ def survey_card() -> rx.Component:
                     size="2",
                 ),
                 _rating_select("survey-rating", "How useful was the program for you?", False),
+                *survey_goal_fields(),
                 rx.el.label("What will you take away? (optional)", html_for="survey-takeaway"),
                 rx.text_area(
                     id="survey-takeaway", name="takeaway", max_length=1000, rows="3", width="100%"
@@ -390,7 +442,7 @@ def survey_card() -> rx.Component:
                 error_for(PAGE.errors, "takeaway"),
                 form_alert(PAGE.errors.get("survey", "")),
                 rx.button(
-                    rx.cond(PAGE.can_complete, "Complete the program", "Send my survey"),
+                    rx.cond(_can_complete(), "Complete the program", "Send my survey"),
                     type="submit",
                 ),
                 spacing="2",
@@ -427,6 +479,7 @@ def end_dialog() -> rx.Component:
         submit="End the pair",
         on_submit=PAGE.end_pair,
         destructive=True,
+        busy=PAGE.ending,
         cancel="Keep the pair",
     )
 
@@ -435,7 +488,8 @@ def end_dialog() -> rx.Component:
 
 # Enter sends, Shift+Enter makes a new line (and nothing happens while an IME composes).
 SEND_ON_ENTER = rx.Var(
-    "(e) => { if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing) "
+    "(e) => { if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing "
+    "&& !e.target.readOnly) "
     "{ e.preventDefault(); e.target.form.requestSubmit(); } }"
 )
 # The client id is chosen in the browser as the message is sent, for the text sent: the same
@@ -444,40 +498,141 @@ SEND_ON_ENTER = rx.Var(
 # so the server never takes it for the earlier attempt. The composer re-mounts, and forgets
 # its ids, once the server confirms a send.
 #
-# The send is also noted, until it is confirmed, in the tab's session storage with the
-# composer's key at the time: a connection that drops with the send in flight makes the
-# page hydrate again and re-mount the composer, empty. If the key has not moved on by then
-# (the server never got the send), `RESEND_PENDING` puts the text back and sends it again,
-# with the same id; if it has, the server stored it and the note is dropped. The note names
-# the member's role in the pair: the partner signing in on this tab never sends it.
+# Each send is also noted, until the server has answered it, in the tab's session storage
+# (a list, oldest first): a connection that drops with sends in flight or queued loses them
+# (they had left the page's queue, or the page was reloaded), and the page hydrates again
+# once it is back. Then `RESEND_PENDING` sends every note the server has not answered yet
+# (its id is neither in `sent_ids` nor in `refused`, which the composer carries as
+# data-sent and data-refused), in order, each with its own id: the server stores a client
+# id once, so a note whose answer was lost is not stored twice. Notes the server answered
+# are dropped (`FORGET_CONFIRMED`, each time a confirmed send empties the composer). A
+# note names the member's role in the pair: the partner signing in on this tab never
+# sends it. The composer stays mounted across a reconnection (it stays even when the chat
+# closes), so the resend is tied to the page's hydration, not to the composer's mount.
 PENDING_KEY = "'mentor-chat-pending:' + window.location.pathname"
-CLIENT_ID_FOR_TEXT = rx.Var(
+# Each text sent from this tab is also shown at once in the list, as "Sending…" (the server
+# does not know it yet, and while the connection is down the send waits in the page's
+# queue). The list of these lives in the browser (`PENDING`, React state, so it shows with
+# no round trip); the server's answer to a send, by client id (`sent_ids`, `refused`),
+# turns it into the stored message, which replaces it in the same render, or "Not sent".
+PENDING = ClientStateVar.create("chat_pending", default=[])
+PENDING_NOW = "(refs['_client_state_chat_pending'] || [])"
+PENDING_SET = "refs['_client_state_setChat_pending']"
+_REFS = VarData(imports={"$/utils/state": [ImportVar(tag="refs")]})
+
+
+def _script(code: str) -> rx.Var:
+    """A handler written in JavaScript that reads or sets the pending list."""
+    return rx.Var(code, _var_data=_REFS)
+
+
+# This tab's notes of sends the server has not answered, oldest first (an older page kept
+# one note, as an object).
+READ_NOTES = (
+    "((k) => { let n = null; "
+    "try { n = JSON.parse(window.sessionStorage.getItem(k) || 'null'); } catch (_) {} "
+    "return (Array.isArray(n) ? n : (n ? [n] : [])).filter("
+    "(p) => p && typeof p.text === 'string' && typeof p.id === 'string'); })(" + PENDING_KEY + ")"
+)
+
+
+def _write_notes(notes: str) -> str:
+    """JavaScript that keeps `notes` (an expression) as the tab's notes."""
+    return (
+        "try { const k = " + PENDING_KEY + "; const n = " + notes + "; "
+        "if (n.length) window.sessionStorage.setItem(k, JSON.stringify(n)); "
+        "else window.sessionStorage.removeItem(k); } catch (_) {} "
+    )
+
+
+# A fresh client id for a send (random; the fallback for old browsers is random enough).
+NEW_CLIENT_ID = (
+    "((window.crypto && crypto.randomUUID) ? crypto.randomUUID() : "
+    "(Date.now().toString(36) + Math.random().toString(36).slice(2) + "
+    "Math.random().toString(36).slice(2)))"
+)
+CLIENT_ID_FOR_TEXT = _script(
     "(e) => { const f = e.currentTarget; const text = f.elements['body'].value; "
     "const ids = f.__clientIds || (f.__clientIds = new Map()); let id = ids.get(text); "
-    "if (!id) { id = (window.crypto && crypto.randomUUID) ? crypto.randomUUID() : "
-    "(Date.now().toString(36) + Math.random().toString(36).slice(2) + "
-    "Math.random().toString(36).slice(2)); ids.set(text, id); } "
+    "if (!id) { id = " + NEW_CLIENT_ID + "; ids.set(text, id); } "
     "f.elements['client_id'].value = id; "
-    "try { window.sessionStorage.setItem(" + PENDING_KEY + ", "
-    "JSON.stringify({ text, id, key: f.dataset.key, role: f.dataset.role })); "
-    "} catch (_) {} }"
+    "if (text.trim()) { "
+    + _write_notes(
+        "[..." + READ_NOTES + ".filter((p) => p.id !== id), { text, id, role: f.dataset.role }]"
+        ".slice(-" + str(SENDS_KEPT) + ")"
+    )
+    + "} "
+    "const show = " + PENDING_SET + "; const now = " + PENDING_NOW + "; "
+    "if (show && text.trim() && !now.some((p) => p.id === id)) { "
+    "show([...now, { id, text, pair: Number(f.dataset.pair) }].slice(-"
+    + str(SENDS_KEPT)
+    + ")); } }"
 )
-RESEND_PENDING = (
-    "(() => { const f = document.getElementById('chat-form'); if (!f) return; "
-    "const k = " + PENDING_KEY + "; let p = null; "
-    "try { p = JSON.parse(window.sessionStorage.getItem(k) || 'null'); } catch (_) {} "
-    "if (!p || typeof p.text !== 'string') return; "
-    "if (Number(f.dataset.key) !== Number(p.key) || f.dataset.role !== p.role) { "
-    "window.sessionStorage.removeItem(k); "
-    "return; } "
-    "f.elements['body'].value = p.text; f.__clientIds = new Map([[p.text, p.id]]); "
-    "f.requestSubmit(); })()"
+# Retry sends a refused text again from the composer, under a new client id (a refused
+# send stored nothing, so no earlier attempt can be taken for it): the item loses its
+# refusal and shows "Sending…" again until the server answers the new id. Discard takes it
+# off the list (and forgets the note that would send it again after a reload).
+RETRY_PENDING = _script(
+    "(e) => { const id = e.currentTarget.dataset.clientId; "
+    "const p = " + PENDING_NOW + ".find((x) => x.id === id); "
+    "const f = document.getElementById('chat-form'); if (!p || !f) return; "
+    "const again = "
+    + NEW_CLIENT_ID
+    + "; "
+    + _write_notes(READ_NOTES + ".filter((x) => x.id !== id)")
+    + "const show = "
+    + PENDING_SET
+    + "; "
+    "if (show) show(" + PENDING_NOW + ".map((x) => x.id === id ? { ...x, id: again } : x)); "
+    "f.elements['body'].value = p.text; "
+    "(f.__clientIds || (f.__clientIds = new Map())).set(p.text, again); f.requestSubmit(); }"
 )
+DISCARD_PENDING = _script(
+    "(e) => { const id = e.currentTarget.dataset.clientId; const show = " + PENDING_SET + "; "
+    "if (show) show("
+    + PENDING_NOW
+    + ".filter((x) => x.id !== id)); "
+    + _write_notes(READ_NOTES + ".filter((p) => p.id !== id)")
+    + "}"
+)
+
+
+def _pending_note(resend: bool) -> str:
+    return (
+        "(() => { const f = document.getElementById('chat-form'); if (!f) return; "
+        "let answered = []; "
+        "try { answered = [...JSON.parse(f.dataset.sent || '[]'), "
+        "...JSON.parse(f.dataset.refused || '[]')]; } catch (_) {} "
+        "const done = new Set(answered); "
+        "const open = " + READ_NOTES + ".filter("
+        "(p) => p.role === f.dataset.role && !done.has(p.id)); "
+        + _write_notes("open")
+        + (
+            "for (const p of open) { f.elements['body'].value = p.text; "
+            "f.__clientIds = new Map([[p.text, p.id]]); f.requestSubmit(); } "
+            if resend
+            else ""
+        )
+        + "})()"
+    )
+
+
+RESEND_PENDING = _pending_note(resend=True)
+FORGET_CONFIRMED = _pending_note(resend=False)
 
 
 def _sender(m: rx.Var) -> rx.Var:
     mine = m["role"].to(str) == PAGE.pair["my_role"].to(str)
     return rx.cond(mine, "You", PAGE.pair["partner"].to(str))
+
+
+# One message's bubble, stored or still on its way.
+BUBBLE: dict[str, Any] = {
+    "padding": "6px 10px",
+    "border_radius": "10px",
+    "max_width": "85%",
+    "font_size": "14px",
+}
 
 
 def message_item(m: rx.Var) -> rx.Component:
@@ -494,10 +649,78 @@ def message_item(m: rx.Var) -> rx.Component:
         rx.el.p(m["body"], margin="0", white_space="pre-wrap", overflow_wrap="anywhere"),
         align_self=rx.cond(mine, "flex-end", "flex-start"),
         background_color=rx.cond(mine, "var(--accent-3)", "var(--gray-3)"),
-        padding="6px 10px",
-        border_radius="10px",
-        max_width="85%",
-        font_size="14px",
+        **BUBBLE,
+    )
+
+
+def pending_item(p: rx.Var) -> rx.Component:
+    """A text this tab sent that the server has not stored (yet): "Sending…" until it
+    answers, or "Not sent" with its reason, the text kept to retry or copy. Said in words,
+    in the list's live region, not by colour alone."""
+    client_id = p["id"].to(str)
+    reason = TALK.refused.get(client_id, "").to(str)
+    refused = reason != ""
+    return rx.cond(
+        (p["pair"].to(int) == PAGE.pair["id"].to(int)) & ~TALK.sent_ids.contains(client_id),
+        rx.el.div(
+            rx.el.div(
+                rx.el.strong("You"),
+                " · ",
+                rx.cond(refused, rx.el.strong("Not sent: " + reason), rx.el.em("Sending…")),
+                font_size="12px",
+                color=rx.cond(refused, "var(--red-11)", "var(--gray-11)"),
+            ),
+            rx.el.p(p["text"], margin="0", white_space="pre-wrap", overflow_wrap="anywhere"),
+            rx.cond(
+                refused,
+                rx.el.div(
+                    rx.cond(
+                        CHAT.can_send,
+                        rx.button(
+                            "Retry",
+                            type="button",
+                            size="1",
+                            variant="soft",
+                            custom_attrs={"data-client-id": client_id, "onClick": RETRY_PENDING},
+                        ),
+                    ),
+                    rx.button(
+                        "Discard",
+                        type="button",
+                        size="1",
+                        variant="ghost",
+                        color_scheme="gray",
+                        custom_attrs={"data-client-id": client_id, "onClick": DISCARD_PENDING},
+                    ),
+                    display="flex",
+                    gap="8px",
+                    margin_top="4px",
+                ),
+            ),
+            align_self="flex-end",
+            border=rx.cond(refused, "1px solid var(--red-8)", "1px dashed var(--gray-8)"),
+            **BUBBLE,
+        ),
+    )
+
+
+def offline_notice() -> rx.Component:
+    """Shown while the page cannot reach the server (Reflex's failed reconnection attempts;
+    a connection back at the first try is no news). The live region is always there, so
+    the notice is read out as it appears."""
+    return rx.el.div(
+        rx.cond(
+            has_connection_errors,
+            rx.callout(
+                "Offline — messages will be sent when you're back",
+                icon="wifi_off",
+                color_scheme="amber",
+                role="status",
+                size="1",
+            ),
+        ),
+        aria_live="polite",
+        width="100%",
     )
 
 
@@ -549,6 +772,7 @@ def report_dialog() -> rx.Component:
         error=errors.get("form", ""),
         submit="Send report",
         on_submit=PAGE.send_report,
+        busy=PAGE.reporting,
         open=PAGE.report_open,
         on_open_change=PAGE.set_report_open,
     )
@@ -568,14 +792,31 @@ def block_dialog() -> rx.Component:
     )
 
 
+def keyed_mount(key: rx.Var, on_mount: Any) -> rx.Component:
+    """An unseen element that sends `on_mount` when it appears, and again each time `key`
+    changes. The key goes on a fragment around it: Reflex wraps an element with an event in
+    a component of its own, puts the element's key inside that component, and runs the
+    mount in the component's effect, so a key on the element itself re-mounted the element
+    but never sent the event again."""
+    return rx.fragment(rx.el.div(hidden=True, on_mount=on_mount), key=key)
+
+
 def composer() -> rx.Component:
+    """Stays in place once the chat closes (a block, the pair ended), read-only: the text
+    the member had typed is kept to copy, not taken away unseen (theme.css hides an empty
+    closed composer)."""
     return rx.form(
         rx.vstack(
-            rx.el.label("Message", html_for="chat-body", font_weight="500"),
+            rx.el.label(
+                rx.cond(CHAT.can_send, "Message", "Your unsent text (not sent)"),
+                html_for="chat-body",
+                font_weight="500",
+            ),
             rx.el.textarea(
                 id="chat-body",
                 name="body",
                 rows=2,
+                read_only=~CHAT.can_send,
                 # Focus comes back to a composer re-mounted after a send, never on opening.
                 auto_focus=TALK.composer_key > 0,
                 placeholder="Write a message. Enter sends, Shift+Enter starts a new line.",
@@ -591,7 +832,10 @@ def composer() -> rx.Component:
             ),
             rx.el.input(type="hidden", name="client_id", id="chat-client-id"),
             field_error("chat-body", TALK.chat_error),
-            rx.flex(rx.spacer(), rx.button("Send", type="submit"), width="100%"),
+            rx.cond(
+                CHAT.can_send,
+                rx.flex(rx.spacer(), rx.button("Send", type="submit"), width="100%"),
+            ),
             spacing="2",
             width="100%",
         ),
@@ -600,11 +844,12 @@ def composer() -> rx.Component:
         # Runs before the form's own submit handler reads the fields.
         custom_attrs={
             "onSubmitCapture": CLIENT_ID_FOR_TEXT,
-            "data-key": TALK.composer_key,
+            "data-sent": TALK.sent_ids.to_string(),
+            "data-refused": TALK.refused.keys().to_string(),
             "data-role": PAGE.pair["my_role"].to(str),
+            "data-pair": PAGE.pair["id"].to(int),
+            "data-closed": ~CHAT.can_send,
         },
-        # Once the page is live again (events wait for the connection).
-        on_mount=rx.call_script(RESEND_PENDING),
         on_submit=TALK.send,
         reset_on_submit=False,
         width="100%",
@@ -627,6 +872,12 @@ def chat_panel() -> rx.Component:
             ),
             rx.text("Only the two of you can read this chat.", size="1", color_scheme="gray"),
             keep_alive("pair", PAGE.keep_alive),
+            # Mounted as each hydration of the page ends (its load done, so the composer's
+            # key is the server's): the first, and again after every reconnection.
+            rx.cond(
+                rx.State.is_hydrated,
+                rx.el.div(hidden=True, on_mount=rx.call_script(RESEND_PENDING)),
+            ),
             rx.cond(
                 show_earlier,
                 rx.button("Load earlier", variant="ghost", size="1", on_click=TALK.load_earlier),
@@ -637,7 +888,7 @@ def chat_panel() -> rx.Component:
                 (TALK.shown_until > 0)
                 & (CHAT.messages.length() > 0)
                 & (CHAT.messages[0]["id"].to(int) > TALK.shown_until),
-                rx.el.div(key=TALK.shown_until, on_mount=TALK.load_newer, hidden=True),
+                keyed_mount(TALK.shown_until, TALK.load_newer),
             ),
             # A column-reversed scroll box with one child stays scrolled to its newest
             # message without any script; the messages inside keep reading order.
@@ -648,8 +899,11 @@ def chat_panel() -> rx.Component:
                         CHAT.messages,
                         lambda m: rx.cond(m["id"].to(int) > TALK.shown_until, message_item(m)),
                     ),
+                    rx.foreach(PENDING.value.to(list[dict[str, Any]]), pending_item),
                     rx.cond(
-                        (CHAT.messages.length() == 0) & (TALK.earlier.length() == 0),
+                        (CHAT.messages.length() == 0)
+                        & (TALK.earlier.length() == 0)
+                        & (PENDING.value.to(list[dict[str, Any]]).length() == 0),
                         rx.text("No messages yet. Say hello!", color_scheme="gray", size="2"),
                     ),
                     display="flex",
@@ -669,15 +923,17 @@ def chat_panel() -> rx.Component:
                 # A new message re-lays out this box only, not the long page around it.
                 contain="strict",
             ),
+            offline_notice(),
             rx.cond(
-                CHAT.can_send,
-                composer(),
+                ~CHAT.can_send,
                 rx.callout(
                     "You can no longer send messages in this chat.",
                     icon="info",
                     color_scheme="gray",
                 ),
             ),
+            composer(),
+            keyed_mount(TALK.composer_key, rx.call_script(FORGET_CONFIRMED)),
             spacing="2",
             width="100%",
         ),
@@ -690,8 +946,10 @@ def pair_page() -> rx.Component:
         header(),
         rx.cond(_active() & PAGE.fit_due, fit_check()),
         chat_panel(),
+        meetings_section(),
         rx.cond(_active() & PAGE.week["in_journey"].to(bool), check_in_card()),
-        rx.cond(PAGE.can_complete | PAGE.survey_due, survey_card()),
+        rx.cond(_can_complete() | _survey_due(), survey_card()),
+        goals_section(),
         journey_list(),
         history(),
         partner_answers(),

@@ -407,6 +407,7 @@ def appoint_dialog() -> rx.Component:
         error=MQ.fix_errors.get("form", ""),
         submit="Appoint",
         on_submit=MQ.appoint,
+        busy=MQ.fixing,
         open=MQ.appoint_group.contains("id"),
         on_open_change=MQ.set_appoint_open,
     )
@@ -456,6 +457,7 @@ def lift_dialog() -> rx.Component:
         error=MQ.fix_errors.get("form", ""),
         submit="Lift the suspension",
         on_submit=MQ.lift,
+        busy=MQ.fixing,
         open=MQ.lift_member.contains("user_id"),
         on_open_change=MQ.set_lift_open,
     )

@@ -8,6 +8,7 @@ from components.dialogs import confirm_dialog, form_dialog
 from components.forms import error_for, form_alert
 from components.layout import refused_notice
 from components.paging import pager, scroll_region
+from components.text import count_var
 from mentor_app.pages.common import shell
 from mentor_app.services.journey import END_CHOICES
 from mentor_app.services.pairing import CONFIRM_NOT_A_GOOD_FIT
@@ -214,6 +215,8 @@ def selected_panel() -> rx.Component:
             width="100%",
         ),
         width="100%",
+        id="suggested-mentors",  # scrolled to when a mentee is chosen
+        scroll_margin_top="1em",
     )
 
 
@@ -289,6 +292,7 @@ def admin_end_dialog(p: rx.Var) -> rx.Component:
         submit="End the pair",
         on_submit=WS.end_pair,
         destructive=True,
+        busy=WS.ending,
         reset_on_submit=True,
         # Tied to its pair: when the list changes under an open dialog (this pair ended and
         # left the page), it closes instead of asking about whoever is in its row now.
@@ -402,7 +406,7 @@ def drafts_card() -> rx.Component:
                     total > 0,
                     confirm_dialog(
                         rx.button("Publish pairs", loading=WS.working),
-                        title="Publish " + count + " pairs?",
+                        title="Publish " + count_var(total, "pair") + "?",
                         description="Each mentor and mentee is told who they are paired with, "
                         "and their journey opens. Published pairs can't be unpaired here.",
                         confirm="Publish",

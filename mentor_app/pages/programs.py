@@ -8,6 +8,7 @@ from components.dialogs import confirm_dialog, form_dialog
 from components.forms import error_for, form_alert, text_area, text_field
 from components.layout import not_found_notice
 from components.paging import pager, scroll_region
+from components.text import count_var
 from mentor_app.pages.common import shell
 from state.programs import (
     QUESTION_TYPES,
@@ -238,6 +239,42 @@ def question_editor(q: rx.Var, i: rx.Var) -> rx.Component:
     )
 
 
+# Every question card and journey week has its own controls (about eight a question): a
+# keyboard user skips past them to Back and Next with one link (WCAG's "bypass blocks").
+STEP_BUTTONS_ID = "wizard-step-buttons"
+FOCUS_STEP_BUTTONS: rx.Var[Any] = rx.Var(
+    "(e) => { e.preventDefault(); const t = document.getElementById('"
+    + STEP_BUTTONS_ID
+    + "'); if (t) { t.focus(); } }"
+)
+
+
+def skip_to_step_buttons(past: str) -> rx.Component:
+    """A link to the step's Back and Next, before a long list of editors. It moves the focus
+    itself: a page-internal #fragment would be a navigation for the app's router."""
+    return rx.el.a(
+        f"Skip {past}, to Back and Next",
+        href="#" + STEP_BUTTONS_ID,
+        custom_attrs={"onClick": FOCUS_STEP_BUTTONS},
+        font_size="var(--font-size-2)",
+        color="var(--accent-11)",
+        text_decoration="underline",
+        width="fit-content",
+    )
+
+
+def step_buttons(*buttons: rx.Component) -> rx.Component:
+    """The step's Back and Next; the skip link's target, so focusable by script only."""
+    return rx.flex(
+        *buttons,
+        id=STEP_BUTTONS_ID,
+        role="group",
+        aria_label="Step buttons",
+        tab_index=-1,
+        width="100%",
+    )
+
+
 def questions_step() -> rx.Component:
     return rx.vstack(
         rx.heading("Sign-up questions", size="5", as_="h2"),
@@ -246,6 +283,7 @@ def questions_step() -> rx.Component:
             "“used for matching” drive the pairing suggestions.",
             size="2",
         ),
+        skip_to_step_buttons("the questions"),
         form_alert(WizardState.errors.get("questions", "")),
         rx.foreach(WizardState.questions, question_editor),
         rx.flex(
@@ -264,11 +302,10 @@ def questions_step() -> rx.Component:
             spacing="3",
             wrap="wrap",
         ),
-        rx.flex(
+        step_buttons(
             rx.button("Back", variant="outline", on_click=WizardState.save_questions(2)),
             rx.spacer(),
             rx.button("Next", loading=WizardState.saving, on_click=WizardState.save_questions(4)),
-            width="100%",
         ),
         spacing="3",
         width="100%",
@@ -323,6 +360,12 @@ def step_editor(s: rx.Var, i: rx.Var) -> rx.Component:
                 on_blur=lambda v: WizardState.set_step(i, "prompts_text", v),
                 width="100%",
             ),
+            rx.checkbox(
+                week + " is about the mentee's goals (pairs see a link to them)",
+                default_checked=s["goal"].to(bool),
+                on_change=lambda v: WizardState.set_step_goal(i, v),
+                size="2",
+            ),
             error_for(errors, key),
             spacing="1",
             width="100%",
@@ -338,14 +381,14 @@ def journey_step() -> rx.Component:
         rx.text(
             "One step a week. Pairs see each week's focus and prompts on their page.", size="2"
         ),
+        skip_to_step_buttons("the weeks"),
         form_alert(WizardState.errors.get("journey", "")),
         rx.foreach(WizardState.journey, step_editor),
         rx.button("Add week", variant="soft", type="button", on_click=WizardState.add_step),
-        rx.flex(
+        step_buttons(
             rx.button("Back", variant="outline", on_click=WizardState.save_journey(3)),
             rx.spacer(),
             rx.button("Next", loading=WizardState.saving, on_click=WizardState.save_journey(5)),
-            width="100%",
         ),
         spacing="3",
         width="100%",
@@ -362,11 +405,12 @@ def review_step() -> rx.Component:
                 rx.data_list.label("Start date"), rx.data_list.value(d["start_date"])
             ),
             rx.data_list.item(
-                rx.data_list.label("Length"), rx.data_list.value(d["length_weeks"] + " weeks")
+                rx.data_list.label("Length"),
+                rx.data_list.value(count_var(d["length_weeks"], "week")),
             ),
             rx.data_list.item(
                 rx.data_list.label("Mentor capacity"),
-                rx.data_list.value("up to " + d["mentor_capacity_max"] + " mentees"),
+                rx.data_list.value("up to " + count_var(d["mentor_capacity_max"], "mentee")),
             ),
             rx.data_list.item(
                 rx.data_list.label("Questions"),
@@ -374,7 +418,7 @@ def review_step() -> rx.Component:
             ),
             rx.data_list.item(
                 rx.data_list.label("Journey"),
-                rx.data_list.value(WizardState.journey.length().to(str) + " weeks"),
+                rx.data_list.value(count_var(WizardState.journey.length(), "week")),
             ),
         ),
         rx.el.ol(rx.foreach(WizardState.journey, lambda s: rx.el.li(s["title"]))),
@@ -541,7 +585,7 @@ def my_application() -> rx.Component:
                 rx.text.strong(mine["role"]),
                 rx.cond(
                     mine["role"] == "mentor",
-                    " for up to " + mine["capacity"].to(str) + " mentees",
+                    " for up to " + count_var(mine["capacity"], "mentee"),
                     "",
                 ),
                 ".",
@@ -638,6 +682,7 @@ def remove_dialog(application: rx.Var) -> rx.Component:
         submit="Remove the application",
         on_submit=ProgramPageState.remove_application,
         destructive=True,
+        busy=ProgramPageState.removing,
         cancel="Keep the application",
         reset_on_submit=True,
         key=application["id"].to(str),
@@ -723,23 +768,30 @@ def admin_panel() -> rx.Component:
                 spacing="3",
                 wrap="wrap",
             ),
-            rx.cond(
-                p["next_status"] != "",
-                confirm_dialog(
-                    rx.button(
-                        rx.cond(
-                            p["next_status"] == "active", "Start the program", "Close the program"
-                        )
+            rx.match(
+                p["next_status"],
+                (
+                    "active",
+                    confirm_dialog(
+                        rx.button("Start the program"),
+                        title="Start the program?",
+                        description="Sign-ups close and pairs start their journeys.",
+                        confirm="Start the program",
+                        on_confirm=ProgramPageState.advance,
                     ),
-                    title="Change the program's status?",
-                    description=rx.cond(
-                        p["next_status"] == "active",
-                        "Sign-ups close and pairs start their journeys.",
-                        "The program ends for everyone. This can't be undone.",
-                    ),
-                    confirm="Confirm",
-                    on_confirm=ProgramPageState.advance,
                 ),
+                (
+                    "closed",
+                    confirm_dialog(
+                        rx.button("Close the program", color_scheme="red", variant="soft"),
+                        title="Close the program?",
+                        description="The program ends for everyone. This can't be undone.",
+                        confirm="Close the program",
+                        on_confirm=ProgramPageState.advance,
+                        destructive=True,
+                    ),
+                ),
+                rx.fragment(),
             ),
             spacing="3",
             width="100%",

@@ -19,6 +19,7 @@ DEFAULT_LENGTH_WEEKS = 8
 JOURNEY: list[dict[str, Any]] = [
     {
         "week": 1,
+        "goal": True,
         "title": "First meeting and goals",
         "focus": (
             "Get to know each other and agree how you will work together. Leave with one "
@@ -73,6 +74,7 @@ JOURNEY: list[dict[str, Any]] = [
     },
     {
         "week": 5,
+        "goal": True,
         "title": "Mid-point review",
         "focus": (
             "Halfway through: check progress against the week-1 goal and how the mentoring "
@@ -113,6 +115,7 @@ JOURNEY: list[dict[str, Any]] = [
     },
     {
         "week": 8,
+        "goal": True,
         "title": "Wrap-up and next steps",
         "focus": (
             "Look back at what changed since week 1 and turn the momentum into a plan the "

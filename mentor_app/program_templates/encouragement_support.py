@@ -20,6 +20,7 @@ DEFAULT_LENGTH_WEEKS = 10
 JOURNEY: list[dict[str, Any]] = [
     {
         "week": 1,
+        "goal": True,
         "title": "Meeting each other and setting the tone",
         "focus": (
             "Get to know each other and agree how you'll look after these conversations. "
@@ -74,6 +75,7 @@ JOURNEY: list[dict[str, Any]] = [
     },
     {
         "week": 5,
+        "goal": True,
         "title": "Mid-point check-in",
         "focus": (
             "Halfway: check how the conversations feel for both of you and what has shifted, "
@@ -139,6 +141,7 @@ JOURNEY: list[dict[str, Any]] = [
     },
     {
         "week": 10,
+        "goal": True,
         "title": "Wrap-up and goodbye",
         "focus": (
             "Close the program well: look back at the journey, say what each of you takes "

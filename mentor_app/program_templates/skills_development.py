@@ -19,6 +19,7 @@ DEFAULT_LENGTH_WEEKS = 6
 JOURNEY: list[dict[str, Any]] = [
     {
         "week": 1,
+        "goal": True,
         "title": "First meeting and a skill goal",
         "focus": (
             "Get to know each other and pin down the skill. Agree what 'better' will look "
@@ -61,6 +62,7 @@ JOURNEY: list[dict[str, Any]] = [
     },
     {
         "week": 4,
+        "goal": True,
         "title": "Mid-point review",
         "focus": (
             "Halfway: compare with the starting point, find what's slowing progress down, "
@@ -87,6 +89,7 @@ JOURNEY: list[dict[str, Any]] = [
     },
     {
         "week": 6,
+        "goal": True,
         "title": "Show, reflect and keep going",
         "focus": (
             "The mentee presents the project, finished or not. Name the progress made and "

@@ -73,8 +73,11 @@ from mentor_app.models import (
     EmailPreference,
     Enrollment,
     FitCheck,
+    Goal,
+    GoalUpdate,
     Group,
     LoginThrottle,
+    MeetingReminder,
     Membership,
     Message,
     Notification,
@@ -129,7 +132,16 @@ DECISIONS: dict[tuple[str, str], str] = {
     ("email_outbox", "user_id"): "deleted",
     ("email_preference", "user_id"): "deleted",
     ("conversation_read", "user_id"): "deleted",
+    # A pair's meetings are both members' (the pair ends first: its future ones cancelled).
+    ("meeting", "proposed_by"): "kept (tombstone)",
+    ("meeting", "cancelled_by"): "kept (tombstone)",
+    ("meeting_reminder", "user_id"): "deleted",
+    # A goal is the pair's (the partner's progress marks and comments hang on it): its
+    # text, which the mentee wrote, goes; the numbers stay for the program's counts.
+    ("goal", "created_by"): "kept, text removed",
+    ("goal_update", "user_id"): "deleted",
 }
+GOAL_REMOVED = "(removed with the member's account)"
 
 
 def _iso(value: dt.datetime | dt.date | None) -> str | None:
@@ -281,7 +293,8 @@ def _export_pairs(db: Session, me: int) -> list[dict[str, Any]]:
     )
 
     by_pair: dict[int, dict[str, list[dict[str, Any]]]] = {
-        pid or 0: {"messages": [], "check_ins": [], "steps_done": []} for pid in pair_ids
+        pid or 0: {"messages": [], "check_ins": [], "steps_done": [], "goals": [], "goal_notes": []}
+        for pid in pair_ids
     }
     # The partner's text is never read: the CASE leaves it in the database.
     mine = col(Message.sender_id) == me
@@ -312,6 +325,27 @@ def _export_pairs(db: Session, me: int) -> list[dict[str, Any]]:
                 "created_at": _iso(c.created_at),
                 "updated_at": _iso(c.updated_at),
             }
+        )
+    for g in db.exec(
+        select(Goal)
+        .where(Goal.created_by == me, col(Goal.pair_id).in_(pair_ids))
+        .order_by(col(Goal.pair_id), col(Goal.position))
+    ).all():
+        by_pair[g.pair_id]["goals"].append(
+            {
+                "goal": g.text,
+                "target_date": _iso(g.target_date),
+                "progress": g.progress,
+                "created_at": _iso(g.created_at),
+            }
+        )
+    for u in db.exec(
+        select(GoalUpdate)
+        .where(GoalUpdate.user_id == me, col(GoalUpdate.pair_id).in_(pair_ids))
+        .order_by(col(GoalUpdate.pair_id), col(GoalUpdate.id))
+    ).all():
+        by_pair[u.pair_id]["goal_notes"].append(
+            {"kind": u.kind, "progress": u.progress, "note": u.note, "at": _iso(u.created_at)}
         )
     for s in db.exec(
         select(StepCompletion)
@@ -456,6 +490,8 @@ def delete_account(
         (FitCheck, FitCheck.user_id),
         (PairSurvey, PairSurvey.user_id),
         (StepCompletion, StepCompletion.user_id),
+        (GoalUpdate, GoalUpdate.user_id),
+        (MeetingReminder, MeetingReminder.user_id),
         (Block, Block.blocker_id),
         (Membership, Membership.user_id),
         (EmailPreference, EmailPreference.user_id),
@@ -463,6 +499,12 @@ def delete_account(
     ):
         db.exec(delete(table).where(col(column) == me))  # type: ignore[call-overload]
     db.exec(delete(LoginThrottle).where(col(LoginThrottle.email) == old_email))
+    db.exec(
+        update(Goal)
+        .where(col(Goal.created_by) == me)
+        .values(text=GOAL_REMOVED, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
     if kept_pairs:
         # The match factors quote both members' answers.
         db.exec(

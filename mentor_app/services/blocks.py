@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import or_
+from sqlalchemy import and_, or_
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
-from mentor_app.models import Block, User
+from mentor_app.models import Block, Pair, User
 from mentor_app.services import groups
 from mentor_app.services.errors import ValidationError
 
@@ -64,3 +66,23 @@ def blocked_pairs(db: Session, user_ids: Iterable[int]) -> set[tuple[int, int]]:
         )
     ).all()
     return {(a, b) for a, b in rows} | {(b, a) for a, b in rows}
+
+
+def between_pair_members() -> ColumnElement[bool]:
+    """For a Core SELECT over `mentor_pair`: a block stands between the pair's two members,
+    either way (the scheduled jobs read pairs in bulk, without the ORM)."""
+    block, pair = Block.__table__, Pair.__table__  # type: ignore[attr-defined]
+    return (
+        sa_select(block.c.id)
+        .where(
+            or_(
+                and_(
+                    block.c.blocker_id == pair.c.mentor_id, block.c.blocked_id == pair.c.mentee_id
+                ),
+                and_(
+                    block.c.blocker_id == pair.c.mentee_id, block.c.blocked_id == pair.c.mentor_id
+                ),
+            )
+        )
+        .exists()
+    )

@@ -1,8 +1,10 @@
 """A program's dashboard for its group's admins: applications, match rate, pairs by status,
-check-in rate per week, steps completed, each active pair's health with its reasons and a
-suggested action, a CSV export, and pausing a pair.
+check-in rate per week, meetings held per week, goals set and their average progress, steps
+completed, each active pair's health with its reasons and a suggested action, a CSV
+export, and pausing a pair.
 
-Counts and timestamps only: no note, message body or survey text is ever read here.
+Counts and timestamps only: no note, message body, survey or goal text, video link or
+meeting time is ever read here (a meeting's times are read only to count what was held).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from mentor_app.models import (
     CheckIn,
     Enrollment,
     FitCheck,
+    Goal,
+    Meeting,
     Message,
     Pair,
     Program,
@@ -42,9 +46,12 @@ from mentor_app.services.journey import (
     silent_since,
     week_counted,
     week_of,
+    weeks_done_by_both,
 )
+from mentor_app.services.meeting_times import Times, occurrences
 from mentor_app.services.nudges import NudgeRules
 from mentor_app.services.paging import Page, page_of_list
+from mentor_app.wording import count
 
 PUBLISHED = ("active", "completed", "ended")
 PAIR_NOT_FOUND = "Pair not found."
@@ -61,15 +68,18 @@ NOT_GOOD_FIT_BOTH = 50
 BEHIND_WEEKS = 2  # steps done may trail the current week by this much
 BEHIND_POINTS = 15
 PAUSED_POINTS = 10
+NO_MEETING_DAYS = 14  # no meeting held for this long, once the journey is this far in
+NO_MEETING_POINTS = 15
 
 HEALTHY, WATCH, AT_RISK = "healthy", "watch", "at risk"
 HEALTHY_MIN, WATCH_MIN = 70, 40
 
-NUDGE, MESSAGE, REMATCH, RESUME = (
+NUDGE, MESSAGE, REMATCH, RESUME, MEET = (
     "Nudge again",
     "Message the pair",
     "Offer a rematch",
     "Resume or end the pair",
+    "Suggest planning a meeting",
 )
 ACTIONS = {
     "no_check_in": NUDGE,
@@ -77,9 +87,10 @@ ACTIONS = {
     "not_good_fit": REMATCH,
     "behind": NUDGE,
     "paused": RESUME,
+    "no_meeting": MEET,
 }
 # Among reasons of equal points, the one whose action helps most comes first.
-PRIORITY = ("not_good_fit", "one_sided", "no_check_in", "paused", "behind")
+PRIORITY = ("not_good_fit", "one_sided", "no_check_in", "no_meeting", "paused", "behind")
 
 CSV_COLUMNS = (
     "pair id",
@@ -94,13 +105,16 @@ CSV_COLUMNS = (
     "health score",
     "reasons",
     "end reason",
+    "meetings held",
+    "goals set",
+    "average goal progress %",
 )
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
 class HealthReason:
-    key: str  # no_check_in | one_sided | not_good_fit | behind | paused
+    key: str  # no_check_in | one_sided | not_good_fit | behind | paused | no_meeting
     text: str
     points: int
 
@@ -123,6 +137,9 @@ class PairHealth:
     reasons: list[HealthReason] = field(default_factory=list)
     action: str = ""
     end_reason: str = ""
+    meetings_held: int = 0  # occurrences of its confirmed meetings that have started
+    goals: int = 0
+    goal_progress: int | None = None  # average over its goals, %; None without goals
 
 
 @dataclass(frozen=True)
@@ -134,6 +151,17 @@ class WeekRate:
     @property
     def percent(self) -> int:
         return round(100 * self.check_ins / self.expected) if self.expected else 0
+
+
+@dataclass(frozen=True)
+class MeetingRate:
+    week: int
+    held: int  # active pairs that held a meeting in this journey week
+    pairs: int  # active pairs whose journey had reached this week
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.held / self.pairs) if self.pairs else 0
 
 
 @dataclass(frozen=True)
@@ -151,6 +179,9 @@ class Dashboard:
     check_in_rates: list[WeekRate]
     steps_completed: int
     pairs: list[PairHealth]  # active ones by health, lowest first, then the others
+    meeting_rates: list[MeetingRate] = field(default_factory=list)
+    goals_set: int = 0
+    goal_progress: int | None = None  # average progress of every goal set, %
 
     @property
     def match_rate(self) -> int | None:
@@ -166,10 +197,6 @@ def band_of(score: int) -> str:
     return WATCH if score >= WATCH_MIN else AT_RISK
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
 def health_reasons(
     *,
     current_week: int,
@@ -182,18 +209,22 @@ def health_reasons(
     paused: bool,
     now: dt.datetime,
     counted_week: int | None = None,
+    journey_began: dt.datetime | None = None,
+    last_meeting: dt.datetime | None = None,
 ) -> list[HealthReason]:
     """Why an active pair may need help, worst first. `mentor_last`/`mentee_last` are each
     member's last message or check-in; `silent_since` stands in for a member with none.
     `counted_week` is the latest week a missing check-in counts for (the current week only
-    once its nudge day has passed); the current week when not given."""
+    once its nudge day has passed); the current week when not given. `journey_began` and
+    `last_meeting` (the latest meeting held): no meeting for NO_MEETING_DAYS is a reason
+    once the journey is that far in (left out when `journey_began` is not given)."""
     reasons: list[HealthReason] = []
     counted = current_week if counted_week is None else counted_week
     silent_weeks = counted - last_check_in_week
     if silent_weeks >= SILENT_WEEKS:
         points = min(SILENT_MAX, SILENT_POINTS + SILENT_EXTRA * (silent_weeks - SILENT_WEEKS))
         reasons.append(
-            HealthReason("no_check_in", f"no check-in for {_plural(silent_weeks, 'week')}", points)
+            HealthReason("no_check_in", f"no check-in for {count(silent_weeks, 'week')}", points)
         )
     last = {"mentor": mentor_last, "mentee": mentee_last}
     for writer, silent in (("mentee", "mentor"), ("mentor", "mentee")):
@@ -205,7 +236,7 @@ def health_reasons(
             reasons.append(
                 HealthReason(
                     "one_sided",
-                    f"one-sided: {writer} writing, {silent} silent for {_plural(days, 'day')}",
+                    f"one-sided: {writer} writing, {silent} silent for {count(days, 'day')}",
                     ONE_SIDED_POINTS,
                 )
             )
@@ -222,6 +253,15 @@ def health_reasons(
                 BEHIND_POINTS,
             )
         )
+    if journey_began is not None:
+        # Counted from the journey's start at the earliest: a new pair is not flagged.
+        since = max(last_meeting or journey_began, journey_began)
+        if now - since >= dt.timedelta(days=NO_MEETING_DAYS):
+            reasons.append(
+                HealthReason(
+                    "no_meeting", f"no meeting for {NO_MEETING_DAYS} days", NO_MEETING_POINTS
+                )
+            )
     if paused:
         reasons.append(HealthReason("paused", "paused by an admin", PAUSED_POINTS))
     reasons.sort(key=lambda r: (-r.points, PRIORITY.index(r.key)))
@@ -241,6 +281,9 @@ def suggested_action(reasons: Sequence[HealthReason], *, paused: bool) -> str:
 
 
 # --- the dashboard -----------------------------------------------------------------------
+
+_EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+_TICK = dt.timedelta(microseconds=1)  # a meeting starting at `now` has been held
 
 
 def _later(a: dt.datetime | None, b: dt.datetime | None) -> dt.datetime | None:
@@ -353,18 +396,16 @@ def _work_out(db: Session, *, program: Program, actor: User, now: dt.datetime | 
         .group_by(col(Message.pair_id), col(Message.sender_id))
     ).all():
         last_seen[(pair_id, sender_id)] = _later(last_seen.get((pair_id, sender_id)), last_at)
-    steps_done: dict[int, int] = {}
-    last_step: dict[int, dt.datetime | None] = {}
-    for pair_id, weeks, last_at in db.exec(
-        select(
-            StepCompletion.pair_id,
-            func.count(func.distinct(StepCompletion.week)),
-            func.max(StepCompletion.done_at),
-        )
-        .where(col(StepCompletion.pair_id).in_(in_program))
-        .group_by(col(StepCompletion.pair_id))
-    ).all():
-        steps_done[pair_id], last_step[pair_id] = weeks, last_at
+    # A step counts as done once both members marked it (weeks_done_by_both); any
+    # member's mark is a sign of life.
+    steps_done = weeks_done_by_both(db, in_program)
+    last_step: dict[int, dt.datetime | None] = dict(
+        db.exec(
+            select(StepCompletion.pair_id, func.max(StepCompletion.done_at))
+            .where(col(StepCompletion.pair_id).in_(in_program))
+            .group_by(col(StepCompletion.pair_id))
+        ).all()
+    )
     # A fit answer is the answering member's word to the admins: an admin who is the
     # partner sees only their own.
     viewer = groups.acting_user_id(actor)
@@ -379,6 +420,32 @@ def _work_out(db: Session, *, program: Program, actor: User, now: dt.datetime | 
             continue
         unfit.setdefault(pair_id, set()).add(user_id)
 
+    # Meetings: the starts of confirmed ones, to count those held (never shown).
+    meetings: dict[int, list[Any]] = {}
+    for meeting in db.execute(
+        sa_select(
+            col(Meeting.pair_id),
+            col(Meeting.status),
+            col(Meeting.starts_at),
+            col(Meeting.weekly),
+            col(Meeting.repeat_until),
+            col(Meeting.timezone),
+        ).where(
+            col(Meeting.pair_id).in_(in_program),
+            col(Meeting.status) == "confirmed",
+            col(Meeting.starts_at) <= now,
+        )
+    ).all():
+        meetings.setdefault(meeting[0], []).append(meeting)
+    # Goals: how many and their progress, never their text.
+    goal_rows: Sequence[Any] = db.execute(
+        sa_select(col(Goal.pair_id), func.count(), func.sum(Goal.progress))
+        .where(col(Goal.pair_id).in_(in_program))
+        .group_by(col(Goal.pair_id))
+    ).all()
+    goal_stats = {int(pair_id): (int(n), int(total or 0)) for pair_id, n, total in goal_rows}
+    held_in_week: dict[int, int] = {}  # journey week -> active pairs that met in it
+
     rows: list[PairHealth] = []
     reached: list[int] = []
     for pair in pairs:
@@ -390,6 +457,16 @@ def _work_out(db: Session, *, program: Program, actor: User, now: dt.datetime | 
         mentor_last = last_seen.get((pid, pair.mentor_id))
         mentee_last = last_seen.get((pid, pair.mentee_id))
         last_activity = _later(_later(mentor_last, mentee_last), last_step.get(pid))
+        held = [
+            at
+            for m in meetings.get(pid, ())
+            for at in occurrences(Times(*m[1:]), _EPOCH, now + _TICK)
+        ]
+        if pair.status == "active":
+            for met_week in {week_of(pair.start_date, _pair_date(at, zones)) for at in held}:
+                if 1 <= met_week <= week:
+                    held_in_week[met_week] = held_in_week.get(met_week, 0) + 1
+        goals, goal_total = goal_stats.get(pid, (0, 0))
         score: int | None = None
         reasons: list[HealthReason] = []
         if pair.status == "active":
@@ -406,6 +483,8 @@ def _work_out(db: Session, *, program: Program, actor: User, now: dt.datetime | 
                 steps_done=steps_done.get(pid, 0),
                 paused=pair.paused,
                 now=now,
+                journey_began=_start_moment(pair, zones) if pair.start_date else None,
+                last_meeting=max(held, default=None),
             )
             score = health_score(reasons)
         rows.append(
@@ -426,6 +505,9 @@ def _work_out(db: Session, *, program: Program, actor: User, now: dt.datetime | 
                 reasons=reasons,
                 action=suggested_action(reasons, paused=pair.paused),
                 end_reason=END_REASONS.get(pair.end_reason or "", pair.end_reason or ""),
+                meetings_held=len(held),
+                goals=goals,
+                goal_progress=round(goal_total / goals) if goals else None,
             )
         )
     rows.sort(key=lambda r: (r.score is None, r.score or 0, r.pair_id))
@@ -439,6 +521,17 @@ def _work_out(db: Session, *, program: Program, actor: User, now: dt.datetime | 
         )
         for w in range(1, top + 1)
     ]
+    active_reached = [w for p, w in zip(pairs, reached, strict=True) if p.status == "active"]
+    meeting_rates = [
+        MeetingRate(
+            week=w,
+            held=held_in_week.get(w, 0),
+            pairs=sum(1 for reach in active_reached if reach >= w),
+        )
+        for w in range(1, max(active_reached, default=0) + 1)
+    ]
+    goals_set = sum(n for n, _total in goal_stats.values())
+    goal_sum = sum(total for _n, total in goal_stats.values())
     matched = {e for p in active for e in (p.mentor_enrollment_id, p.mentee_enrollment_id)}
     return Dashboard(
         program_id=program_id,
@@ -454,6 +547,9 @@ def _work_out(db: Session, *, program: Program, actor: User, now: dt.datetime | 
         check_in_rates=rates,
         steps_completed=sum(steps_done.get(p.id or 0, 0) for p in pairs),
         pairs=rows,
+        meeting_rates=meeting_rates,
+        goals_set=goals_set,
+        goal_progress=round(goal_sum / goals_set) if goals_set else None,
     )
 
 
@@ -628,6 +724,9 @@ def export_csv(db: Session, *, actor: User, program_id: int, now: dt.datetime | 
             "" if p.score is None else p.score,
             "; ".join(r.text for r in p.reasons),
             p.end_reason,
+            p.meetings_held,
+            p.goals,
+            "" if p.goal_progress is None else p.goal_progress,
         ]
         writer.writerow([safe_cell(cell) for cell in row])
     return out.getvalue()

@@ -34,8 +34,8 @@ from mentor_app.settings import email_secret, settings
 CATEGORIES: dict[str, str] = {
     "nudges": "Nudges: your pair's week, and a nudge when your partner waits to hear from you",
     "reminders": (
-        "Reminders: new messages while you are away, and (for admins) pairs that went quiet "
-        "and mentees waiting for a new match"
+        "Reminders: your meetings, an hour before; new messages while you are away; and (for "
+        "admins) pairs that went quiet and mentees waiting for a new match"
     ),
     "pairing": "Pairing news: a new pair, or a change to your application",
 }
@@ -44,6 +44,7 @@ KIND_CATEGORY: dict[str, str] = {
     "nudge": "nudges",
     "one_sided": "nudges",
     "new_message": "reminders",
+    "meeting_reminder": "reminders",
     "one_sided_alert": "reminders",
     "rematch_needed": "reminders",
     "paired": "pairing",
@@ -51,7 +52,16 @@ KIND_CATEGORY: dict[str, str] = {
 }
 # Never optional: what a member must hear about safety, moderation and their account.
 REQUIRED_KINDS = frozenset(
-    {"report_outcome", "moderation_warning", "account_security", "suspension_lifted"}
+    {
+        "report_outcome",
+        "moderation_warning",
+        "account_security",
+        "suspension_lifted",
+        # A calendar invite or its cancellation (services.meetings): a calendar that missed
+        # one shows a meeting that is not happening.
+        "meeting_invite",
+        "meeting_cancelled",
+    }
 )
 DIGEST_KIND = "digest"
 ALL = "all"  # an unsubscribe link from a required e-mail or a digest: every optional kind

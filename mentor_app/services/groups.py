@@ -23,6 +23,7 @@ from mentor_app.services import audit, throttling
 from mentor_app.services.cleaning import storable
 from mentor_app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from mentor_app.services.paging import PAGE_SIZE, Page, page_of
+from mentor_app.wording import count
 
 CATEGORIES: dict[str, str] = {
     "parenting": "Parenting",
@@ -655,7 +656,7 @@ def leave_group(
         action="group_left",
         target_type="group",
         target_id=group_id,
-        detail=f"{len(ended)} pair(s) ended, {withdrawn} application(s) withdrawn",
+        detail=f"{count(len(ended), 'pair')} ended, {count(withdrawn, 'application')} withdrawn",
     )
     return LeaveResult(ended_pair_ids=[i for i in ended if i], withdrawn=withdrawn,
                        successor_id=chosen)  # fmt: skip

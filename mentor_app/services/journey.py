@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from mentor_app.models import (
     CheckIn,
@@ -30,7 +30,7 @@ from mentor_app.models import (
     User,
     utcnow,
 )
-from mentor_app.services import audit, groups, notifications, programs
+from mentor_app.services import audit, groups, meeting_reminders, notifications, programs
 from mentor_app.services.cleaning import storable
 from mentor_app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
 
@@ -181,6 +181,12 @@ class StepView:
     done_by: list[tuple[str, dt.datetime]]  # (display name, when), in order
     done_by_me: bool
     done_roles: list[str] = field(default_factory=list)  # "mentor" / "mentee", same order
+    goal: bool = False  # a step about the goals: its card links to them (goals.is_goal_step)
+
+    @property
+    def done(self) -> bool:
+        """A step is done once both members marked it: one mark is one member's word."""
+        return {"mentor", "mentee"} <= set(self.done_roles)
 
 
 @dataclass(frozen=True)
@@ -216,7 +222,10 @@ class JourneyView:
     my_survey_due: bool
     ended_at: dt.datetime | None
     weeks_done: int = field(default=0)
+    surveyed_roles: list[str] = field(default_factory=list)  # who sent the closing survey
     starts: str = ""  # before the start: the date as the viewer reads it ("Saturday 3 January")
+    # After a meeting this week: "How did Tuesday's meeting go?" (the check-in asks it).
+    meeting_question: str = ""
 
 
 def pair_of_member(db: Session, *, actor: User, pair_id: int) -> tuple[Pair, str]:
@@ -254,6 +263,25 @@ def _names(db: Session, pair: Pair) -> dict[int, str]:
         select(User.id, User.display_name).where(col(User.id).in_([pair.mentor_id, pair.mentee_id]))
     ).all()
     return {uid or 0: name for uid, name in rows}
+
+
+def weeks_done_by_both(db: Session, pair_ids: Any) -> dict[int, int]:
+    """How many weeks of each pair both members marked done (pairs with none are left
+    out): what "done" means on the pair's page, in the admins' counts and for completing
+    the journey. `pair_ids`: a list of ids, or a select of them."""
+    both = (
+        select(StepCompletion.pair_id, StepCompletion.week)
+        .where(col(StepCompletion.pair_id).in_(pair_ids))
+        .group_by(col(StepCompletion.pair_id), col(StepCompletion.week))
+        .having(func.count(func.distinct(StepCompletion.user_id)) >= 2)
+        .subquery()
+    )
+    return {
+        int(pair_id): int(weeks)
+        for pair_id, weeks in db.exec(
+            select(both.c.pair_id, func.count()).group_by(both.c.pair_id)
+        ).all()
+    }
 
 
 def _last_step_done_by_both(db: Session, pair: Pair, length: int) -> bool:
@@ -299,6 +327,7 @@ def get_journey(
             done_by=done.get(int(step.get("week", i + 1)), []),
             done_by_me=int(step.get("week", i + 1)) in mine,
             done_roles=roles.get(int(step.get("week", i + 1)), []),
+            goal=step.get("goal") is True,
         )
         for i, step in enumerate(program.journey)
     ]
@@ -330,13 +359,12 @@ def get_journey(
         partner_answers = programs.answer_summary(
             programs.questions_for(program, partner_role), partner_enrollment.answers
         )
-    surveyed = db.exec(
-        select(PairSurvey.id).where(PairSurvey.pair_id == pair_id, PairSurvey.user_id == me)
-    ).first()
+    surveyed_by = set(db.exec(select(PairSurvey.user_id).where(PairSurvey.pair_id == pair_id)))
+    surveyed = me in surveyed_by
     last_passed = length > 0 and week > length
-    can_complete = (
-        pair.status == "active" and last_passed and _last_step_done_by_both(db, pair, length)
-    )
+    # The last week's step done by both (as `complete_pair` checks), read off the steps.
+    last_done = any(s.week == length and s.done for s in steps)
+    can_complete = pair.status == "active" and last_passed and last_done
     return JourneyView(
         pair_id=pair_id,
         program_id=program.id or 0,
@@ -360,9 +388,26 @@ def get_journey(
         fit_check_due=pair.status == "active" and week >= 2 and fit is None,
         my_fit_answer=fit or "",
         can_complete=can_complete,
-        my_survey_due=pair.status == "completed" and surveyed is None,
+        my_survey_due=pair.status == "completed" and not surveyed,
         ended_at=pair.ended_at,
-        weeks_done=sum(1 for s in steps if s.done_by),
+        weeks_done=sum(1 for s in steps if s.done),
+        meeting_question=(
+            meeting_reminders.meeting_question(
+                db,
+                pair_id=pair_id,
+                start_date=pair.start_date,
+                week=week,
+                timezone=clean_timezone(actor.timezone),
+                now=_now(now),
+            )
+            if pair.status == "active" and 1 <= week <= length
+            else ""
+        ),
+        surveyed_roles=[
+            role
+            for role, uid in (("mentor", pair.mentor_id), ("mentee", pair.mentee_id))
+            if uid in surveyed_by
+        ],
     )
 
 
@@ -568,7 +613,8 @@ def close_pair(
     detail: str = "",
 ) -> None:
     """Mark an active pair over and free its mentor's seat and its mentee; callers decide
-    what happens to the two applications and who is told.
+    what happens to the two applications and who is told (of the pair's end: its future
+    meetings are cancelled here, and both members told of that).
 
     The UPDATE itself requires the pair to be active, so of two people ending a pair at the
     same moment exactly one closes it and the other gets Conflict: on PostgreSQL the second
@@ -594,6 +640,12 @@ def close_pair(
         raise Conflict(ALREADY_ENDED)
     for name, value in values.items():  # what the row now holds, without another write
         set_committed_value(pair, name, value)
+    # Every ending passes here (a member or an admin ending it, completing, a block,
+    # leaving the group, deleting the account, closing the program): its future meetings
+    # are cancelled and both members told, in the same transaction.
+    from mentor_app.services import meetings  # meetings reads the journey's weeks
+
+    meetings.cancel_for_closed_pair(db, pair=pair, by_user_id=by_user_id)
 
 
 def end_pair(
@@ -835,10 +887,15 @@ def complete_pair(
     pair_id: int,
     rating: Any,
     takeaway: Any = "",
+    goal_answers: Any = None,
     now: dt.datetime | None = None,
 ) -> PairSurvey:
     """The closing survey. The first member to send it completes the pair (once the last
-    week has passed and both marked its step done); the other may still send theirs."""
+    week has passed and both marked its step done); the other may still send theirs. It
+    asks how far each of the pair's goals got (`goal_answers`, by goal id: services.goals),
+    stored with the survey, once per member."""
+    from mentor_app.services import goals  # goals builds on this module
+
     pair, _role = pair_of_member(db, actor=actor, pair_id=pair_id)
     me = groups.acting_user_id(actor)
     program = _program(db, pair)
@@ -856,6 +913,7 @@ def complete_pair(
         rating=_clean_rating(rating, "rating", required=True) or 1,
         takeaway=_clean_note(takeaway, NOTE_MAX, "takeaway"),
     )
+    answers = goals.clean_survey_answers(db, pair=pair, answers=goal_answers)
     if pair.status == "active":
         # Closed first, before the survey row: its foreign key would share-lock the pair,
         # and two members completing at once would then deadlock on PostgreSQL.
@@ -870,6 +928,8 @@ def complete_pair(
     try:
         with db.begin_nested():
             db.add(survey)
+            db.flush()
+            goals.record_survey_answers(db, pair=pair, user_id=me, answers=answers)
     except IntegrityError:
         raise Conflict("You have already sent your closing survey.") from None
     return survey

@@ -41,6 +41,7 @@ SUBJECTS = {
     "rematch_needed": "A mentee in your program is waiting for a new match",
     "suspension_lifted": "Your Mentor circles account is active again",
     "new_message": "You have unread messages in Mentor circles",
+    "meeting_reminder": "Your mentoring meeting starts soon",
 }
 EMAIL_KINDS = frozenset(SUBJECTS)
 _IN_CLAUSE = 500  # ids per IN (...) list

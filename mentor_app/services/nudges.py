@@ -6,6 +6,9 @@ rules run in Python, and the nudge rows go in with one conflict-ignoring INSERT 
 A nudge row is unique per (pair, member, week, kind) and is written before its
 notification, in the same transaction: a rerun, a second scheduler or a crash half-way
 never makes a nudge twice, nor a nudge without its notification.
+
+A pair with a confirmed meeting still to come in a member's journey week gets no weekly
+nudge that week: the meeting's reminder (services.meeting_reminders) speaks for it.
 """
 
 from __future__ import annotations
@@ -24,9 +27,9 @@ from sqlmodel import Session, SQLModel
 
 from mentor_app.db import insert_for, read_scope, session_scope
 from mentor_app.models import (
-    Block,
     CheckIn,
     Enrollment,
+    Meeting,
     Membership,
     Message,
     Notification,
@@ -35,8 +38,9 @@ from mentor_app.models import (
     Program,
     User,
 )
-from mentor_app.services import notifications
+from mentor_app.services import blocks, notifications
 from mentor_app.services.journey import clean_timezone, silent_since, week_of
+from mentor_app.services.meeting_times import Times, journey_week_bounds, occurrences
 
 WEEKLY, ONE_SIDED, ADMIN_ALERT = "weekly", "one_sided", "admin_alert"
 # The notification kinds members and admins see (Nudge.kind is the dedup key instead).
@@ -48,9 +52,9 @@ def _table(model: type[SQLModel]) -> Any:
     return model.__table__  # type: ignore[attr-defined]
 
 
-BLOCK = _table(Block)
 CHECK_IN = _table(CheckIn)
 ENROLLMENT = _table(Enrollment)
+MEETING = _table(Meeting)
 MEMBERSHIP = _table(Membership)
 MESSAGE = _table(Message)
 NOTIFICATION = _table(Notification)
@@ -231,20 +235,7 @@ def _read(db: Session, statement: Any) -> Any:
 
 def _active_pairs(db: Session, *, after_id: int, limit: int) -> list[_PairRow]:
     mentor, mentee = USER.alias("mentor"), USER.alias("mentee")
-    blocked = (
-        select(BLOCK.c.id)
-        .where(
-            or_(
-                and_(
-                    BLOCK.c.blocker_id == PAIR.c.mentor_id, BLOCK.c.blocked_id == PAIR.c.mentee_id
-                ),
-                and_(
-                    BLOCK.c.blocker_id == PAIR.c.mentee_id, BLOCK.c.blocked_id == PAIR.c.mentor_id
-                ),
-            )
-        )
-        .exists()
-    )
+    blocked = blocks.between_pair_members()
     rows = _read(
         db,
         select(
@@ -356,6 +347,47 @@ def _activity(db: Session, low: int, high: int) -> dict[tuple[int, int], _Activi
     return activity
 
 
+def _meetings(db: Session, run: _Run, low: int, high: int) -> dict[int, list[Times]]:
+    """The confirmed meetings of the chunk's pairs that may still happen this week: a
+    pair with one later in a member's week gets its reminder instead of the weekly nudge."""
+    rows = _read(
+        db,
+        select(
+            MEETING.c.pair_id,
+            MEETING.c.status,
+            MEETING.c.starts_at,
+            MEETING.c.weekly,
+            MEETING.c.repeat_until,
+            MEETING.c.timezone,
+        ).where(
+            MEETING.c.pair_id.between(low, high),
+            MEETING.c.status == "confirmed",
+            MEETING.c.starts_at < run.now + dt.timedelta(days=8),
+            or_(
+                MEETING.c.starts_at >= run.now,
+                and_(
+                    MEETING.c.weekly.is_(True),
+                    MEETING.c.repeat_until >= (run.now - dt.timedelta(days=1)).date(),
+                ),
+            ),
+        ),
+    )
+    meetings: dict[int, list[Times]] = {}
+    for pair_id, *times in rows:
+        meetings.setdefault(pair_id, []).append(Times(*times))
+    return meetings
+
+
+def _meets_later_this_week(
+    run: _Run, pair: _PairRow, member: _Member, week: int, meetings: Sequence[Times]
+) -> bool:
+    """Whether the pair has a meeting from now to the end of the member's journey week."""
+    if not meetings or pair.start_date is None:
+        return False
+    _start, end = journey_week_bounds(pair.start_date, week, clean_timezone(member.timezone))
+    return any(occurrences(m, run.now, end) for m in meetings)
+
+
 def _existing_nudges(
     db: Session, low: int, high: int, weeks: set[int]
 ) -> set[tuple[int, int, int, str]]:
@@ -374,7 +406,11 @@ def _existing_nudges(
 
 
 def _plan_pair(
-    run: _Run, pair: _PairRow, program: _ProgramInfo, activity: Mapping[tuple[int, int], _Activity]
+    run: _Run,
+    pair: _PairRow,
+    program: _ProgramInfo,
+    activity: Mapping[tuple[int, int], _Activity],
+    meetings: Sequence[Times] = (),
 ) -> Iterator[_Planned]:
     if pair.start_date is None:
         return
@@ -396,7 +432,13 @@ def _plan_pair(
         daytime, email = run.when(member, partner, program)
         day_of_week = (today - pair.start_date).days % 7 + 1
         checked_in_week = mine.latest_week if mine else 0
-        if daytime and day_of_week >= rules.from_day and checked_in_week < week:
+        if (
+            daytime
+            and day_of_week >= rules.from_day
+            and checked_in_week < week
+            # A meeting later this week: its reminder speaks for the pair instead.
+            and not _meets_later_this_week(run, pair, member, week, meetings)
+        ):
             yield _Planned(
                 pair.id,
                 member.id,
@@ -559,10 +601,13 @@ def _plan_chunk(db: Session, run: _Run, *, after_id: int) -> _Chunk | None:
     low, high = pairs[0].id, pairs[-1].id
     _load_programs(db, run, {p.program_id for p in pairs})
     activity = _activity(db, low, high)
+    meetings = _meetings(db, run, low, high)
     planned = [
         item
         for pair in pairs
-        for item in _plan_pair(run, pair, run.programs[pair.program_id], activity)
+        for item in _plan_pair(
+            run, pair, run.programs[pair.program_id], activity, meetings.get(pair.id, ())
+        )
     ]
     # Those made already are left out here (a rerun writes nothing), and again in the write.
     existing = _existing_nudges(db, low, high, {p.week for p in planned}) if planned else set()

@@ -15,7 +15,8 @@ weekly digest is `held` until the digest job gathers it (`digested`).
 
 Every e-mail carries its recipient's one-click unsubscribe link (RFC 8058): in the
 `List-Unsubscribe` and `List-Unsubscribe-Post` headers and at the foot of the text. It is
-signed when the e-mail is sent, not stored with it.
+signed when the e-mail is sent, not stored with it. A row's calendar invite (`ics`) goes
+with it as `invite.ics` (text/calendar, with its METHOD).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
 from mentor_app.models import EmailOutbox, Notification, User, utcnow
-from mentor_app.services import email_prefs
+from mentor_app.services import calendar_invites, email_prefs
 from mentor_app.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ class OutgoingEmail:
     body: str
     message_id: str  # the same for every attempt of a row, so mail servers can drop a copy
     unsubscribe_url: str = ""  # the recipient's signed one-click link (RFC 8058)
+    ics: str = ""  # a calendar invite (RFC 5545), attached as invite.ics
 
 
 class MailBackend(Protocol):
@@ -178,7 +180,11 @@ def _claim(db: Session, row_id: int, now: dt.datetime) -> OutgoingEmail | None:
         .execution_options(populate_existing=True)
     ).one()
     return OutgoingEmail(
-        to=row.to_address, subject=row.subject, body=row.body, message_id=_message_id(row)
+        to=row.to_address,
+        subject=row.subject,
+        body=row.body,
+        message_id=_message_id(row),
+        ics=row.ics,
     )
 
 
@@ -352,6 +358,14 @@ def _message(email: OutgoingEmail, sender: str) -> EmailMessage:
             + "Choose which e-mails you get in Settings.\n"
         )
     message.set_content(body)
+    if email.ics:
+        # What calendars look for (RFC 6047): text/calendar with the invite's METHOD.
+        message.add_attachment(
+            email.ics,
+            subtype="calendar",
+            filename="invite.ics",
+            params={"method": calendar_invites.method_of(email.ics) or "REQUEST"},
+        )
     return message
 
 

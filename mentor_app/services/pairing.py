@@ -21,7 +21,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
 from mentor_app.db import engine_for, read_scope
-from mentor_app.models import CheckIn, Enrollment, Pair, Program, StepCompletion, User, utcnow
+from mentor_app.models import CheckIn, Enrollment, Pair, Program, User, utcnow
 from mentor_app.services import (
     accounts,
     audit,
@@ -36,6 +36,7 @@ from mentor_app.services.errors import Conflict, NotFound, PermissionDenied, Val
 from mentor_app.services.names import SEARCH_MAX as NAME_SEARCH_MAX
 from mentor_app.services.names import clean_search, code_point_order, name_contains
 from mentor_app.services.paging import PAGE_SIZE, Page, page_of
+from mentor_app.wording import count
 
 LIVE = ("draft", "active")
 PAIRABLE_PROGRAM = ("open", "active")
@@ -502,13 +503,7 @@ def _pair_rows(db: Session, program: Program, pairs: Sequence[Pair]) -> list[Pai
     steps_done: dict[int, int] = {}
     check_ins: dict[int, int] = {}
     if active_ids:
-        steps_done = dict(
-            db.exec(
-                select(StepCompletion.pair_id, func.count(func.distinct(StepCompletion.week)))
-                .where(col(StepCompletion.pair_id).in_(active_ids))
-                .group_by(col(StepCompletion.pair_id))
-            ).all()
-        )
+        steps_done = journey.weeks_done_by_both(db, active_ids)  # both members' marks
         check_ins = dict(
             db.exec(
                 select(CheckIn.pair_id, func.count())
@@ -1136,7 +1131,7 @@ def suggest_all(
         action="pairs_suggested",
         target_type="program",
         target_id=program_id,
-        detail=f"{len(rows)} draft pairs, minimum score {threshold}",
+        detail=f"{count(len(rows), 'draft pair')}, minimum score {threshold}",
     )
     return [
         Drafted(

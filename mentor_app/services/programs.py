@@ -22,6 +22,7 @@ from mentor_app.services import audit, groups
 from mentor_app.services.cleaning import storable
 from mentor_app.services.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from mentor_app.services.paging import Page, page_of
+from mentor_app.wording import count
 
 # Limits, shown next to the fields in the wizard.
 TITLE_MAX = 120
@@ -381,7 +382,10 @@ def validate_journey(journey: Any) -> list[dict[str, Any]]:
                     f"Prompt {n} is too long: use at most {PROMPT_MAX} characters.",
                     field=f"{where}.prompts",
                 )
-        steps.append({"week": week, "title": title, "focus": focus, "prompts": prompts})
+        step: dict[str, Any] = {"week": week, "title": title, "focus": focus, "prompts": prompts}
+        if raw.get("goal") is True:  # a step about the goals: the pair page links to them
+            step["goal"] = True
+        steps.append(step)
     return steps
 
 
@@ -721,7 +725,7 @@ def advance_status(
         if ended_pairs is not None:
             ended_pairs.extend(ended)
         if ended:
-            detail += f" ({len(ended)} active pair{'' if len(ended) == 1 else 's'} ended)"
+            detail += f" ({count(len(ended), 'active pair')} ended)"
     audit.record(
         db,
         actor_id=actor_id,

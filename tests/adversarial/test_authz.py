@@ -90,6 +90,7 @@ def test_outsider_cannot_read_or_act_in_another_pairs_chat_and_is_logged(
     _other_pair, outsider, _ = _pair_page(app_db)  # a member of some other pair
     # A member has the page open: the pair's shared states hold the secrets to leak.
     member_tab = signed_in(connect, mentor, f"/pairs/{pair_id}")
+    member_tab.drain()  # the page's load and what it queued (linking the chat) answered
     assert SECRET in [m["body"] for m in member_tab.var("pair_chat_state.messages", [])]
     assert NOTE in [c["note"] for c in member_tab.var("pair_live_state.check_ins", [])]
     before = {t: _count(app_db, t, pair_id=pair_id) for t in (Message, StepCompletion, CheckIn)} | {

@@ -23,6 +23,7 @@ from mentor_app.models import Group, Membership
 from tests.e2e.test_journey import arrange_pair_two_weeks_in
 from tests.e2e.test_programs import demo_log_in as log_in
 from tests.factories import make_user
+from tests.support.app_fixtures import open_dialog
 
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
@@ -77,9 +78,7 @@ def visit(page: Page, path: str, found: list[str], widths: Iterable[str] = VIEWP
 def check_dialog(
     page: Page, trigger: str, where: str, found: list[str], widths: Iterable[str] = VIEWPORTS
 ) -> None:
-    page.get_by_role("button", name=trigger, exact=True).click()
-    dialog = page.get_by_role("alertdialog").or_(page.get_by_role("dialog"))
-    expect(dialog).to_be_visible()
+    dialog = open_dialog(page, page.get_by_role("button", name=trigger, exact=True))
     check_here(page, where, found, widths)
     page.keyboard.press("Escape")
     expect(dialog).to_have_count(0)

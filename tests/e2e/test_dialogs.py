@@ -2,10 +2,12 @@
 keyboard, it is named by its title and described by its description, the focus goes in
 (to the first field of a form, to Cancel when the act is destructive), the button that
 does a destructive act is red, Escape and Cancel close it, and the focus goes back to the
-button that opened it, also when the page's state opened it (no Radix trigger)."""
+button that opened it, also when the page's state opened it (no Radix trigger). A form
+dialog's button is busy while its act is on its way, and a second press sends nothing."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import uuid
 from collections.abc import Callable, Iterator
@@ -15,7 +17,8 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 from sqlmodel import Session, select
 
-from mentor_app.models import Group
+from mentor_app.models import Group, Report, User
+from mentor_app.services import programs
 from tests.e2e.test_journey import arrange_pair_two_weeks_in
 from tests.e2e.test_programs import demo_log_in as log_in
 from tests.factories import make_user
@@ -27,7 +30,7 @@ SUSPENDED = "Aaa Dialog Suspended"  # sorts first: on the first page of suspende
 
 @dataclass(frozen=True)
 class Case:
-    where: str  # "pair", "settings", "group" or "moderation"
+    where: str  # "pair", "settings", "group", "moderation" or "program"
     trigger: str  # the button that opens it
     role: str  # "dialog" or "alertdialog"
     title: str
@@ -102,6 +105,16 @@ CASES = [
         "Lift the suspension",
         destructive=False,
     ),
+    Case(
+        "program",
+        "Close the program",
+        "alertdialog",
+        "Close the program?",
+        "The program ends for everyone.",
+        ("button", "Cancel"),
+        "Close the program",
+        destructive=True,
+    ),
 ]
 
 
@@ -124,12 +137,22 @@ def opened_at(new_page: Callable[..., Page], app_db: Session) -> Iterator[Callab
             return page
         suffix = uuid.uuid4().hex[:8]
         mentee = f"dialogs.mentee.{suffix}@example.org"
-        _, pair_id = arrange_pair_two_weeks_in(  # commits: no write lock held from here
+        program_id, pair_id = arrange_pair_two_weeks_in(  # commits: no write lock held
             app_db,
             mentor=(f"dialogs.mentor.{suffix}@example.org", MENTOR),
             mentee=(mentee, "Dee Mentee"),
             title=f"Dialogs program {suffix}",
         )
+        if where == "program":  # its admin, once it runs: the next step is to close it
+            ada = app_db.exec(select(User).where(User.email == "ada.admin@example.org")).one()
+            programs.advance_status(
+                app_db, actor=ada, program_id=program_id, expected_status="open"
+            )
+            app_db.commit()
+            log_in(page, ada.email)
+            page.goto(f"/programs/{program_id}")
+            expect(page.get_by_role("heading", name=f"Dialogs program {suffix}")).to_be_visible()
+            return page
         log_in(page, mentee)
         if where == "pair":
             page.goto(f"/pairs/{pair_id}")
@@ -185,3 +208,50 @@ def test_every_dialog_is_named_takes_the_focus_and_gives_it_back(
     dialog.get_by_role("button", name=case.cancel, exact=True).click()
     expect(page.get_by_role(case.role)).to_have_count(0)  # type: ignore[arg-type]
     expect(trigger).to_be_focused()
+
+
+@contextlib.contextmanager
+def app_writes_wait(db: Session) -> Iterator[None]:
+    """While inside, the app's writes wait: this session's transaction holds SQLite's write
+    lock (the tests' engine begins with BEGIN IMMEDIATE too). Keep it well under the app's
+    5 s busy timeout."""
+    db.connection()
+    try:
+        yield
+    finally:
+        db.rollback()
+
+
+def reports_about(db: Session, pair_id: int) -> int:
+    try:
+        return len(db.exec(select(Report.id).where(Report.pair_id == pair_id)).all())
+    finally:
+        db.rollback()  # no transaction left open: it would hold the write lock
+
+
+def test_a_report_sent_with_a_double_press_is_made_once(
+    opened_at: Callable[[str], Page], app_db: Session
+) -> None:
+    page = opened_at("pair")
+    pair_id = int(page.url.rstrip("/").rsplit("/", 1)[1])
+    report = page.get_by_role("button", name="Report", exact=True)
+    report.click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("What is the problem?").select_option("harassment")
+    send = dialog.get_by_role("button", name="Send report", exact=True)
+
+    with app_writes_wait(app_db):
+        send.click()
+        # Busy while the report is on its way: disabled, so the second press of a double
+        # press (or of an impatient hand) sends nothing.
+        expect(send).to_be_disabled()
+        send.click(force=True)
+    expect(dialog).to_have_count(0)
+    expect(page.get_by_role("status")).to_contain_text("Your report has gone to the site")
+
+    # Opening the dialog again is an event of this tab: it is answered after any second
+    # send it had made, so the count below sees that one too.
+    report.click()
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_role("button", name="Send report", exact=True)).to_be_enabled()
+    assert reports_about(app_db, pair_id) == 1

@@ -9,12 +9,30 @@ from collections.abc import Callable
 from playwright.sync_api import Page, expect
 from sqlmodel import Session, select
 
-from mentor_app.models import Group, Membership, User
+from mentor_app.models import Group, Membership, Pair, Program, StepCompletion, User
 from mentor_app.seed import DEMO_PASSWORD
 from mentor_app.services import accounts, enrollments, pairing, programs
 from tests.e2e.conftest import screenshot
 from tests.e2e.test_programs import demo_log_in
 from tests.factories import answers_for
+
+
+def open_program(
+    db: Session, *, admin: User, group: Group, title: str, template_key: str = "skills_development"
+) -> Program:
+    """A program of `group` that `admin` started from a template, with its details saved
+    (starting today, up to two mentees a mentor) and published: open for sign-ups. Not
+    committed."""
+    program = programs.start_program(
+        db, actor=admin, group_id=group.id or 0, template_key=template_key
+    )
+    programs.save_details(
+        db, actor=admin, program_id=program.id or 0, title=title,
+        description=program.description, start_date=dt.date.today().isoformat(),
+        length_weeks=program.length_weeks, mentor_capacity_max=2,
+    )  # fmt: skip
+    programs.publish(db, actor=admin, program_id=program.id or 0)
+    return program
 
 
 def arrange_pair_two_weeks_in(
@@ -36,15 +54,7 @@ def arrange_pair_two_weeks_in(
         db.add(Membership(group_id=group.id or 0, user_id=user.id or 0))
         people[name] = user
     db.flush()
-    program = programs.start_program(
-        db, actor=ada, group_id=group.id or 0, template_key="skills_development"
-    )
-    programs.save_details(
-        db, actor=ada, program_id=program.id or 0, title=title,
-        description=program.description, start_date=dt.date.today().isoformat(),
-        length_weeks=program.length_weeks, mentor_capacity_max=2,
-    )  # fmt: skip
-    programs.publish(db, actor=ada, program_id=program.id or 0)
+    program = open_program(db, admin=ada, group=group, title=title)
     mentor = enrollments.apply(
         db, actor=people[mentor[1]], program_id=program.id or 0, role="mentor",
         answers=answers_for(program, "mentor"), capacity=1,
@@ -88,14 +98,28 @@ def test_a_pair_walks_its_journey_live_then_the_mentor_ends_it(
     expect(mentee.get_by_text("Week 2 of 6")).to_be_visible()
     expect(mentee.get_by_text("0 of 6 steps done")).to_be_visible()
 
-    # The mentee marks step 1 done; the mentor's open page shows it without a reload.
+    # The mentee marks step 1 done; the mentor's open page shows the mark without a reload.
+    # One mark is not a done step: both members' marks show, and the count waits for both.
     steps = mentor.get_by_role("list", name="Journey steps").get_by_role("listitem")
+    mentee_steps = mentee.get_by_role("list", name="Journey steps").get_by_role("listitem")
     mentee.get_by_role("button", name=re.compile(r"^Mark step done: Week 1: ")).click()
-    expect(steps.first).to_contain_text("Done by Kim Mentee")
-    expect(mentor.get_by_text("1 of 6 steps done")).to_be_visible()
+    expect(steps.first).to_contain_text("Marked by Kim Mentee")
+    expect(steps.first).to_contain_text("You —")
+    expect(steps.first).to_contain_text("Kim Mentee ✓")
+    expect(mentee_steps.first).to_contain_text("You ✓")
+    expect(mentee_steps.first).to_contain_text("Jo Mentor —")
+    for page in (mentor, mentee):
+        expect(page.get_by_text("0 of 6 steps done")).to_be_visible()
+    expect(steps.first.get_by_text("Done", exact=True)).to_have_count(0)
     expect(
         mentee.get_by_role("button", name=re.compile(r"^Undo my mark on Week 1"))
     ).to_be_visible()
+    # The mentor marks it too: now it is done, for both, live.
+    mentor.get_by_role("button", name=re.compile(r"^Mark step done: Week 1: ")).click()
+    for page in (mentor, mentee):
+        expect(page.get_by_text("1 of 6 steps done")).to_be_visible()
+    expect(mentee_steps.first.get_by_text("Done", exact=True)).to_be_visible()
+    expect(mentee_steps.first).to_contain_text("Jo Mentor ✓")
 
     # The fit check, asked after week 1.
     mentee.get_by_role("button", name="Still deciding").click()
@@ -143,3 +167,155 @@ def test_a_pair_walks_its_journey_live_then_the_mentor_ends_it(
     outsider.goto(url)
     expect(outsider.get_by_role("heading", name="Pair not found")).to_be_visible()
     expect(outsider.get_by_text("Kim is motivated.")).to_have_count(0)
+
+
+def _as_shown(page: Page) -> dict[str, object]:
+    """What a pair's page shows of its state: headings, notices, buttons and progress (not
+    the chat's times, which move)."""
+    main = page.get_by_role("main")
+    return {
+        "headings": main.get_by_role("heading").all_inner_texts(),
+        "notices": main.locator(".rt-CalloutRoot").all_inner_texts(),
+        "buttons": sorted(set(main.get_by_role("button").all_inner_texts())),
+        "badges": main.locator(".rt-Badge").all_inner_texts(),
+        "composer": main.get_by_label("Message", exact=True).count(),
+    }
+
+
+def _live_matches_reloaded(page: Page, wait_for: str) -> dict[str, object]:
+    expect(page.get_by_text(wait_for).first).to_be_visible()
+    live = _as_shown(page)
+    page.reload()
+    expect(page.get_by_text(wait_for).first).to_be_visible()
+    expect(page.get_by_role("main").get_by_role("heading").first).to_be_visible()
+    reloaded = _as_shown(page)
+    assert live == reloaded
+    return live
+
+
+def test_a_page_updated_live_shows_what_a_reload_shows_after_each_status_change(
+    new_page: Callable[..., Page], app_db: Session
+) -> None:
+    """The partner's open page, changed live by the other member's act, against the same
+    page reloaded: ended, blocked, completed. The ended date was missing live once, and
+    a report's thanks stayed beside "This pair ended"."""
+    _program, ended_id = arrange_pair_two_weeks_in(
+        app_db,
+        ("lu.ending@example.org", "Lu Mentor"),
+        ("max.ending@example.org", "Max Mentee"),
+        title="Live ending program",
+    )
+    _program, blocked_id = arrange_pair_two_weeks_in(
+        app_db,
+        ("ola.blocking@example.org", "Ola Mentor"),
+        ("pat.blocking@example.org", "Pat Mentee"),
+        title="Live blocking program",
+    )
+    _program, done_id = arrange_pair_two_weeks_in(
+        app_db,
+        ("rae.completing@example.org", "Rae Mentor"),
+        ("sol.completing@example.org", "Sol Mentee"),
+        title="Live completing program",
+    )
+    done = app_db.get(Pair, done_id)
+    assert done is not None
+    done.start_date = dt.date.today() - dt.timedelta(days=7 * 6 + 1)  # past its 6 weeks
+    app_db.add(done)
+    for member in (done.mentor_id, done.mentee_id):
+        app_db.add(StepCompletion(pair_id=done_id, week=6, user_id=member))
+    app_db.commit()
+
+    # Ended: the mentee's page names the day, live as after a reload; the report's thanks
+    # from before does not stay beside it.
+    lu, max_ = new_page(), new_page()
+    demo_log_in(lu, "lu.ending@example.org")
+    demo_log_in(max_, "max.ending@example.org")
+    lu.goto(f"/pairs/{ended_id}")
+    max_.goto(f"/pairs/{ended_id}")
+    max_.get_by_role("button", name="Report").click()
+    dialog = max_.get_by_role("dialog")
+    dialog.get_by_label("What is the problem?").select_option("other")
+    dialog.get_by_label("Details (needed for “Other”)").fill("We never meet.")
+    dialog.get_by_role("button", name="Send report").click()
+    expect(max_.get_by_role("status")).to_contain_text("Thank you. Your report")
+    lu.get_by_role("button", name="End this pair").click()
+    dialog = lu.get_by_role("alertdialog")
+    dialog.get_by_label("Why is it ending?").select_option("no_longer_available")
+    dialog.get_by_role("button", name="End the pair").click()
+    today = dt.date.today().strftime("%d %b %Y")
+    shown = _live_matches_reloaded(max_, f"This pair ended on {today}.")
+    assert not any("Thank you" in notice for notice in shown["notices"])  # type: ignore[attr-defined]
+
+    # Blocked: the same on the blocked member's page.
+    ola, pat = new_page(), new_page()
+    demo_log_in(ola, "ola.blocking@example.org")
+    demo_log_in(pat, "pat.blocking@example.org")
+    ola.goto(f"/pairs/{blocked_id}")
+    pat.goto(f"/pairs/{blocked_id}")
+    expect(pat.get_by_label("Message", exact=True)).to_be_visible()
+    ola.get_by_role("button", name="Block", exact=True).click()
+    ola.get_by_role("alertdialog").get_by_role("button", name="Block Pat Mentee").click()
+    expect(ola.get_by_role("status")).to_contain_text("You blocked Pat Mentee")
+    shown = _live_matches_reloaded(pat, f"This pair ended on {today}.")
+    assert shown["composer"] == 0
+
+    # Completed: the mentor completes; the mentee's page turns to its own closing survey.
+    rae, sol = new_page(), new_page()
+    demo_log_in(rae, "rae.completing@example.org")
+    demo_log_in(sol, "sol.completing@example.org")
+    rae.goto(f"/pairs/{done_id}")
+    sol.goto(f"/pairs/{done_id}")
+    expect(sol.get_by_role("heading", name="Complete the program")).to_be_visible()
+    rae.get_by_label("How useful was the program for you?").select_option("5")
+    rae.get_by_role("button", name="Complete the program").click()
+    expect(rae.get_by_role("status")).to_contain_text("Your closing survey is in")
+    shown = _live_matches_reloaded(sol, "You completed the program together.")
+    assert "Your closing survey" in shown["headings"]  # type: ignore[operator]
+
+
+# Notes, from the first paint on, whether the goals section ever said it was loading, and
+# what the page held when "End this pair" (at the foot of the page) first appeared.
+WATCH_THE_PAGE_FILL_IN = """
+window.__fill = {loading: false, atEnd: null};
+new MutationObserver(() => {
+  const text = document.body ? document.body.textContent : "";
+  if (text.includes("Loading goals")) {
+    window.__fill.loading = true;
+  }
+  const end = [...document.querySelectorAll("button")].find(
+    (b) => b.textContent === "End this pair");
+  if (end && window.__fill.atEnd === null) {
+    window.__fill.atEnd = {
+      meetings: text.includes("No meeting booked yet."),
+      goals: text.includes("hasn't set any goals yet"),
+    };
+  }
+}).observe(document, {childList: true, subtree: true, characterData: true});
+"""
+
+
+def test_the_pair_page_appears_whole_so_nothing_moves_under_a_click(
+    new_page: Callable[..., Page], app_db: Session
+) -> None:
+    """The page's load reads the meetings and the goals with the journey and the chat: the
+    sections do not fill in after the page appears, pushing "End this pair" down under a
+    click (a full `make test` twice saw that click open nothing)."""
+    _program_id, pair_id = arrange_pair_two_weeks_in(
+        app_db,
+        ("whole.mentor@example.org", "Wes Mentor"),
+        ("whole.mentee@example.org", "Wyn Mentee"),
+        title="Whole page program",
+    )
+    page = new_page()
+    demo_log_in(page, "whole.mentor@example.org")
+    page.add_init_script(WATCH_THE_PAGE_FILL_IN)
+    page.goto(f"/pairs/{pair_id}")
+    end = page.get_by_role("button", name="End this pair")
+    expect(end).to_be_visible()
+    expect(page.get_by_text("No meeting booked yet.")).to_be_visible()
+    expect(page.get_by_text("Wyn Mentee hasn't set any goals yet.", exact=False)).to_be_visible()
+    filled = page.evaluate("window.__fill")
+    assert filled["atEnd"] == {"meetings": True, "goals": True}, filled
+    assert not filled["loading"], "the goals section filled in after the page appeared"
+    end.click()
+    expect(page.get_by_role("alertdialog")).to_contain_text("End this pair?")

@@ -32,9 +32,16 @@ from mentor_app.models import (
 )
 from mentor_app.seed import DEMO_PASSWORD
 from mentor_app.services import enrollments, programs
-from tests.e2e.test_journey import arrange_pair_two_weeks_in
+from tests.e2e.test_journey import arrange_pair_two_weeks_in, open_program
 from tests.e2e.test_moderation import add_report
-from tests.factories import PASSWORD, answers_for, make_user
+from tests.factories import (
+    PASSWORD,
+    add_members,
+    answers_for,
+    make_group,
+    make_people,
+    make_user,
+)
 
 GROUP = "Grow Every Day"  # a demo group of Ada's, of an eligible category
 
@@ -110,6 +117,30 @@ def tab_to(page: Page, target: Locator, max_presses: int = 60, *, backwards: boo
         f"{target} was not reached after {max_presses} presses of {key}; focus went to: "
         + " → ".join(trail[-12:])
     )
+
+
+_ON_A_SKIP_LINK = """() => { const el = document.activeElement;
+  return !!el && el.tagName === "A" && el.textContent.trim().startsWith("Skip "); }"""
+
+
+def keys_to(page: Page, target: Locator, limit: int) -> int:
+    """Press Tab until `target` has focus, taking a "Skip …" link met on the way (Enter), as
+    a keyboard user does; the number of keys pressed. Fails past `limit` keys, naming the
+    last places focus went through."""
+    expect(target).to_be_visible()
+    trail: list[str] = []
+    skipped = False
+    while not target.evaluate("el => el === document.activeElement"):
+        if len(trail) >= limit:
+            raise AssertionError(
+                f"{target} was not reached in {limit} keys: " + " → ".join(trail[-12:])
+            )
+        key = "Enter" if not skipped and page.evaluate(_ON_A_SKIP_LINK) else "Tab"
+        skipped = skipped or key == "Enter"
+        page.keyboard.press(key)
+        trail.append(f"{key} {focused(page)}")
+    expect_focus_ring(page)
+    return len(trail)
 
 
 def press_on(page: Page, target: Locator, key: str = "Enter", **tab_options: bool) -> None:
@@ -259,6 +290,38 @@ def test_an_admin_builds_and_publishes_a_program_and_a_member_applies_by_keyboar
     assert applied.role == "mentee"
 
 
+def test_the_wizard_step_buttons_are_a_few_keys_past_the_questions_and_weeks(
+    person: Callable[[], Page], app_db: Session
+) -> None:
+    ada = app_db.exec(select(User).where(User.email == "ada.admin@example.org")).one()
+    draft = programs.start_program(
+        app_db, actor=ada, group_id=_group(app_db).id or 0, template_key="skills_development"
+    )
+    programs.save_details(
+        app_db, actor=ada, program_id=draft.id or 0, title=f"Keyboard draft {_suffix()}",
+        description=draft.description,
+        start_date=(dt.date.today() + dt.timedelta(days=7)).isoformat(),
+        length_weeks=draft.length_weeks, mentor_capacity_max=2,
+    )  # fmt: skip
+    programs.set_wizard_step(app_db, actor=ada, program_id=draft.id or 0, step=2)
+    app_db.commit()
+    admin = person()
+    log_in(admin, ada.email)
+    admin.goto(f"/programs/{draft.id}/wizard")
+    expect(admin.get_by_role("heading", name="Details")).to_be_visible()
+    press_on(admin, admin.get_by_role("button", name="Next"))
+
+    wizard = admin.get_by_role("heading", name="New mentorship program")
+    for step, then in (("Sign-up questions", "Journey"), ("Journey", "Review and publish")):
+        expect(admin.get_by_role("heading", name=step)).to_be_visible()
+        # From the wizard's heading, just above the step's (a dozen question cards of
+        # about eight controls each lie between it and Next).
+        expect_focus_kept(wizard)
+        keys_to(admin, admin.get_by_role("button", name="Next"), limit=15)
+        admin.keyboard.press("Enter")
+        expect(admin.get_by_role("heading", name=then)).to_be_visible()
+
+
 def answer_every_question(page: Page, text: str) -> None:
     """Each question of the open application form: its first choice ticked with Space, or
     `text` typed."""
@@ -272,6 +335,41 @@ def answer_every_question(page: Page, text: str) -> None:
             type_into(page, question.locator("input, textarea").first, text)
 
 
+# --- a paged list ------------------------------------------------------------------------
+
+
+def test_the_pager_keeps_the_focus_on_the_last_page_by_keyboard(
+    person: Callable[[], Page], app_db: Session
+) -> None:
+    owner = make_user(app_db, email=f"kbd.pages.{_suffix()}@example.org", display_name="Pia Pages")
+    group = make_group(app_db, admin=owner, name=f"Keyboard pages {_suffix()}")
+    add_members(app_db, group, make_people(app_db, 44, name="Paged"))  # 45 with Pia: 3 pages
+    page = person()
+    log_in(page, owner.email, PASSWORD)
+    page.goto(f"/groups/{group.id}")
+    pager = page.get_by_role("navigation", name="Members pages")
+    expect(pager).to_contain_text("Page 1 of 3")
+    next_page = pager.get_by_role("button", name="Next")
+
+    tab_to(page, next_page, max_presses=80)
+    for number in (2, 3):
+        page.keyboard.press("Enter")
+        expect(pager).to_contain_text(f"Page {number} of 3")
+    expect(next_page).to_be_disabled()
+    page.keyboard.press("Enter")  # once more, as an impatient hand does: nothing to go to
+    expect(pager).to_contain_text("Page 3 of 3")
+    inside = page.evaluate(
+        "() => !!document.activeElement.closest('nav[aria-label=\"Members pages\"]')"
+    )
+    assert inside, f"the focus left the pager for {focused(page)}"
+    expect_focus_ring(page)
+    # And back, from where the focus is.
+    page.keyboard.press("Shift+Tab")
+    expect(pager.get_by_role("button", name="Previous")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(pager).to_contain_text("Page 2 of 3")
+
+
 # --- pairing -----------------------------------------------------------------------------
 
 
@@ -279,15 +377,7 @@ def arrange_applicants(db: Session, mentor: User, mentee: User, title: str) -> i
     """An open program of GROUP with `mentor` and `mentee` applied, not paired. Returns
     the program's id."""
     ada = db.exec(select(User).where(User.email == "ada.admin@example.org")).one()
-    program = programs.start_program(
-        db, actor=ada, group_id=_group(db).id or 0, template_key="skills_development"
-    )
-    programs.save_details(
-        db, actor=ada, program_id=program.id or 0, title=title,
-        description=program.description, start_date=dt.date.today().isoformat(),
-        length_weeks=program.length_weeks, mentor_capacity_max=2,
-    )  # fmt: skip
-    programs.publish(db, actor=ada, program_id=program.id or 0)
+    program = open_program(db, admin=ada, group=_group(db), title=title)
     for user, role in ((mentor, "mentor"), (mentee, "mentee")):
         enrollments.apply(
             db, actor=user, program_id=program.id or 0, role=role,
@@ -319,7 +409,7 @@ def test_an_admin_pairs_from_a_suggestion_and_publishes_by_keyboard(
     dialog = admin.get_by_role("alertdialog")
     check_dialog_gives_focus_back(admin, publish, dialog)
     admin.keyboard.press("Enter")
-    expect(dialog).to_contain_text("Publish 1 pairs?")
+    expect(dialog).to_contain_text("Publish 1 pair?")  # one pair: no "1 pairs"
     press_on(admin, dialog.get_by_role("button", name="Publish", exact=True))
     expect(admin.get_by_role("status")).to_contain_text("Published 1 pair;")
     # "Publish pairs" went with the drafts; focus, to the page's heading.
@@ -360,7 +450,8 @@ def test_a_mentee_walks_the_pair_page_reports_and_blocks_by_keyboard(
     # A step marked done.
     press_on(page, page.get_by_role("button", name=re.compile(r"^Mark step done: Week 1: ")))
     expect(page.get_by_role("button", name=re.compile(r"^Undo my mark on Week 1"))).to_be_visible()
-    expect(page.get_by_text("1 of 6 steps done")).to_be_visible()
+    expect(page.get_by_role("list", name="Journey steps")).to_contain_text("You ✓")
+    expect(page.get_by_text("0 of 6 steps done")).to_be_visible()  # done once both mark it
 
     # A check-in: arrows move through a group of radios, Space ticks one.
     tab_to(page, page.get_by_role("radio", name="1 Hard going"))

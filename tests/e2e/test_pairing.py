@@ -187,6 +187,18 @@ def test_the_workspace_pages_and_searches_a_cohort_bigger_than_a_page(
     expect(mentee_pages).to_contain_text("Page 1 of 3")
     screenshot(admin, "pairing-pages")
 
+    # On a phone the suggestions show below both long lists: choosing a mentee brings
+    # them into view, with no hunting for them.
+    phone = new_page(viewport={"width": 390, "height": 844})
+    demo_log_in(phone, cohort.admin_email)
+    phone.goto(f"/programs/{cohort.program_id}/pairing")
+    chosen = phone.get_by_role("list", name="Mentees waiting").get_by_role(
+        "button", name="Mentee 01"
+    )
+    chosen.click()
+    suggested = phone.get_by_role("heading", name="Suggested mentors for Mentee 01")
+    expect(suggested).to_be_in_viewport()
+
 
 def test_suggest_all_drafts_the_whole_cohort_and_drafts_and_pairs_page(
     new_page: Callable[..., Page], app_db: Session

@@ -12,6 +12,7 @@ from sqlmodel import Session
 from mentor_app.seed import DEMO_PASSWORD
 from tests.e2e.cohorts import arrange_big_cohort, pages_of
 from tests.e2e.conftest import screenshot
+from tests.support.app_fixtures import open_dialog
 
 
 def demo_log_in(page: Page, email: str) -> None:
@@ -242,7 +243,9 @@ def test_member_edits_then_withdraws_an_application(new_page: Callable[..., Page
     member.get_by_label("How many mentees can you take?").select_option("1")
     member.get_by_role("button", name="Send application").click()
     expect(member.get_by_role("heading", name="Your application")).to_be_visible()
-    expect(member.get_by_text("for up to 1 mentees")).to_be_visible()
+    expect(
+        member.get_by_text(re.compile(r"for up to 1 mentee\.$"))
+    ).to_be_visible()  # not "1 mentees"
 
     member.get_by_role("button", name="Edit application").click()
     why = (
@@ -262,8 +265,8 @@ def test_member_edits_then_withdraws_an_application(new_page: Callable[..., Page
     expect(dialog).to_contain_text("Withdraw your application?")
     dialog.get_by_role("button", name="Cancel").click()
     expect(member.get_by_role("heading", name="Your application")).to_be_visible()
-    member.get_by_role("button", name="Withdraw").click()
-    member.get_by_role("alertdialog").get_by_role("button", name="Withdraw").click()
+    dialog = open_dialog(member, member.get_by_role("button", name="Withdraw"))
+    dialog.get_by_role("button", name="Withdraw").click()
     expect(member.get_by_text("You withdrew your application.")).to_be_visible()
     expect(member.get_by_role("heading", name="Your application")).to_have_count(0)
     expect(member.get_by_role("button", name="Sign up as mentor")).to_be_visible()
@@ -287,12 +290,12 @@ def test_admin_starts_then_closes_a_program_after_confirming(
 
     admin.get_by_role("button", name="Start the program").click()
     expect(admin.get_by_role("alertdialog")).to_contain_text("Sign-ups close")
-    admin.get_by_role("alertdialog").get_by_role("button", name="Confirm").click()
+    admin.get_by_role("alertdialog").get_by_role("button", name="Start the program").click()
     expect(admin.get_by_text("active", exact=True)).to_be_visible()
 
     admin.get_by_role("button", name="Close the program").click()
     expect(admin.get_by_role("alertdialog")).to_contain_text("can't be undone")
-    admin.get_by_role("alertdialog").get_by_role("button", name="Confirm").click()
+    admin.get_by_role("alertdialog").get_by_role("button", name="Close the program").click()
     expect(admin.get_by_text("closed", exact=True)).to_be_visible()
     expect(admin.get_by_role("button", name="Close the program")).to_have_count(0)
 

@@ -27,6 +27,7 @@ from tests.e2e.test_chat import open_chat, send
 from tests.e2e.test_journey import arrange_pair_two_weeks_in
 from tests.e2e.test_notifications import bell
 from tests.e2e.test_programs import demo_log_in
+from tests.support.app_fixtures import open_dialog
 from tests.support.scaleout import ScaleOut
 
 OUTBOX_EVERY_S = 5  # the outbox job's interval in this deployment (60 s by default)
@@ -188,8 +189,7 @@ def test_a_quiet_tab_still_gets_its_bell_after_the_server_forgot_it(
         assert time.monotonic() < deadline, "the forgotten bell was never linked again"
         time.sleep(0.2)
     # A notification from the other worker reaches the quiet tab live.
-    mentor.get_by_role("button", name="End this pair").click()
-    dialog = mentor.get_by_role("alertdialog")
+    dialog = open_dialog(mentor, mentor.get_by_role("button", name="End this pair"))
     dialog.get_by_label("Why is it ending?").select_option("not_a_good_fit")
     dialog.get_by_role("button", name="End the pair").click()
     expect(mentor.get_by_role("status")).to_contain_text("The pair has ended")
@@ -204,14 +204,13 @@ def test_journey_and_bell_cross_workers_live(
     # A step marked on instance 1 shows on instance 0 without a reload.
     mentee.get_by_role("button", name=re.compile(r"^Mark step done: Week 1: ")).click()
     steps = mentor.get_by_role("list", name="Journey steps").get_by_role("listitem")
-    expect(steps.first).to_contain_text("Done by Walk Mentee")
-    expect(mentor.get_by_text("1 of 6 steps done")).to_be_visible()
+    expect(steps.first).to_contain_text("Marked by Walk Mentee")
+    expect(mentor.get_by_text("0 of 6 steps done")).to_be_visible()  # done once both mark it
 
     # The mentor ends the pair on instance 0; the mentee's page and bell on instance 1
     # follow at once (the bell: an out-of-band push to a socket held by the other instance).
     expect(bell(mentee, 1)).to_be_visible()  # being paired
-    mentor.get_by_role("button", name="End this pair").click()
-    dialog = mentor.get_by_role("alertdialog")
+    dialog = open_dialog(mentor, mentor.get_by_role("button", name="End this pair"))
     dialog.get_by_label("Why is it ending?").select_option("not_a_good_fit")
     dialog.get_by_role("button", name="End the pair").click()
     expect(mentor.get_by_role("status")).to_contain_text("The pair has ended")

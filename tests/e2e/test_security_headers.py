@@ -10,6 +10,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 
+import brotli
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 from sqlmodel import Session
@@ -102,6 +103,43 @@ def test_a_built_asset_carries_the_security_headers_plain_and_precompressed(
     assert gzip.decompress(zipped) == body
     _assert_security_headers(headers)
 
+    # Brotli first for a browser that takes both (Chromium asks for it on localhost too).
+    accepts = "gzip, deflate, br, zstd"
+    status, headers, squeezed = _get(app_server.url + built_asset, **{"Accept-Encoding": accepts})
+    assert status == 200 and headers.get("content-encoding") == "br"
+    assert brotli.decompress(squeezed) == body
+    assert len(squeezed) < len(zipped)
+    _assert_security_headers(headers)
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None  # a 3xx comes back as an HTTPError with its own status
+
+
+def _get_first_answer(url: str, method: str = "GET") -> tuple[int, bytes]:
+    opener = urllib.request.build_opener(_NoRedirects)
+    try:
+        with opener.open(urllib.request.Request(url, method=method), timeout=15) as answer:
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def test_a_page_typed_without_its_slash_is_served_without_a_redirect(
+    app_server: AppServer,
+) -> None:
+    """`/login` was answered 307 to `/login/`: a round trip before the first load."""
+    for path in ("/login", "/signup", "/groups", "/moderation"):
+        slashed_status, slashed = _get_first_answer(app_server.url + path + "/")
+        assert slashed_status == 200 and b"<title>" in slashed, path
+        assert _get_first_answer(app_server.url + path) == (200, slashed), path
+        assert _get_first_answer(app_server.url + path + "?next=%2Fgroups")[0] == 200, path
+        assert _get_first_answer(app_server.url + path, method="HEAD") == (200, b""), path
+    # A dynamic page still gets the app's fallback page, an unknown one a 404.
+    assert _get_first_answer(app_server.url + "/groups/42")[0] == 200
+    assert _get_first_answer(app_server.url + "/no-such-page")[0] == 404
+
 
 def test_the_websocket_endpoint_answers_http_with_the_security_headers(
     app_server: AppServer,
@@ -158,6 +196,10 @@ def test_public_pages_run_under_the_policy_and_answer_over_the_websocket(
     watched: Watched,
 ) -> None:
     page = watched.page
+    answer = page.goto("/login")  # as typed: no slash, no redirect, and the page works
+    assert answer is not None and answer.status == 200
+    assert answer.request.redirected_from is None and page.url.endswith("/login")
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
     page.goto("/")
     expect(page.get_by_role("heading", name="Mentorship for your community")).to_be_visible()
     page.get_by_role("link", name="Log in").first.click()

@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Request, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Locator,
+    Page,
+    Request,
+    expect,
+    sync_playwright,
+)
 from sqlmodel import Session, delete
 
 from mentor_app.db import engine_for, make_engine
@@ -145,6 +153,36 @@ def _watch_network(context: BrowserContext, who: str) -> None:
     context.on("requestfailed", lambda request: note(f"failed ({request.failure})", request))
 
 
+def open_dialog(page: Page, trigger: Locator) -> Locator:
+    """Click a dialog's trigger and return the open dialog. Under a full `make test`, on a
+    server busy with other tests' load, a click on "End this pair" at the foot of a pair
+    page twice opened nothing in 15-30 s (the Report and Block dialogs just before it
+    opened; likely cause, since fixed: the goals section filled in after the page appeared
+    and pushed the button down under the click), so the click is tried again, three times
+    at most.
+
+    Only a dialog Radix marks open counts: one just cancelled stays in the page, visible,
+    while it animates out (`data-state="closed"`), and its buttons go with it."""
+    dialog = page.locator("[role=alertdialog][data-state=open], [role=dialog][data-state=open]")
+    for _attempt in range(3):
+        if dialog.count() and dialog.first.is_visible():
+            return dialog
+        trigger.click()
+        try:
+            expect(dialog).to_be_visible(timeout=8_000)
+            return dialog
+        except AssertionError:
+            continue
+    expect(dialog).to_be_visible()
+    return dialog
+
+
 def screenshot(page: Page, name: str) -> None:
+    """The whole page, off-screen parts too: for the picture, the parts a browser skips
+    painting until they are scrolled to (`content-visibility: auto`) are painted."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    painted = page.add_style_tag(content="* { content-visibility: visible !important; }")
+    try:
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    finally:
+        painted.evaluate("(style) => style.remove()")

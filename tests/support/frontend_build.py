@@ -28,6 +28,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from components.layout import keep_alive_every_s
 from tests.support.appserver import PROJECT_ROOT, app_env
 
 PLACEHOLDER_PORT = 59173
@@ -45,6 +46,13 @@ PER_SERVER = {
     "GRANIAN_WORKERS",
     "PYTHONUNBUFFERED",
 }
+# Read by the backend only: a server's value does not make a build of its own.
+BACKEND_ONLY = {"MENTOR_ALLOWED_ORIGINS", "MENTOR_OUTBOX_EVERY_S", "MENTOR_SCHEDULER"}
+# An open page's keep-alive interval is written into the page's script: every build is
+# made with this one (milliseconds no other number in the bundles has), and each server's
+# copy gets its own (`keep_alive_every_s` of its environment).
+KEEP_ALIVE_PLACEHOLDER_S = "86399.127"
+KEEP_ALIVE_PLACEHOLDER = b"86399127"
 COMPRESSED = (".gz", ".br", ".zst")
 KEEP_OLD_BUILDS_S = 2 * 24 * 3600
 
@@ -52,17 +60,21 @@ KEEP_OLD_BUILDS_S = 2 * 24 * 3600
 def build_settings(env: Mapping[str, str], port: int) -> dict[str, str]:
     """The app's settings in `env` that its build could depend on, with the server's port
     written as the placeholder's."""
-    return {
+    settings = {
         name: value.replace(f":{port}", f":{PLACEHOLDER_PORT}")
         for name, value in sorted(env.items())
-        if name.startswith(("MENTOR_", "APP_", "REFLEX_")) and name not in PER_SERVER
+        if name.startswith(("MENTOR_", "APP_", "REFLEX_")) and name not in PER_SERVER | BACKEND_ONLY
     }
+    if settings.get("APP_ORIGIN") == f"http://localhost:{PLACEHOLDER_PORT}":
+        del settings["APP_ORIGIN"]  # the default, named
+    settings["MENTOR_KEEP_ALIVE_S"] = KEEP_ALIVE_PLACEHOLDER_S
+    return settings
 
 
 def build_key(settings: Mapping[str, str]) -> str:
     digest = hashlib.sha256()
     digest.update(importlib.metadata.version("reflex").encode())
-    for name, value in settings.items():
+    for name, value in sorted(settings.items()):
         digest.update(f"{name}={value}\n".encode())
     for source in SOURCES:
         root = PROJECT_ROOT / source
@@ -121,19 +133,27 @@ def install_web(env: Mapping[str, str], port: int, destination: Path) -> None:
         shutil.rmtree(destination)
     shutil.copytree(source, destination, ignore=shutil.ignore_patterns("node_modules"))
     address = f"localhost:{port}".encode()
+    keep_alive_ms = str(int(keep_alive_every_s(env) * 1000)).encode()
+    keep_alives = 0
     for path in destination.rglob("*"):
         if not path.is_file() or path.suffix in COMPRESSED:
             continue
         content = path.read_bytes()
-        if PLACEHOLDER not in content:
+        if PLACEHOLDER not in content and KEEP_ALIVE_PLACEHOLDER not in content:
             continue
-        path.write_bytes(content.replace(PLACEHOLDER, address))
+        keep_alives += content.count(KEEP_ALIVE_PLACEHOLDER)
+        content = content.replace(PLACEHOLDER, address)
+        path.write_bytes(content.replace(KEEP_ALIVE_PLACEHOLDER, keep_alive_ms))
         for suffix in COMPRESSED:
             path.with_name(path.name + suffix).unlink(missing_ok=True)
     leftover = [
-        str(p) for p in destination.rglob("*") if p.is_file() and PLACEHOLDER in p.read_bytes()
+        str(p)
+        for p in destination.rglob("*")
+        if p.is_file() and (PLACEHOLDER in (b := p.read_bytes()) or KEEP_ALIVE_PLACEHOLDER in b)
     ]
     if leftover:
-        raise RuntimeError(f"the placeholder address is still in {leftover}")
+        raise RuntimeError(f"a placeholder is still in {leftover}")
+    if keep_alives == 0:
+        raise RuntimeError("no keep-alive interval found in the build to write")
     if str(PLACEHOLDER_PORT) in (destination / "env.json").read_text():
         raise RuntimeError("env.json still names the placeholder port")

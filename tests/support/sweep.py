@@ -18,7 +18,8 @@ from typing import Any
 
 from sqlalchemy import MetaData, select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col
+from sqlmodel import select as select_model
 
 from mentor_app.models import (
     EmailOutbox,
@@ -34,8 +35,10 @@ from mentor_app.services import (
     audit,
     chat,
     enrollments,
+    goals,
     groups,
     journey,
+    meetings,
     moderation,
     notifications,
     pairing,
@@ -72,6 +75,7 @@ class Scenario:
     other_program_id: int
     # name -> the secret text; checked case-insensitively (e-mail addresses are lowered).
     canaries: dict[str, str] = field(default_factory=dict)
+    meeting_ids: list[int] = field(default_factory=list)  # the target pair's: booked, proposed
 
     def canary(self, name: str) -> str:
         value = f"CANARY-{name}-{self.tag}"
@@ -220,6 +224,20 @@ def seed(db: Session) -> Scenario:
             takeaway=scenario.canary("survey_takeaway"),
         )
     )  # fmt: skip
+    # The mentee's goals: their text (and a target date: no canary fits), a progress note
+    # of each member and a mentor's comment.
+    goal = goals.add_goal(
+        db, actor=mentee, pair_id=pair_id, text=scenario.canary("goal_text"),
+        target_date=(dt.date.today() + dt.timedelta(days=30)).isoformat(),
+    )  # fmt: skip
+    for who, user in (("mentor", mentor), ("mentee", mentee)):
+        goals.mark_progress(
+            db, actor=user, pair_id=pair_id, goal_id=goal.id, progress=40,
+            note=scenario.canary(f"goal_note_{who}"),
+        )  # fmt: skip
+    goals.comment(
+        db, actor=mentor, pair_id=pair_id, goal_id=goal.id, note=scenario.canary("goal_comment")
+    )
     # A notification of the mentee's, and an e-mail of the mentor's (already sent, so the
     # outbox's sender leaves it alone).
     note = notifications.notify(
@@ -233,6 +251,23 @@ def seed(db: Session) -> Scenario:
             body=scenario.canary("outbox_body"), status="sent", sent_at=utcnow(),
         )
     )  # fmt: skip
+    # A booked weekly meeting and an open proposal, each with a video link (https, so the
+    # canary is its path); their invite e-mails marked sent, as the mentor's e-mail above.
+    soon = (utcnow() + dt.timedelta(days=2)).strftime("%Y-%m-%dT10:00")
+    later = (utcnow() + dt.timedelta(days=3)).strftime("%Y-%m-%dT10:00")
+    booked = meetings.propose(
+        db, actor=mentor, pair_id=pair_id, times=[soon], weekly=True,
+        video_link="https://meet.example.com/" + scenario.canary("video_link_booked"),
+    )  # fmt: skip
+    meetings.accept(db, actor=mentee, meeting_id=booked.id, option=0)
+    proposed = meetings.propose(
+        db, actor=mentee, pair_id=pair_id, times=[later],
+        video_link="https://meet.example.com/" + scenario.canary("video_link_proposed"),
+    )  # fmt: skip
+    scenario.meeting_ids = [booked.id or 0, proposed.id or 0]
+    for invite in db.exec(select_model(EmailOutbox).where(col(EmailOutbox.ics) != "")).all():
+        invite.status, invite.sent_at = "sent", utcnow()
+        db.add(invite)
     throttled = f"canary-throttle_email-{tag}@example.org"
     scenario.canaries["throttle_email"] = throttled
     db.add(LoginThrottle(email=throttled, failure_count=1, last_failure_at=utcnow()))
@@ -242,7 +277,8 @@ def seed(db: Session) -> Scenario:
     )  # fmt: skip
     # Not canaried: User.date_of_birth (a date), Block / ReportedMessage / Nudge /
     # StepCompletion (ids and times only), Pair.factors (made from choice answers, shown
-    # to admins as match reasons), Program and Group texts (shown to members).
+    # to admins as match reasons), Program and Group texts (shown to members), Meeting's
+    # times, zone and uid (no free text), MeetingReminder (ids and times only).
 
     loner = _person(db, f"Loner {tag}", f"l-{tag}@example.org")
     other_admin = _person(db, f"Other admin {tag}", f"oa-{tag}@example.org")
@@ -350,11 +386,14 @@ class Arguments:
             "info": "sweep",
             "component_stack": "",
             "value": str(s.pair_id),
+            "meeting_id": str(s.meeting_ids[0]) if s.meeting_ids else "1",
+            "option": "0",
         }
 
     def form(self) -> dict[str, Any]:
         n = next(_nonce)
         s = self.s
+        soon = (utcnow() + dt.timedelta(days=2)).strftime("%Y-%m-%dT11:00")
         form: dict[str, Any] = {
             # chat, check-in, report, ending, survey
             "body": "sweep message", "client_id": f"sweep{n:06d}{s.tag}",
@@ -370,6 +409,10 @@ class Arguments:
             # sign-up and log-in: an account of the sweeping socket's own
             "email": f"{SWEEP_EMAIL_PREFIX}{n}-{s.tag}@example.org", "password": PASSWORD,
             "display_name": "Sweep", "date_of_birth": "1990-01-01",
+            # meetings: propose, reschedule
+            "time1": soon, "time": soon, "duration": "60", "weekly": "yes",
+            "video_link": "https://meet.example.com/sweep",
+            "meeting_id": str(s.meeting_ids[0]) if s.meeting_ids else "1",
         }  # fmt: skip
         form.update({f"m-{i}": "on" for i in s.message_ids})  # tick every message to report
         form.update({f"a-{q}": "sweep answer" for q in s.question_ids})

@@ -36,6 +36,7 @@ from mentor_app.services import (
     accounts,
     chat,
     email_prefs,
+    goals,
     journey,
     moderation,
     notifications,
@@ -59,12 +60,15 @@ GONE = {
     "survey": "CANARY-survey-theo",
     "notification": "CANARY-notification-theo",
     "outbox": "CANARY-outbox-theo",
+    "goal": "CANARY-goal-theo",
+    "goal_note": "CANARY-goal-note-theo",
 }
 # The details of Theo's own report: kept while it is open, for the moderators to finish.
 OWN_REPORT = "KEPT-report-by-theo-while-open"
 # Others' private data: present in the database, never in Theo's download.
 PARTNER_TEXT = "PARTNER-message-maya"
 PARTNER_NOTE = "PARTNER-checkin-maya"
+PARTNER_GOAL_COMMENT = "PARTNER-goal-comment-maya"
 REPORT_BY_OTHER = "REPORT-by-maya-about-theo"
 # Theo's message in an open report's evidence: it stays, for the moderators.
 EVIDENCE_OPEN = "EVIDENCE-kept-while-open"
@@ -126,6 +130,11 @@ def world(db: Session) -> World:
     journey.save_check_in(
         db, actor=maya, pair_id=pid, mood=3, met=True, note=PARTNER_NOTE, now=week1
     )
+    goal = goals.add_goal(db, actor=theo, pair_id=pid, text=GONE["goal"])
+    goals.mark_progress(
+        db, actor=theo, pair_id=pid, goal_id=goal.id, progress=30, note=GONE["goal_note"]
+    )
+    goals.comment(db, actor=maya, pair_id=pid, goal_id=goal.id, note=PARTNER_GOAL_COMMENT)
     journey.answer_fit_check(db, actor=theo, pair_id=pid, answer="good", now=setup.at_week(2))
     db.add(PairSurvey(pair_id=pid, user_id=theo.id or 0, rating=5, takeaway=GONE["survey"]))
     notifications.notify(db, user_id=theo.id or 0, kind="test", text=GONE["notification"])
@@ -195,6 +204,9 @@ def test_download_holds_the_members_own_data(db: Session, world: World) -> None:
         GONE["message_reported_closed"],
     ]
     assert [c["note"] for c in pair["check_ins"]] == [GONE["checkin"]]
+    assert [(g["goal"], g["progress"]) for g in pair["goals"]] == [(GONE["goal"], 30)]
+    assert [n["note"] for n in pair["goal_notes"]] == [GONE["goal_note"]]  # not Maya's
+    assert PARTNER_GOAL_COMMENT not in blob
     assert pair["fit_check"] == "Good fit"
     assert pair["closing_survey"] == {"rating": 5, "takeaway": GONE["survey"]}
     assert GONE["notification"] in [n["text"] for n in data["notifications"]]
@@ -356,8 +368,12 @@ def test_deleting_removes_the_personal_data_from_every_table(db: Session, world:
     assert tombstone.display_name.startswith("Deleted member ")
     assert tombstone.email.endswith("@deleted.invalid")
     assert tombstone.date_of_birth == dt.date(1900, 1, 1)
-    # Others' data stays: the partner's message and check-in note.
+    # Others' data stays: the partner's message and check-in note, their comment on the
+    # goal, whose numbers stay for the program's counts.
     assert PARTNER_TEXT in repr(after["pair_message"]) and PARTNER_NOTE in repr(after["check_in"])
+    assert PARTNER_GOAL_COMMENT in repr(after["goal_update"])
+    kept_goals = db.connection().execute(text("SELECT text, progress FROM goal")).all()
+    assert [tuple(g) for g in kept_goals] == [(account_data.GOAL_REMOVED, 30)]
 
 
 def test_reports_about_them_stay_for_moderators_pseudonymised(db: Session, world: World) -> None:

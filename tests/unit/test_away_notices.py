@@ -14,6 +14,9 @@ from mentor_app.models import ConversationRead, EmailOutbox, Notification, Pair,
 from mentor_app.services import chat, email_prefs, outbox, presence, sessions
 from mentor_app.services.access import access_pair
 from tests.factories import PairSetup, make_pair
+from tests.support.smtp import SmtpServer, smtp_server
+
+__all__ = ["smtp_server"]  # a fixture, used by name
 
 T0 = dt.datetime(2026, 3, 9, 14, 0, tzinfo=dt.UTC)
 SECRET_TEXT = "my private worry about the interview"
@@ -182,7 +185,9 @@ def test_a_tab_of_someone_else_does_not_count_as_the_partner_reading(
     assert run(db, T0 + dt.timedelta(minutes=15)).told == 1
 
 
-def test_the_away_email_follows_the_reminders_switch(db: Session, pair: PairSetup) -> None:
+def test_the_away_email_follows_the_reminders_switch(
+    db: Session, pair: PairSetup, smtp_server: SmtpServer
+) -> None:
     email_prefs.save_preferences(
         db, actor=pair.mentee, nudges=True, reminders=False, pairing=True, digest=False
     )
@@ -194,22 +199,17 @@ def test_the_away_email_follows_the_reminders_switch(db: Session, pair: PairSetu
     db.exec(update(EmailOutbox).values(next_attempt_at=T0))  # type: ignore[call-overload]
     db.commit()
 
-    class Backend:
-        sent: list[outbox.OutgoingEmail] = []
-
-        def send(self, email: outbox.OutgoingEmail) -> None:
-            self.sent.append(email)
-
     engine = db.get_bind()
     from mentor_app.db import session_scope
 
     outbox.deliver_due(
         lambda: session_scope(engine),  # type: ignore[arg-type]
-        backend=Backend(),
+        backend=outbox.SmtpBackend(smtp_server.url, "mc@example.com"),
         now=T0 + dt.timedelta(minutes=16),
     )
 
-    assert [e.subject for e in Backend.sent if e.to == pair.mentee.email] == [
+    received = smtp_server.mailbox.messages
+    assert [m["Subject"] for m in received if m["To"] == pair.mentee.email] == [
         "You have a new mentoring pair"  # the pairing e-mail: that switch is on
     ]
     db.expire_all()

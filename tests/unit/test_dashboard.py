@@ -23,6 +23,8 @@ from tests.factories import (
     add_applicants,
     add_member,
     make_application,
+    make_goal,
+    make_meeting,
     make_pair,
     make_program,
     make_user,
@@ -71,16 +73,23 @@ def _message(db: Session, setup: PairSetup, who: User, at: dt.datetime, body: st
 
 
 def _steps(db: Session, setup: PairSetup, weeks: int) -> None:
+    """The first `weeks` steps done: marked by both members."""
     for week in range(1, weeks + 1):
-        db.add(
-            StepCompletion(
-                pair_id=_pid(setup),
-                week=week,
-                user_id=setup.mentee.id or 0,
-                done_at=setup.at_week(week),
+        for member in (setup.mentee, setup.mentor):
+            db.add(
+                StepCompletion(
+                    pair_id=_pid(setup),
+                    week=week,
+                    user_id=member.id or 0,
+                    done_at=setup.at_week(week),
+                )
             )
-        )
     db.commit()
+
+
+def _met(db: Session, setup: PairSetup, at: dt.datetime, pair: Pair | None = None) -> None:
+    """A meeting of the pair held at `at` (a confirmed one that has started)."""
+    make_meeting(db, pair=pair or setup.pair, starts_at=at)
 
 
 def _not_good(db: Session, setup: PairSetup, *who: User) -> None:
@@ -189,6 +198,7 @@ def test_one_sided_messaging_names_who_writes_and_how_long_the_other_is_silent(
     _check_in(db, setup, setup.mentee, 2)
     _check_in(db, setup, setup.mentee, 3)  # the mentee even checks in every week
     _steps(db, setup, 1)
+    _met(db, setup, now - dt.timedelta(days=3))
 
     health = _health(db, setup, 3)
 
@@ -261,6 +271,7 @@ def test_steps_trailing_the_week_by_more_than_two_is_a_reason(
 ) -> None:
     _both_check_in(db, setup, 4, 5)
     _steps(db, setup, done)
+    _met(db, setup, setup.at_week(5) - dt.timedelta(days=2))
 
     health = _health(db, setup, 5)
 
@@ -296,8 +307,14 @@ def test_reasons_add_up_worst_first_and_the_worst_sets_the_action(
 
     health = _health(db, setup, 5)
 
-    assert [r.key for r in health.reasons] == ["no_check_in", "not_good_fit", "one_sided", "behind"]
-    assert [r.points for r in health.reasons] == [50, 40, 25, 15]
+    assert [r.key for r in health.reasons] == [
+        "no_check_in",
+        "not_good_fit",
+        "one_sided",
+        "no_meeting",
+        "behind",
+    ]
+    assert [r.points for r in health.reasons] == [50, 40, 25, 15, 15]
     assert health.score == 0  # never below zero
     assert health.band == "at risk"
     assert health.action == "Nudge again"
@@ -437,15 +454,23 @@ def test_an_empty_program_has_no_match_rate(db: Session) -> None:
     )
 
 
-def test_steps_completed_counts_each_pairs_done_steps_once(db: Session, setup: PairSetup) -> None:
+def test_steps_completed_counts_the_steps_both_members_marked(
+    db: Session, setup: PairSetup
+) -> None:
     other = _second_pair(db, setup)
     _steps(db, setup, 3)
-    db.add(StepCompletion(pair_id=_pid(setup), week=1, user_id=setup.mentor.id or 0))
+    # One member's mark is not a done step (the pair's page says the same).
+    db.add(StepCompletion(pair_id=_pid(setup), week=4, user_id=setup.mentor.id or 0))
     db.add(StepCompletion(pair_id=other.id or 0, week=1, user_id=other.mentor_id))
     db.commit()
 
     board = dashboard.get_dashboard(db, actor=setup.admin, program_id=setup.program.id or 0)
 
+    assert board.steps_completed == 3
+    assert {p.pair_id: p.steps_done for p in board.pairs} == {_pid(setup): 3, other.id: 0}
+    db.add(StepCompletion(pair_id=other.id or 0, week=1, user_id=other.mentee_id))
+    db.commit()
+    board = dashboard.get_dashboard(db, actor=setup.admin, program_id=setup.program.id or 0)
     assert board.steps_completed == 4
     assert {p.pair_id: p.steps_done for p in board.pairs} == {_pid(setup): 3, other.id: 1}
 
@@ -495,6 +520,9 @@ def test_the_grouped_queries_give_the_same_dashboard_on_sqlite_and_postgresql(
         _message(db, setup, setup.mentee, now - dt.timedelta(days=1))
         _steps(db, setup, 2)
         _not_good(db, setup, setup.mentor)
+        _met(db, setup, _on_day(setup, 2, 3))
+        make_goal(db, pair=setup.pair, position=1, progress=30)
+        make_goal(db, pair=setup.pair, position=2, progress=40)
 
         health = _health(db, setup, 4, AFTER_NUDGE_DAY)
         board = dashboard.get_dashboard(
@@ -505,10 +533,14 @@ def test_the_grouped_queries_give_the_same_dashboard_on_sqlite_and_postgresql(
         "fit check: not a good fit (mentor)",
         "no check-in for 2 weeks",
         "one-sided: mentee writing, mentor silent for 25 days",
+        "no meeting for 14 days",
     ]
-    assert (health.score, health.band, health.action) == (5, "at risk", "Offer a rematch")
+    assert (health.score, health.band, health.action) == (0, "at risk", "Offer a rematch")
     assert health.last_activity == now - dt.timedelta(days=1)
     assert [r.percent for r in board.check_in_rates] == [50, 50, 0, 0]
+    assert [r.percent for r in board.meeting_rates] == [0, 100, 0, 0]
+    assert (health.meetings_held, health.goals, health.goal_progress) == (1, 2, 35)
+    assert (board.goals_set, board.goal_progress) == (2, 35)
 
 
 # --- privacy and permissions ---------------------------------------------------------------------
@@ -631,6 +663,9 @@ def test_the_export_lists_every_pair_with_its_status_and_progress(
     _both_check_in(db, setup, 1)
     _steps(db, setup, 1)
     _not_good(db, setup, setup.mentee)
+    _met(db, setup, _on_day(setup, 1, 4))
+    make_goal(db, pair=setup.pair, position=1, progress=20)
+    make_goal(db, pair=setup.pair, position=2, progress=50)
     other = _second_pair(db, setup)
     journey.end_pair(db, actor=setup.admin, pair_id=other.id or 0, reason="not_a_good_fit")
     db.commit()
@@ -644,7 +679,8 @@ def test_the_export_lists_every_pair_with_its_status_and_progress(
 
     assert text.splitlines()[0] == (
         "pair id,mentor,mentee,status,start date,current week,steps done/total,check-ins,"
-        "last activity date,health score,reasons,end reason"
+        "last activity date,health score,reasons,end reason,meetings held,goals set,"
+        "average goal progress %"
     )
     first, second = _rows(text)
     assert first == {
@@ -657,12 +693,22 @@ def test_the_export_lists_every_pair_with_its_status_and_progress(
         "steps done/total": "1/8",
         "check-ins": "2",
         "last activity date": setup.at_week(1).date().isoformat(),
-        "health score": "30",
-        "reasons": "fit check: not a good fit (mentee); no check-in for 2 weeks",
+        "health score": "15",
+        "reasons": (
+            "fit check: not a good fit (mentee); no check-in for 2 weeks; no meeting for 14 days"
+        ),
         "end reason": "",
+        "meetings held": "1",
+        "goals set": "2",
+        "average goal progress %": "35",
     }
     assert (second["mentor"], second["mentee"], second["status"]) == ("Noor", "Ravi", "ended")
     assert (second["health score"], second["end reason"]) == ("", "Not a good fit")
+    assert (second["meetings held"], second["goals set"], second["average goal progress %"]) == (
+        "0",
+        "0",
+        "",
+    )
 
 
 def test_a_paused_pair_is_marked_in_the_export(db: Session, setup: PairSetup) -> None:

@@ -1,19 +1,17 @@
 """E-mail preferences: honoured when an e-mail is sent, the weekly digest, the signed
-one-click unsubscribe link (in the headers of the real SMTP message, and at its address)."""
+one-click unsubscribe link (in the headers of the real SMTP message, and at its address).
+Every e-mail goes through a real SMTP server the test starts (tests/support/smtp.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import socket
-from collections.abc import Iterator
-from dataclasses import replace
-from email import message_from_bytes
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from email.message import Message
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from starlette.testclient import TestClient
@@ -27,17 +25,45 @@ from mentor_app.services import email_prefs, notifications, outbox
 from mentor_app.services.errors import ValidationError
 from mentor_app.settings import settings
 from tests.factories import make_user
+from tests.support.smtp import SmtpServer, smtp_server
+
+__all__ = ["smtp_server"]  # a fixture, used by name
 
 NOW = dt.datetime(2026, 3, 9, 14, 0, tzinfo=dt.UTC)
 ALL_ON = email_prefs.EmailPreferences(nudges=True, reminders=True, pairing=True, digest=False)
 
 
 class Backend:
-    def __init__(self) -> None:
-        self.delivered: list[outbox.OutgoingEmail] = []
+    """The outbox's SMTP backend, to the real SMTP server the test started: `delivered`
+    reads back what the server received."""
+
+    def __init__(self, server: SmtpServer) -> None:
+        self.server = server
+        self.smtp = outbox.SmtpBackend(server.url, "mc@example.com")
 
     def send(self, email: outbox.OutgoingEmail) -> None:
-        self.delivered.append(email)
+        self.smtp.send(email)
+
+    @property
+    def delivered(self) -> list[Received]:
+        return [Received.of(m) for m in self.server.mailbox.messages]
+
+
+@dataclass(frozen=True)
+class Received:
+    to: str
+    subject: str
+    body: str
+
+    @classmethod
+    def of(cls, message: Message) -> Received:
+        payload = message.get_payload(decode=True)  # these e-mails are one text part
+        return cls(str(message["To"]), str(message["Subject"]), bytes(payload or b"").decode())
+
+
+@pytest.fixture
+def mail(smtp_server: SmtpServer) -> Callable[[], Backend]:
+    return lambda: Backend(smtp_server)
 
 
 def deliver(engine: Engine, backend: Any, at: dt.datetime = NOW) -> outbox.DeliveryReport:
@@ -92,7 +118,9 @@ def test_a_new_member_gets_every_email_and_no_digest(engine: Engine) -> None:
     assert prefs_of(engine, member(engine)) == ALL_ON
 
 
-def test_a_kind_turned_off_after_it_was_queued_is_skipped_when_sent(engine: Engine) -> None:
+def test_a_kind_turned_off_after_it_was_queued_is_skipped_when_sent(
+    engine: Engine, mail: Callable[[], Backend]
+) -> None:
     person = member(engine)
     tell(engine, person, "nudge")
     tell(engine, person, "paired", "You were paired.")
@@ -101,7 +129,7 @@ def test_a_kind_turned_off_after_it_was_queued_is_skipped_when_sent(engine: Engi
             db, actor=person, nudges=False, reminders=True, pairing=True, digest=False
         )
         db.commit()
-    backend = Backend()
+    backend = mail()
 
     report = deliver(engine, backend)
 
@@ -110,10 +138,12 @@ def test_a_kind_turned_off_after_it_was_queued_is_skipped_when_sent(engine: Engi
     assert statuses(engine) == [("nudge", "skipped"), ("paired", "sent")]
 
 
-def test_safety_emails_go_out_with_every_switch_off(engine: Engine) -> None:
+def test_safety_emails_go_out_with_every_switch_off(
+    engine: Engine, mail: Callable[[], Backend]
+) -> None:
     person = member(engine, nudges=False, reminders=False, pairing=False, digest=True)
     tell(engine, person, "report_outcome", "Your report has been reviewed.")
-    backend = Backend()
+    backend = mail()
 
     deliver(engine, backend)
 
@@ -123,11 +153,13 @@ def test_safety_emails_go_out_with_every_switch_off(engine: Engine) -> None:
 # --- the weekly digest --------------------------------------------------------------------
 
 
-def test_the_digest_holds_optional_emails_and_sends_them_as_one_a_week(engine: Engine) -> None:
+def test_the_digest_holds_optional_emails_and_sends_them_as_one_a_week(
+    engine: Engine, mail: Callable[[], Backend]
+) -> None:
     person = member(engine, digest=True)
     tell(engine, person, "nudge", "This week: set goals.")
     tell(engine, person, "paired", "You were paired with Maya.")
-    backend = Backend()
+    backend = mail()
 
     held = deliver(engine, backend)
     assert backend.delivered == [] and held.held == 2
@@ -145,21 +177,25 @@ def test_the_digest_holds_optional_emails_and_sends_them_as_one_a_week(engine: E
     assert statuses(engine) == [("nudge", "digested"), ("paired", "digested"), ("digest", "sent")]
 
 
-def test_a_required_email_is_not_held_for_the_digest(engine: Engine) -> None:
+def test_a_required_email_is_not_held_for_the_digest(
+    engine: Engine, mail: Callable[[], Backend]
+) -> None:
     person = member(engine, digest=True)
     tell(engine, person, "report_outcome", "Your report has been reviewed.")
-    backend = Backend()
+    backend = mail()
 
     deliver(engine, backend)
 
     assert len(backend.delivered) == 1 and statuses(engine) == [("report_outcome", "sent")]
 
 
-def test_the_digest_leaves_out_kinds_turned_off_since_they_were_held(engine: Engine) -> None:
+def test_the_digest_leaves_out_kinds_turned_off_since_they_were_held(
+    engine: Engine, mail: Callable[[], Backend]
+) -> None:
     person = member(engine, digest=True)
     tell(engine, person, "nudge", "This week: set goals.")
     tell(engine, person, "paired", "You were paired with Maya.")
-    deliver(engine, Backend())
+    deliver(engine, mail())
     with Session(engine) as db:
         email_prefs.save_preferences(
             db, actor=person, nudges=False, reminders=True, pairing=True, digest=True
@@ -168,7 +204,7 @@ def test_the_digest_leaves_out_kinds_turned_off_since_they_were_held(engine: Eng
 
     with session_scope(engine) as db:
         email_prefs.send_digests(db, now=NOW)
-    backend = Backend()
+    backend = mail()
     deliver(engine, backend, NOW + dt.timedelta(minutes=1))
 
     (digest,) = backend.delivered
@@ -176,7 +212,7 @@ def test_the_digest_leaves_out_kinds_turned_off_since_they_were_held(engine: Eng
 
 
 def test_the_digest_job_runs_weekly_on_the_leader(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch
+    engine: Engine, monkeypatch: pytest.MonkeyPatch, mail: Callable[[], Backend]
 ) -> None:
     from mentor_app import scheduler
 
@@ -187,7 +223,7 @@ def test_the_digest_job_runs_weekly_on_the_leader(
     assert (job.trigger["trigger"], job.trigger["day_of_week"]) == ("cron", "mon")
     person = member(engine, digest=True)
     tell(engine, person, "nudge")
-    deliver(engine, Backend())
+    deliver(engine, mail())
     assert outbox_cli.main(["digest"], engine=engine) == 0  # by hand, as the job does
     assert statuses(engine) == [("nudge", "digested"), ("digest", "pending")]
 
@@ -260,37 +296,10 @@ def test_the_secret_is_made_once_and_kept_in_the_data_dir(tmp_path: Any) -> None
 # --- the real SMTP message ----------------------------------------------------------------
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(message_from_bytes(envelope.content))
-        return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox()
-    port = _free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
-
-
 def test_every_email_carries_a_one_click_unsubscribe_over_smtp(
-    engine: Engine, smtp_server: tuple[Inbox, int]
+    engine: Engine, smtp_server: SmtpServer
 ) -> None:
-    inbox, port = smtp_server
+    inbox, port = smtp_server.mailbox, smtp_server.port
     person = member(engine)
     tell(engine, person, "nudge")
     tell(engine, person, "report_outcome", "Your report has been reviewed.")

@@ -124,7 +124,13 @@ def test_marking_a_step_done_shows_who_and_when_to_both(db: Session, setup: Pair
 
     assert [name for name, _when in view.steps[0].done_by] == ["Theo"]
     assert view.steps[0].done_by_me is False
-    assert view.weeks_done == 1 and view.steps[1].done_by == []
+    # One mark is one member's word: the step is done once both marked it.
+    assert not view.steps[0].done and view.weeks_done == 0 and view.steps[1].done_by == []
+
+    journey.mark_step_done(db, actor=setup.mentor, pair_id=pid, week=1)
+    view = journey.get_journey(db, actor=setup.mentor, pair_id=pid, now=setup.at_week(1))
+    assert [name for name, _when in view.steps[0].done_by] == ["Theo", "Maya"]
+    assert view.steps[0].done and view.steps[0].done_by_me and view.weeks_done == 1
 
 
 def test_a_member_can_take_back_their_own_mark_only(db: Session, setup: PairSetup) -> None:
@@ -405,9 +411,11 @@ def test_completing_needs_the_last_week_passed_and_its_step_done_by_both(
     assert db.get(Pair, pid).status == "completed"  # type: ignore[union-attr]
     assert _waiting(db, setup) == []
     mentor_view = journey.get_journey(db, actor=setup.mentor, pair_id=pid, now=setup.at_week(9))
-    assert mentor_view.my_survey_due
+    assert mentor_view.my_survey_due and mentor_view.surveyed_roles == ["mentee"]
     journey.complete_pair(db, actor=setup.mentor, pair_id=pid, rating=4, now=setup.at_week(9))
-    assert not journey.get_journey(db, actor=setup.mentor, pair_id=pid).my_survey_due
+    mentor_view = journey.get_journey(db, actor=setup.mentor, pair_id=pid)
+    assert not mentor_view.my_survey_due
+    assert mentor_view.surveyed_roles == ["mentor", "mentee"]  # what both pages share
     with pytest.raises(Conflict, match="already sent"):
         journey.complete_pair(db, actor=setup.mentor, pair_id=pid, rating=4, now=setup.at_week(9))
 
@@ -425,7 +433,7 @@ def test_admins_see_progress_and_check_in_counts_not_notes(db: Session, setup: P
     ws = pairing.get_workspace(db, actor=setup.admin, program_id=setup.program.id or 0)
 
     row = ws.published.items[0]
-    assert (row.steps_done, row.steps_total, row.check_ins) == (2, 8, 1)
+    assert (row.steps_done, row.steps_total, row.check_ins) == (1, 8, 1)  # week 2: one mark
     assert "Private to us." not in repr(ws)
 
 

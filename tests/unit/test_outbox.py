@@ -1,53 +1,40 @@
 """The e-mail outbox sender: sent once, retried with backoff, never sent twice.
 
-The backend is the one fake here: sending e-mail is the outside world."""
+E-mails go through the SMTP backend to a real SMTP server the test starts (aiosmtpd,
+tests/support/smtp.py), which can refuse a recipient, fail for a while, or be slow."""
 
 from __future__ import annotations
 
 import datetime as dt
-import smtplib
+import ssl
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
+from icalendar import Calendar
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from mentor_app import outbox as outbox_cli
 from mentor_app.db import session_scope
 from mentor_app.models import EmailOutbox, User, utcnow
-from mentor_app.services import accounts, notifications, outbox
+from mentor_app.services import accounts, meetings, notifications, outbox
 from mentor_app.settings import settings
-from tests.factories import make_user
+from tests.factories import make_pair, make_user
+from tests.support.smtp import SmtpServer, smtp_server, tls_smtp_server
+
+__all__ = ["smtp_server", "tls_smtp_server"]  # fixtures, used by name
 
 NOW = dt.datetime(2026, 3, 9, 14, 0, tzinfo=dt.UTC)
 
 
-class FakeBackend:
-    """Records what was delivered; fails as told (thread-safe: senders race on it)."""
-
-    def __init__(
-        self, *, fail_times: int = 0, error: Exception | None = None, delay_s: float = 0
-    ) -> None:
-        self.fail_times = fail_times
-        self.error = error or ConnectionError("server busy")
-        self.delay_s = delay_s
-        self.attempts: list[outbox.OutgoingEmail] = []
-        self.delivered: list[outbox.OutgoingEmail] = []
-        self._lock = threading.Lock()
-
-    def send(self, email: outbox.OutgoingEmail) -> None:
-        time.sleep(self.delay_s)
-        with self._lock:
-            self.attempts.append(email)
-            if self.fail_times != 0:
-                self.fail_times -= 1
-                raise self.error
-            self.delivered.append(email)
+def smtp(server: SmtpServer) -> outbox.SmtpBackend:
+    return outbox.SmtpBackend(server.url, "mc@example.com")
 
 
 def factory(engine: Engine) -> Callable[[], AbstractContextManager[Session]]:
@@ -76,31 +63,33 @@ def deliver(engine: Engine, backend: Any, at: dt.datetime = NOW) -> outbox.Deliv
     return outbox.deliver_due(factory(engine), backend=backend, now=at)
 
 
-def test_a_due_email_is_sent_once_and_marked_sent(engine: Engine) -> None:
+def test_a_due_email_is_sent_once_and_marked_sent(engine: Engine, smtp_server: SmtpServer) -> None:
     queue(engine, 2)
-    backend = FakeBackend()
+    backend = smtp(smtp_server)
 
     first = deliver(engine, backend)
     again = deliver(engine, backend, NOW + dt.timedelta(hours=1))
 
     assert (first.sent, again.sent) == (2, 0)
-    assert len(backend.delivered) == 2
+    assert sorted(smtp_server.mailbox.to()) == sorted(r.to_address for r in rows(engine))
     assert [(r.status, r.attempts, r.sent_at) for r in rows(engine)] == [("sent", 1, NOW)] * 2
 
 
-def test_an_email_not_yet_due_waits(engine: Engine) -> None:
+def test_an_email_not_yet_due_waits(engine: Engine, smtp_server: SmtpServer) -> None:
     queue(engine)
-    backend = FakeBackend()
 
-    deliver(engine, backend, NOW - dt.timedelta(minutes=5))
+    deliver(engine, smtp(smtp_server), NOW - dt.timedelta(minutes=5))
 
-    assert backend.attempts == []
+    assert smtp_server.mailbox.attempts == []
     assert rows(engine)[0].status == "pending"
 
 
-def test_a_failing_email_is_retried_with_growing_delays_then_given_up(engine: Engine) -> None:
+def test_a_failing_email_is_retried_with_growing_delays_then_given_up(
+    engine: Engine, smtp_server: SmtpServer
+) -> None:
     queue(engine)
-    backend = FakeBackend(fail_times=-1)  # always fails
+    smtp_server.mailbox.fail_times = -1  # the server always answers 451
+    backend = smtp(smtp_server)
     at, delays = NOW, []
     while rows(engine)[0].status == "pending":
         deliver(engine, backend, at)
@@ -114,10 +103,11 @@ def test_a_failing_email_is_retried_with_growing_delays_then_given_up(engine: En
     row = rows(engine)[0]
     assert [d / dt.timedelta(minutes=1) for d in delays] == [1, 2, 4, 8, 16, 32, 64]
     assert (row.status, row.attempts) == ("failed", outbox.MAX_ATTEMPTS)
-    assert row.last_error == "ConnectionError: server busy"
-    assert len(backend.attempts) == outbox.MAX_ATTEMPTS
+    assert row.last_error.startswith("SMTPDataError: (451, ")
+    assert len(smtp_server.mailbox.attempts) == outbox.MAX_ATTEMPTS
     deliver(engine, backend, at + dt.timedelta(days=1))
-    assert len(backend.attempts) == outbox.MAX_ATTEMPTS  # a failed e-mail is left alone
+    # A failed e-mail is left alone.
+    assert len(smtp_server.mailbox.attempts) == outbox.MAX_ATTEMPTS
 
 
 def test_the_delay_between_attempts_is_capped_at_six_hours() -> None:
@@ -126,9 +116,12 @@ def test_the_delay_between_attempts_is_capped_at_six_hours() -> None:
     assert outbox.backoff(10) == outbox.backoff(30) == dt.timedelta(hours=6)
 
 
-def test_an_email_that_failed_once_is_delivered_exactly_once_on_retry(engine: Engine) -> None:
+def test_an_email_that_failed_once_is_delivered_exactly_once_on_retry(
+    engine: Engine, smtp_server: SmtpServer
+) -> None:
     queue(engine)
-    backend = FakeBackend(fail_times=1)
+    smtp_server.mailbox.fail_times = 1
+    backend = smtp(smtp_server)
 
     assert deliver(engine, backend).retrying == 1
     assert deliver(engine, backend, NOW + dt.timedelta(minutes=1)).sent == 1
@@ -136,25 +129,35 @@ def test_an_email_that_failed_once_is_delivered_exactly_once_on_retry(engine: En
 
     row = rows(engine)[0]
     assert (row.status, row.attempts, row.last_error) == ("sent", 2, "")
-    assert len(backend.delivered) == 1
+    assert len(smtp_server.mailbox.messages) == 1
     # Both attempts carried one Message-ID, so a mail server can drop a duplicate.
-    assert len({e.message_id for e in backend.attempts}) == 1
+    assert len({m["Message-ID"] for m in smtp_server.mailbox.attempts}) == 1
+    assert len(smtp_server.mailbox.attempts) == 2
 
 
-def test_a_permanent_failure_is_not_retried(engine: Engine) -> None:
-    queue(engine)
-    backend = FakeBackend(fail_times=-1, error=outbox.PermanentFailure("recipient refused"))
+def test_a_recipient_the_server_refuses_is_a_permanent_failure_not_retried(
+    engine: Engine, smtp_server: SmtpServer
+) -> None:
+    refused, accepted = queue(engine, 2)
+    smtp_server.mailbox.refuse = {_recipient(engine, refused).email}  # 550 for that one
+    backend = smtp(smtp_server)
 
-    assert deliver(engine, backend).failed == 1
+    report = deliver(engine, backend)
     deliver(engine, backend, NOW + dt.timedelta(days=1))
 
-    assert rows(engine)[0].status == "failed"
-    assert len(backend.attempts) == 1
+    assert (report.sent, report.failed) == (1, 1)
+    first, second = rows(engine)
+    assert (first.status, second.status) == ("failed", "sent")
+    assert first.attempts == 1 and "recipient refused" in first.last_error
+    assert smtp_server.mailbox.to() == [_recipient(engine, accepted).email]
 
 
-def test_two_senders_racing_send_every_email_exactly_once(any_engine: Engine) -> None:
+def test_two_senders_racing_send_every_email_exactly_once(
+    any_engine: Engine, smtp_server: SmtpServer
+) -> None:
     queue(any_engine, 30)
-    backend = FakeBackend(delay_s=0.005)
+    smtp_server.mailbox.delay_s = 0.005
+    backend = smtp(smtp_server)
     start = threading.Barrier(2)
     reports: list[outbox.DeliveryReport] = []
 
@@ -168,7 +171,7 @@ def test_two_senders_racing_send_every_email_exactly_once(any_engine: Engine) ->
     for thread in threads:
         thread.join(60)
 
-    sent_to = Counter(e.to for e in backend.attempts)
+    sent_to = Counter(smtp_server.mailbox.to())
     assert len(sent_to) == 30 and set(sent_to.values()) == {1}
     assert sum(r.sent for r in reports) == 30
     assert {(r.status, r.attempts) for r in rows(any_engine)} == {("sent", 1)}
@@ -184,16 +187,18 @@ def _recipient(engine: Engine, row_id: int) -> User:
         return db.exec(select(User).where(User.email == row.to_address)).one()
 
 
-def test_an_email_queued_before_a_suspension_is_skipped_not_sent(engine: Engine) -> None:
+def test_an_email_queued_before_a_suspension_is_skipped_not_sent(
+    engine: Engine, smtp_server: SmtpServer
+) -> None:
     first, second = queue(engine, 2)
     with session_scope(engine) as db:
         accounts.suspend_user(db, user_id=_recipient(engine, first).id or 0, actor_id=None)
-    backend = FakeBackend()
+    backend = smtp(smtp_server)
 
     report = deliver(engine, backend)
     later = deliver(engine, backend, NOW + dt.timedelta(days=1))
 
-    assert [e.to for e in backend.attempts] == [_recipient(engine, second).email]
+    assert smtp_server.mailbox.to() == [_recipient(engine, second).email]
     assert (report.sent, report.skipped, report.failed, report.retrying) == (1, 1, 0, 0)
     assert later.claimed == 0  # skipped is final: never retried
     skipped = rows(engine)[0]
@@ -201,17 +206,18 @@ def test_an_email_queued_before_a_suspension_is_skipped_not_sent(engine: Engine)
     assert skipped.last_error == outbox.SKIPPED_INACTIVE
 
 
-def test_an_email_to_an_address_its_member_no_longer_uses_is_skipped(engine: Engine) -> None:
+def test_an_email_to_an_address_its_member_no_longer_uses_is_skipped(
+    engine: Engine, smtp_server: SmtpServer
+) -> None:
     (row_id,) = queue(engine)
     with session_scope(engine) as db:
         person = db.exec(select(User).where(User.id == _recipient(engine, row_id).id)).one()
         person.email = "new-address@example.com"
         db.add(person)
-    backend = FakeBackend()
 
-    report = deliver(engine, backend)
+    report = deliver(engine, smtp(smtp_server))
 
-    assert backend.attempts == [] and report.skipped == 1
+    assert smtp_server.mailbox.attempts == [] and report.skipped == 1
     assert (rows(engine)[0].status, rows(engine)[0].last_error) == (
         "skipped",
         outbox.SKIPPED_ADDRESS,
@@ -219,12 +225,12 @@ def test_an_email_to_an_address_its_member_no_longer_uses_is_skipped(engine: Eng
 
 
 def test_the_operator_sees_skipped_emails_counted(
-    engine: Engine, capsys: pytest.CaptureFixture[str]
+    engine: Engine, smtp_server: SmtpServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (row_id,) = queue(engine)
     with session_scope(engine) as db:
         accounts.suspend_user(db, user_id=_recipient(engine, row_id).id or 0, actor_id=None)
-    deliver(engine, FakeBackend())
+    deliver(engine, smtp(smtp_server))
     with Session(engine) as db:
         assert outbox.counts(db) == {"skipped": 1}
     assert outbox_cli.main(["status"], engine=engine) == 0
@@ -235,57 +241,32 @@ class Crash(BaseException):
     """The sender's process dies in the middle of a send."""
 
 
-def test_an_email_left_sending_by_a_crashed_sender_is_never_resent(engine: Engine) -> None:
+class Dying:
+    """A sender that dies as it hands the e-mail over (not a stand-in for SMTP: the crash)."""
+
+    def send(self, email: outbox.OutgoingEmail) -> None:
+        raise Crash
+
+
+def test_an_email_left_sending_by_a_crashed_sender_is_never_resent(
+    engine: Engine, smtp_server: SmtpServer
+) -> None:
     queue(engine)
     with pytest.raises(Crash):
-        deliver(engine, FakeBackend(fail_times=-1, error=Crash()))  # type: ignore[arg-type]
+        deliver(engine, Dying())
     assert rows(engine)[0].status == "sending"
-    backend = FakeBackend()
+    backend = smtp(smtp_server)
 
     deliver(engine, backend, NOW + dt.timedelta(minutes=5))  # still within the claim
     assert rows(engine)[0].status == "sending"
     report = deliver(engine, backend, NOW + outbox.CLAIM_TIMEOUT)
 
     row = rows(engine)[0]
-    assert report.stuck == 1 and backend.attempts == []
+    assert report.stuck == 1 and smtp_server.mailbox.attempts == []
     assert (row.status, row.last_error) == ("failed", outbox.STUCK_ERROR)
 
 
 # --- backends -------------------------------------------------------------------------------
-
-
-class FakeSmtp:
-    """Stands in for an SMTP server connection (smtplib.SMTP)."""
-
-    log: list[tuple[Any, ...]] = []
-    refuse: bool = False
-
-    def __init__(self, host: str, port: int, timeout: float) -> None:
-        self.log.append(("connect", host, port, timeout))
-
-    def __enter__(self) -> FakeSmtp:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.log.append(("quit",))
-
-    def starttls(self, context: Any) -> None:
-        self.log.append(("starttls",))
-
-    def login(self, user: str, password: str) -> None:
-        self.log.append(("login", user, password))
-
-    def send_message(self, message: Any) -> None:
-        if self.refuse:
-            raise smtplib.SMTPRecipientsRefused({message["To"]: (550, b"no such user")})
-        self.log.append(("send", message["To"], message["Subject"], message["Message-ID"]))
-
-
-@pytest.fixture
-def smtp(monkeypatch: pytest.MonkeyPatch) -> type[FakeSmtp]:
-    FakeSmtp.log, FakeSmtp.refuse = [], False
-    monkeypatch.setattr(smtplib, "SMTP", FakeSmtp)
-    return FakeSmtp
 
 
 EMAIL = outbox.OutgoingEmail(
@@ -293,24 +274,66 @@ EMAIL = outbox.OutgoingEmail(
 )
 
 
-def test_the_smtp_backend_logs_in_over_starttls_and_sends(smtp: type[FakeSmtp]) -> None:
-    backend = outbox.SmtpBackend("smtp+starttls://mailer:p%40ss@mail.example.org", "a@b.org")
+def test_the_smtp_backend_logs_in_over_starttls_and_sends(
+    tls_smtp_server: tuple[SmtpServer, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server, cert = tls_smtp_server
+    # The server's certificate is this test's own: trusted here, verified as any other.
+    trusting = ssl.create_default_context(cafile=str(cert))
+    monkeypatch.setattr(outbox.ssl, "create_default_context", lambda: trusting)
+    backend = outbox.SmtpBackend(
+        f"smtp+starttls://mailer:p%40ss@127.0.0.1:{server.port}", "a@b.org"
+    )
 
     backend.send(EMAIL)
 
-    assert smtp.log == [
-        ("connect", "mail.example.org", 587, outbox.SMTP_TIMEOUT_S),
-        ("starttls",),
-        ("login", "mailer", "p@ss"),
-        ("send", "amy@example.org", "Hello", "<outbox-1-1@mentor-circles>"),
-        ("quit",),
-    ]
+    assert server.mailbox.logins == [("mailer", "p@ss")]
+    (message,) = server.mailbox.messages
+    assert (message["To"], message["Subject"], message["Message-ID"]) == (
+        "amy@example.org",
+        "Hello",
+        "<outbox-1-1@mentor-circles>",
+    )
 
 
-def test_a_refused_recipient_is_a_permanent_failure(smtp: type[FakeSmtp]) -> None:
-    smtp.refuse = True
+def test_a_refused_recipient_is_a_permanent_failure(smtp_server: SmtpServer) -> None:
+    smtp_server.mailbox.refuse = {"amy@example.org"}
     with pytest.raises(outbox.PermanentFailure):
-        outbox.SmtpBackend("smtp://localhost:2525", "a@b.org").send(EMAIL)
+        smtp(smtp_server).send(EMAIL)
+    assert smtp_server.mailbox.attempts == []
+
+
+def test_a_booked_meetings_email_arrives_with_its_calendar_invite(
+    engine: Engine, smtp_server: SmtpServer
+) -> None:
+    with Session(engine, expire_on_commit=False) as db:
+        setup = make_pair(db)
+        meeting = meetings.propose(
+            db, actor=setup.mentor, pair_id=setup.pair.id or 0, times=["2026-01-30T18:00"],
+            now=dt.datetime(2026, 1, 15, tzinfo=dt.UTC),
+        )  # fmt: skip
+        meetings.accept(
+            db, actor=setup.mentee, meeting_id=meeting.id, option=0,
+            now=dt.datetime(2026, 1, 15, tzinfo=dt.UTC),
+        )  # fmt: skip
+        for earlier in db.exec(select(EmailOutbox).where(EmailOutbox.ics == "")).all():
+            earlier.status = "sent"  # the pairing news: not what this test is about
+            db.add(earlier)
+        db.commit()
+
+    deliver(engine, smtp(smtp_server), utcnow())
+
+    assert sorted(smtp_server.mailbox.to()) == sorted([setup.mentor.email, setup.mentee.email])
+    for message in smtp_server.mailbox.messages:
+        assert message["Subject"] == meetings.SUBJECTS["confirmed"]
+        (invite,) = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
+        assert invite.get_filename() == "invite.ics"
+        assert invite.get_param("method") == "REQUEST"
+        calendar = Calendar.from_ical(invite.get_payload(decode=True))
+        (event,) = calendar.walk("VEVENT")
+        assert str(event["UID"]) == meeting.uid
+        assert event["DTSTART"].dt == dt.datetime(2026, 1, 30, 18, 0, tzinfo=dt.UTC)
+        assert str(event["ATTENDEE"]) == f"mailto:{message['To']}"
 
 
 def test_smtp_urls_are_read_or_refused() -> None:
@@ -332,32 +355,36 @@ def test_without_smtp_url_emails_are_written_to_the_console(
 
 
 def test_with_smtp_url_the_smtp_backend_is_used() -> None:
-    from dataclasses import replace
-
     chosen = outbox.backend_for(replace(settings, smtp_url="smtp://localhost:2525"))
     assert isinstance(chosen, outbox.SmtpBackend)
 
 
-def test_rows_are_claimed_before_they_are_sent(engine: Engine) -> None:
+def test_rows_are_claimed_before_they_are_sent(engine: Engine, smtp_server: SmtpServer) -> None:
     """While the backend sends, the row is already `sending`: nobody else can take it."""
     [row_id] = queue(engine)
     seen: list[str] = []
+    real = smtp(smtp_server)
 
     class Peek:
         def send(self, email: outbox.OutgoingEmail) -> None:
             with Session(engine) as db:
                 seen.append(db.get(EmailOutbox, row_id).status)  # type: ignore[union-attr]
+            real.send(email)
 
     deliver(engine, Peek())
-    assert seen == ["sending"]
+    assert seen == ["sending"] and len(smtp_server.mailbox.messages) == 1
 
 
 # --- the job and the operator's command -----------------------------------------------------
 
 
 def test_the_job_drains_the_outbox_batch_after_batch(
-    engine: Engine, capsys: pytest.CaptureFixture[str]
+    engine: Engine,
+    smtp_server: SmtpServer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(outbox_cli, "settings", replace(settings, smtp_url=smtp_server.url))
     queue(engine, outbox_cli.BATCH + 5)
     with Session(engine) as db:  # due by the real clock too
         for row in db.exec(select(EmailOutbox)).all():
@@ -367,5 +394,6 @@ def test_the_job_drains_the_outbox_batch_after_batch(
 
     assert outbox_cli.main(["send"], engine=engine) == 0
     assert "sent 55, retrying 0, failed 0" in capsys.readouterr().out
+    assert len(smtp_server.mailbox.messages) == 55
     assert outbox_cli.main(["status"], engine=engine) == 0
     assert "sent: 55" in capsys.readouterr().out

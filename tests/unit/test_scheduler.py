@@ -21,6 +21,7 @@ from mentor_app.scheduler import (
     JOB_DEFAULTS,
     LEADER_JOB,
     NUDGES_JOB,
+    REMINDERS_JOB,
     JobScheduler,
     LeaderLock,
     register_job,
@@ -156,14 +157,17 @@ def test_jobs_have_ids_hourly_nudges_and_forgiving_defaults(engine: Engine) -> N
         nudges = jobs_.scheduler.get_job(NUDGES_JOB)
         leader = jobs_.scheduler.get_job(LEADER_JOB)
         assert nudges is not None and leader is not None
+        reminders = jobs_.scheduler.get_job(REMINDERS_JOB)
+        assert reminders is not None
         assert nudges.trigger.interval == dt.timedelta(hours=1)
         assert leader.trigger.interval == dt.timedelta(seconds=30)
-        for job in (nudges, leader):
+        assert reminders.trigger.interval == dt.timedelta(minutes=5)
+        for job in (nudges, leader, reminders):
             assert job.coalesce is True
             assert job.max_instances == 1
             assert job.misfire_grace_time == 6 * 3600
         assert JOB_DEFAULTS["misfire_grace_time"] >= 3600  # hours, not seconds
-        assert len(jobs_.scheduler.get_jobs()) == 2
+        assert len(jobs_.scheduler.get_jobs()) == 3
     finally:
         jobs_.stop()
     assert not jobs_.scheduler.running
@@ -253,7 +257,7 @@ def test_a_job_registered_after_start_joins_the_running_scheduler(
 
         later = running.scheduler.get_job("later")
         assert later is not None and later.trigger.interval == dt.timedelta(minutes=10)
-        assert len(running.scheduler.get_jobs()) == 3  # the same id replaces, never doubles
+        assert len(running.scheduler.get_jobs()) == 4  # the same id replaces, never doubles
     finally:
         running.stop()
 
