@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import brotli
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect
+from playwright.sync_api import Browser, ConsoleMessage, Page, Response, expect
 from sqlmodel import Session
 
 from mentor_app.seed import DEMO_PASSWORD
@@ -240,8 +240,19 @@ def test_signed_in_pages_run_under_the_policy_and_eval_still_works(
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="My groups")).to_be_visible()
 
+    # Every script the pair page loads comes as the build compressed it: its own script
+    # too, where each test server writes its keep-alive interval (it once came plain, 90
+    # KiB more for a phone's first load).
+    scripts: list[Response] = []
+    page.on("response", lambda r: scripts.append(r) if "/assets/" in r.url else None)
     page.goto(f"/pairs/{pair_id}")
     expect(page.get_by_role("heading", name="Your mentor: Csp Mentor")).to_be_visible()
+    scripts = [r for r in scripts if r.url.endswith(".js") and r.status == 200]
+    assert any("_pairs_" in r.url for r in scripts), [r.url for r in scripts]
+    plain = [r for r in scripts if r.all_headers().get("content-encoding") != "br"]
+    # The build leaves scripts under 256 bytes as they are (MIN_SIZE in Reflex's
+    # compress-static.js): an icon's few lines.
+    assert [r.url for r in plain if len(r.body()) >= 256] == []
     # Reflex ran the time zone script it sent over the websocket: the reason for 'unsafe-eval'.
     expect(page.get_by_text("(Asia/Tokyo time)")).to_be_visible()
     assert watched.violations() == []

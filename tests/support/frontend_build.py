@@ -5,8 +5,11 @@ A server's frontend is Reflex's production build (`reflex export --frontend-only
 only: the backend's address (`api_url`, `http://localhost:PORT`), which the build writes
 into `env.json`, the small `reflex-env-*.js` module and the sitemap. So the build is made
 once, for a placeholder port, and each server gets a copy with that address written for
-its own port (the precompressed copies of the rewritten files are removed: the server
-then sends them as they are). Every test process of a run shares it through a folder in
+its own port, and the rewritten files compressed again as the build compresses them (gzip
+9, brotli 11), so that a test server sends what `make run` sends: the keep-alive interval
+sits in every page's script, and a page's script sent uncompressed once cost the pair page
+90 KiB in the Lighthouse bench. A script whose only change is the interval is compressed
+once per interval, kept beside the build. Every test process of a run shares it through a folder in
 the system's temp directory, named after what the build depends on (the app's sources,
 Reflex's version, the settings given to the server), and locked while it is made: the
 first process to need it builds it, the others wait for it.
@@ -18,6 +21,7 @@ app, the fault tests' app and the scale-out tests), about 20 s of two cores each
 from __future__ import annotations
 
 import fcntl
+import gzip
 import hashlib
 import importlib.metadata
 import os
@@ -27,6 +31,8 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
+
+import brotli
 
 from components.layout import keep_alive_every_s
 from tests.support.appserver import PROJECT_ROOT, app_env
@@ -54,6 +60,11 @@ BACKEND_ONLY = {"MENTOR_ALLOWED_ORIGINS", "MENTOR_OUTBOX_EVERY_S", "MENTOR_SCHED
 KEEP_ALIVE_PLACEHOLDER_S = "86399.127"
 KEEP_ALIVE_PLACEHOLDER = b"86399127"
 COMPRESSED = (".gz", ".br", ".zst")
+# As Reflex's compress-static.js makes them (zstd is not among the app's formats).
+COMPRESSORS = {
+    ".gz": lambda raw: gzip.compress(raw, compresslevel=9, mtime=0),
+    ".br": lambda raw: brotli.compress(raw, quality=11),
+}
 KEEP_OLD_BUILDS_S = 2 * 24 * 3600
 
 
@@ -125,6 +136,20 @@ def _drop_old_builds() -> None:
             shutil.rmtree(entry, ignore_errors=True)
 
 
+def _compressed_once(cached: Path, suffix: str, content: bytes) -> bytes:
+    """`content` compressed for `suffix`, kept at `cached` + `suffix` for the next server
+    (written whole or not at all: servers of other processes may read it meanwhile)."""
+    kept = cached.with_name(cached.name + suffix)
+    if kept.exists():
+        return kept.read_bytes()
+    data = COMPRESSORS[suffix](content)
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    partial = kept.with_name(f"{kept.name}.{os.getpid()}.part")
+    partial.write_bytes(data)
+    partial.replace(kept)
+    return data
+
+
 def install_web(env: Mapping[str, str], port: int, destination: Path) -> None:
     """Put the shared build, with the backend's address written for `port`, in
     `destination` (a server's REFLEX_WEB_WORKDIR)."""
@@ -142,10 +167,22 @@ def install_web(env: Mapping[str, str], port: int, destination: Path) -> None:
         if PLACEHOLDER not in content and KEEP_ALIVE_PLACEHOLDER not in content:
             continue
         keep_alives += content.count(KEEP_ALIVE_PLACEHOLDER)
+        port_specific = PLACEHOLDER in content
         content = content.replace(PLACEHOLDER, address)
-        path.write_bytes(content.replace(KEEP_ALIVE_PLACEHOLDER, keep_alive_ms))
+        content = content.replace(KEEP_ALIVE_PLACEHOLDER, keep_alive_ms)
+        path.write_bytes(content)
         for suffix in COMPRESSED:
-            path.with_name(path.name + suffix).unlink(missing_ok=True)
+            compressed = path.with_name(path.name + suffix)
+            if not compressed.exists():
+                continue
+            if suffix not in COMPRESSORS:
+                compressed.unlink()  # the server then sends the file as it is
+            elif port_specific:
+                compressed.write_bytes(COMPRESSORS[suffix](content))
+            else:
+                relative = path.relative_to(destination)
+                cached = source.parent / "recompressed" / keep_alive_ms.decode() / relative
+                compressed.write_bytes(_compressed_once(cached, suffix, content))
     leftover = [
         str(p)
         for p in destination.rglob("*")
