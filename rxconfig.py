@@ -4,6 +4,7 @@ import os
 
 import reflex as rx
 
+from mentor_app.lean_styles import ACCENT, LeanTailwindPlugin
 from mentor_app.settings import listen_host, settings
 
 # Never phone home: this network reaches package registries only.
@@ -33,12 +34,14 @@ config = rx.Config(
     frontend_compression_formats=["brotli", "gzip"],
     plugins=[
         rx.plugins.SitemapPlugin(),
-        rx.plugins.TailwindV4Plugin(),
+        # Tailwind v4, with Radix Themes' stylesheet cut to the colours the app uses (150
+        # KiB of colour scales were on every page's critical path: mentor_app/lean_styles.py).
+        LeanTailwindPlugin(),
         # Solid panels: translucent ones put `backdrop-filter: blur(64px)` behind every
         # card, which a browser without GPU compositing redraws at about 50 ms a frame
         # (it tripled the chat's Send-to-visible time in bench/chat_latency.py).
         rx.plugins.RadixThemesPlugin(
-            theme=rx.theme(accent_color="teal", radius="medium", panel_background="solid")
+            theme=rx.theme(accent_color=ACCENT, radius="medium", panel_background="solid")
         ),
     ],
 )
