@@ -325,16 +325,22 @@ class PairPageState(SessionState):
         )
         # After this week's meeting the check-in asks about it, with "we met" pre-filled.
         question = view.meeting_question if in_journey else ""
-        self.my_check_in = {
+        check_in = {
             "mood": str(mine.mood) if mine else "",
             "met": ("yes" if mine.met else "no") if mine else ("yes" if question else ""),
             "note": mine.note if mine else "",
             "done": "yes" if mine else "",
             "question": question,
+            "of": f"{view.pair_id}/{current}",  # another pair or week: a form of its own
         }
+        # The form is re-mounted (its fields filled anew) only when what it shows changed:
+        # a re-read right after the page loads (the browser's time zone comes back a moment
+        # later) wiped a rating the member had just chosen.
+        if check_in != self.my_check_in:
+            self.my_check_in = check_in
+            self.form_key += 1
         self.fit_due = view.fit_check_due
         self.can_complete = view.can_complete
-        self.form_key += 1
 
     async def _live(self, access: PairAccess) -> PairLiveState:
         """This tab's copy of the pair's shared state, linked to the pair's token: only

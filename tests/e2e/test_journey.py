@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, WebSocketRoute, expect
 from sqlmodel import Session, select
 
 from mentor_app.models import Group, Membership, Pair, Program, StepCompletion, User
@@ -319,3 +319,67 @@ def test_the_pair_page_appears_whole_so_nothing_moves_under_a_click(
     assert not filled["loading"], "the goals section filled in after the page appeared"
     end.click()
     expect(page.get_by_role("alertdialog")).to_contain_text("End this pair?")
+
+
+class _HoldTheTimeZone:
+    """Routes the page's websocket through Playwright and holds back the page's
+    `set_timezone` event (sent once the page has loaded, with the browser's zone) until
+    `release`."""
+
+    def __init__(self) -> None:
+        self.held: list[str | bytes] = []
+        self.server: WebSocketRoute | None = None
+        self.open = False
+
+    def route(self, socket: WebSocketRoute) -> None:
+        self.server = socket.connect_to_server()
+        socket.on_message(self._from_page)
+
+    def _from_page(self, message: str | bytes) -> None:
+        assert self.server is not None
+        if not self.open and "set_timezone" in str(message):
+            self.held.append(message)
+        else:
+            self.server.send(message)
+
+    def release(self) -> None:
+        assert self.server is not None
+        self.open = True
+        for message in self.held:
+            self.server.send(message)
+
+
+def test_a_rating_chosen_while_the_page_still_reads_the_time_zone_is_kept(
+    new_page: Callable[..., Page], app_db: Session
+) -> None:
+    """The page reads the pair again when the browser's time zone comes back, a moment
+    after it loads. A rating chosen in between was wiped by that re-read (the form was
+    re-mounted), and the check-in was refused for want of one (seen under load)."""
+    _, pair_id = arrange_pair_two_weeks_in(
+        app_db,
+        ("ines.zone@example.org", "Ines Mentor"),
+        ("tom.zone@example.org", "Tom Mentee"),
+        title="Time zone race program",
+    )
+    page = new_page(timezone_id="America/Los_Angeles")
+    demo_log_in(page, "tom.zone@example.org")  # records the browser's zone: forget it
+    tom = app_db.exec(select(User).where(User.email == "tom.zone@example.org")).one()
+    tom.timezone = "UTC"
+    app_db.add(tom)
+    app_db.commit()
+    gate = _HoldTheTimeZone()
+    page.route_web_socket(re.compile(r"/_event"), gate.route)
+    page.goto(f"/pairs/{pair_id}")
+    mood = page.get_by_role("group", name="How is it going?")
+    mood.get_by_role("radio", name="4 Good").check()
+    expect(page.get_by_text("(UTC time)")).to_be_visible()
+    assert gate.held, "the page sent no time zone to hold back"
+
+    gate.release()
+    expect(page.get_by_text("(America/Los_Angeles time)")).to_be_visible()
+    expect(mood.get_by_role("radio", name="4 Good")).to_be_checked()
+    page.get_by_role("group", name="Did you meet or talk this week?").get_by_role(
+        "radio", name="Yes"
+    ).check()
+    page.get_by_role("button", name="Save check-in").click()
+    expect(page.get_by_role("status")).to_contain_text("Check-in saved.")
