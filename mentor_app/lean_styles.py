@@ -15,10 +15,11 @@ goes with `teal`), and every `color_scheme` or `var(--<colour>-N)` in the source
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from reflex_base.constants import Dirs, Ext, PageNames
+from reflex_base.constants import Dirs
 from reflex_base.plugins import tailwind_v4
 
 ACCENT = "teal"
@@ -45,28 +46,25 @@ def radix_imports(colors: tuple[str, ...] = COLORS) -> str:
     return "".join(f'@import "{sheet}" layer(components);\n' for sheet in sheets)
 
 
-def compile_root_style() -> tuple[str, str]:
-    """Tailwind's root stylesheet (`styles/tailwind.css`) with Radix Themes in parts."""
+def compile_root_style(include_radix_themes: bool = True) -> tuple[str, str]:
+    """Tailwind's root stylesheet (`styles/tailwind.css`), with Radix Themes in parts."""
     return str(
         Path(Dirs.STYLES) / tailwind_v4.Constants.ROOT_STYLE_PATH
-    ), tailwind_v4.Constants.ROOT_STYLE_CONTENT.format(radix_import=radix_imports())
+    ), tailwind_v4.Constants.ROOT_STYLE_CONTENT.format(
+        radix_import=radix_imports() if include_radix_themes else ""
+    )
 
 
 @dataclasses.dataclass
 class LeanTailwindPlugin(tailwind_v4.TailwindV4Plugin):
-    """Reflex's Tailwind v4 plugin, whose root stylesheet imports Radix Themes in parts
-    (the same tasks as `TailwindV4Plugin.pre_compile`, with another root stylesheet)."""
+    """Reflex's Tailwind v4 plugin, whose root stylesheet imports Radix Themes in parts: its
+    own tasks, with `compile_root_style` above in place of Reflex's."""
 
     def pre_compile(self, **context: Any) -> None:
-        if not context["radix_themes_plugin"].enabled:
-            super().pre_compile(**context)
-            return
-        context["add_save_task"](tailwind_v4.compile_config, self.get_unversioned_config())
-        context["add_save_task"](compile_root_style)
-        context["add_modify_task"](Dirs.POSTCSS_JS, tailwind_v4.add_tailwind_to_postcss_config)
-        context["add_modify_task"](
-            str(Path(Dirs.STYLES) / (PageNames.STYLESHEET_ROOT + Ext.CSS)),
-            lambda content: tailwind_v4.add_tailwind_to_css_file(
-                content, include_radix_themes=True
-            ),
-        )
+        add_save_task = context["add_save_task"]
+
+        def add(task: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:
+            lean = compile_root_style if task is tailwind_v4.compile_root_style else task
+            add_save_task(lean, *args, **kwargs)
+
+        super().pre_compile(**{**context, "add_save_task": add})

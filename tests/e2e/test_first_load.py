@@ -7,13 +7,14 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from playwright.sync_api import Page, WebSocketRoute, expect
+from playwright.sync_api import Page, expect
 from sqlmodel import Session
 
 from mentor_app.lean_styles import ACCENT, COLORS, GRAY, RADIX_COLORS
 from tests.e2e.test_journey import arrange_pair_two_weeks_in
 from tests.e2e.test_keyboard import log_in
 from tests.support.appserver import AppServer
+from tests.support.socket_gate import SocketGate
 
 
 def pages_importing_every_icon(web: Path) -> list[str]:
@@ -76,7 +77,7 @@ def test_a_signed_in_page_on_a_phone_does_not_move_when_its_state_arrives(
     page = new_page(viewport={"width": 390, "height": 844})
     log_in(page, mentee[0])
 
-    gate = _StateGate()
+    gate = SocketGate("from_server")
     page.route_web_socket(re.compile(r"/_event"), gate.route)
     page.goto(f"/pairs/{pair_id}")
     expect(page.get_by_role("link", name="Log in")).to_be_visible()  # drawn, no state yet
@@ -87,29 +88,3 @@ def test_a_signed_in_page_on_a_phone_does_not_move_when_its_state_arrives(
     expect(page.get_by_role("heading", name="Your mentor: Shift Mentor")).to_be_visible()
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
     assert page.evaluate(LAYOUT_SHIFT) < 0.01
-
-
-class _StateGate:
-    """Routes the page's websocket through Playwright and holds back what the server
-    sends until `release`."""
-
-    def __init__(self) -> None:
-        self.held: list[str | bytes] = []
-        self.socket: WebSocketRoute | None = None
-        self.open = False
-
-    def route(self, socket: WebSocketRoute) -> None:
-        self.socket = socket
-        socket.connect_to_server().on_message(self._from_server)
-
-    def _from_server(self, message: str | bytes) -> None:
-        if self.open and self.socket is not None:
-            self.socket.send(message)
-        else:
-            self.held.append(message)
-
-    def release(self) -> None:
-        assert self.socket is not None
-        self.open = True
-        for message in self.held:
-            self.socket.send(message)

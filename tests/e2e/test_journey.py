@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 
-from playwright.sync_api import Page, WebSocketRoute, expect
+from playwright.sync_api import Page, expect
 from sqlmodel import Session, select
 
 from mentor_app.models import Group, Membership, Pair, Program, StepCompletion, User
@@ -15,6 +15,7 @@ from mentor_app.services import accounts, enrollments, pairing, programs
 from tests.e2e.conftest import screenshot
 from tests.e2e.test_programs import demo_log_in
 from tests.factories import answers_for
+from tests.support.socket_gate import SocketGate
 
 
 def open_program(
@@ -321,34 +322,6 @@ def test_the_pair_page_appears_whole_so_nothing_moves_under_a_click(
     expect(page.get_by_role("alertdialog")).to_contain_text("End this pair?")
 
 
-class _HoldTheTimeZone:
-    """Routes the page's websocket through Playwright and holds back the page's
-    `set_timezone` event (sent once the page has loaded, with the browser's zone) until
-    `release`."""
-
-    def __init__(self) -> None:
-        self.held: list[str | bytes] = []
-        self.server: WebSocketRoute | None = None
-        self.open = False
-
-    def route(self, socket: WebSocketRoute) -> None:
-        self.server = socket.connect_to_server()
-        socket.on_message(self._from_page)
-
-    def _from_page(self, message: str | bytes) -> None:
-        assert self.server is not None
-        if not self.open and "set_timezone" in str(message):
-            self.held.append(message)
-        else:
-            self.server.send(message)
-
-    def release(self) -> None:
-        assert self.server is not None
-        self.open = True
-        for message in self.held:
-            self.server.send(message)
-
-
 def test_a_rating_chosen_while_the_page_still_reads_the_time_zone_is_kept(
     new_page: Callable[..., Page], app_db: Session
 ) -> None:
@@ -367,7 +340,8 @@ def test_a_rating_chosen_while_the_page_still_reads_the_time_zone_is_kept(
     tom.timezone = "UTC"
     app_db.add(tom)
     app_db.commit()
-    gate = _HoldTheTimeZone()
+    # The page's set_timezone event, sent with the browser's zone once the page has loaded.
+    gate = SocketGate("from_page", hold=lambda message: "set_timezone" in str(message))
     page.route_web_socket(re.compile(r"/_event"), gate.route)
     page.goto(f"/pairs/{pair_id}")
     mood = page.get_by_role("group", name="How is it going?")
