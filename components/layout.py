@@ -86,10 +86,12 @@ def notification_bell(
     return rx.fragment(link, keep_alive("bell", on_keep_alive))
 
 
-# Below Radix's `sm` breakpoint (768 px) the links take a row of their own, signed in or
-# not: a signed-in page is drawn signed out until its state arrives, and the longer
-# signed-in links used to wrap there, moving the whole page down by a row (CLS 0.30 in
-# Lighthouse's phone runs of the workspace and the dashboard).
+# Below Radix's `sm` breakpoint (768 px) the links take one row of their own, signed in
+# or not, and the signed-in ones fit one row (the member's name is left out there).
+# A signed-in page is drawn signed out until its state arrives: the longer signed-in links
+# used to wrap beside the brand, moving the whole page down by a row (CLS 0.30 in
+# Lighthouse's phone runs of the workspace and the dashboard), and onto a second row of
+# their own at 390 px (a shift of 0.038 in test_first_load).
 NAV_WIDTH = rx.breakpoints(initial="100%", sm="auto")
 
 
@@ -124,7 +126,13 @@ def header(
                         if unread is not None
                         else []
                     ),
-                    rx.text(display_name, color_scheme="gray", size="2"),
+                    # Not on a phone (Settings shows it): the links would not fit one row.
+                    rx.text(
+                        display_name,
+                        color_scheme="gray",
+                        size="2",
+                        display=rx.breakpoints(initial="none", sm="block"),
+                    ),
                     # The endpoint clears the HttpOnly cookie, which no page script can;
                     # then the log-in page loads afresh (a new socket, no session).
                     rx.button(
