@@ -28,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from reflex_base.event.processor import base_state_processor
+from sqlalchemy.exc import OperationalError
 
 logger = logging.getLogger(__name__)
 
@@ -82,15 +83,31 @@ def soon(make: Callable[[], Coroutine[Any, Any, None]]) -> None:
         future.add_done_callback(_tasks.discard)  # type: ignore[arg-type]
 
 
+# A refresh that met a busy database (SQLite's write lock held past its busy timeout by a
+# burst of writers, a PostgreSQL fail-over) waits this long, then tries again, once per delay.
+REFRESH_RETRY_DELAYS_S: tuple[float, ...] = (0.25, 1.0, 3.0)
+
+
 def soon_logged(make: Callable[[], Coroutine[Any, Any, None]], what: str) -> None:
-    """`soon(make)` for a refresh of open pages: a failure is logged, not raised (the
-    pages show the database's truth at their next load)."""
+    """`soon(make)` for a refresh of open pages. A database that is busy or unreachable
+    (`OperationalError`) is tried again after each of `REFRESH_RETRY_DELAYS_S`: the change
+    is committed, and the open pages would otherwise show it only at their next load. Any
+    other failure, or the last one, is logged, not raised."""
 
     async def run() -> None:
-        try:
-            await make()
-        except Exception:
-            logger.exception("could not refresh %s", what)
+        for delay in (*REFRESH_RETRY_DELAYS_S, None):
+            try:
+                await make()
+                return
+            except OperationalError:
+                if delay is None:
+                    logger.exception("could not refresh %s", what)
+                    return
+                logger.warning("the database was busy refreshing %s; again in %s s", what, delay)
+                await asyncio.sleep(delay)
+            except Exception:
+                logger.exception("could not refresh %s", what)
+                return
 
     soon(run)
 

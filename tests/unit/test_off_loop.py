@@ -91,3 +91,65 @@ def test_reflex_s_own_handlers_stay_as_reflex_runs_them() -> None:
     setter.__module__ = "reflex.state"
     assert not off_loop.ours(setter)
     assert off_loop.ours(sync_handler)
+
+
+def _run_soon_logged(make: Any, what: str = "the test's pages") -> None:
+    async def main() -> None:
+        off_loop.soon_logged(make, what)
+        while off_loop._tasks:
+            await asyncio.gather(*list(off_loop._tasks))
+
+    asyncio.run(main())
+
+
+def _locked() -> Exception:
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    return OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked"))
+
+
+def test_a_refresh_that_met_a_locked_database_is_tried_again_until_it_reads(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(off_loop, "REFRESH_RETRY_DELAYS_S", (0.01, 0.01, 0.01))
+    tries: list[int] = []
+
+    async def refresh() -> None:
+        tries.append(1)
+        if len(tries) < 3:
+            raise _locked()
+
+    _run_soon_logged(refresh)
+    assert len(tries) == 3
+    assert "could not refresh" not in caplog.text
+
+
+def test_a_refresh_gives_up_after_its_last_try_and_logs_why(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(off_loop, "REFRESH_RETRY_DELAYS_S", (0.01, 0.01))
+    tries: list[int] = []
+
+    async def refresh() -> None:
+        tries.append(1)
+        raise _locked()
+
+    _run_soon_logged(refresh, "the open goals of pair 7")
+    assert len(tries) == 3
+    assert "could not refresh the open goals of pair 7" in caplog.text
+
+
+def test_a_refresh_that_fails_for_another_reason_is_not_tried_again(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    tries: list[int] = []
+
+    async def refresh() -> None:
+        tries.append(1)
+        raise ValueError("a bug, not a busy database")
+
+    _run_soon_logged(refresh, "the open pages of pair 3")
+    assert tries == [1]
+    assert "could not refresh the open pages of pair 3" in caplog.text
