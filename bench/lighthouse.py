@@ -267,6 +267,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--runs", type=int, default=3, help="Lighthouse runs of each page")
     parser.add_argument("--reports", type=Path, help="keep each run's JSON report here")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder (logs)")
+    parser.add_argument(
+        "--pages", nargs="+", metavar="NAME", help="only these pages (login pair pairing dashboard)"
+    )
     args = parser.parse_args(argv)
 
     install_lighthouse()
@@ -280,7 +283,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         started = time.monotonic()
         app.start()
         print(f"app up on {app.url} in {time.monotonic() - started:.0f} s", flush=True)
-        cases = arrange(app.database_url)
+        cases = [c for c in arrange(app.database_url) if not args.pages or c.name in args.pages]
         for i in range(args.runs):
             for case in cases:  # pages take turns, so each sees the same machine
                 began = time.monotonic()

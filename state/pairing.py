@@ -6,6 +6,8 @@ admin of the program's group (or a member of the pair): nothing is trusted from 
 
 from __future__ import annotations
 
+import datetime as dt
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -14,7 +16,7 @@ from reflex.event import EventSpec
 from sqlmodel import Session
 
 from mentor_app.apart import ApartFailed, run_apart
-from mentor_app.db import url_of
+from mentor_app.db import get_engine, url_of
 from mentor_app.models import User, utcnow
 from mentor_app.services import journey, notifications, pairing
 from mentor_app.services.errors import NotFound, PermissionDenied, ServiceError
@@ -26,6 +28,11 @@ from state.paging import EMPTY_PAGE_INFO, page_info
 from state.session import SessionState, SignedOut
 
 CHART_BAR_MAX_PX = 80
+# A long Publish, written from a helper process, checks the admin's session this often.
+SESSION_CHECK_EVERY_S = 1.0
+# Publish stopped by something other than a rule (its helper process failed, the database
+# was unreachable): what is published stays, the rest are drafts to publish again.
+PUBLISH_STOPPED = "Publishing stopped for a technical reason; press Publish again for the rest."
 
 
 def _mentor_item(m: pairing.MentorRow) -> dict[str, Any]:
@@ -387,15 +394,16 @@ class PairingWorkspaceState(SessionState):
         now = utcnow()  # one rule for every pair's start date, whatever the chunk
         published, dropped = 0, []
         try:
+            with self._reading_as_user() as (db, user):
+                program_id = self._program_id()
+                apart = pairing.publish_apart(db, actor=user, program_id=program_id)
+                actor_id = user.id or 0
+            checked = time.monotonic()
             while True:
-                with self._as_user() as (db, user):
-                    result = pairing.publish_pairs(
-                        db,
-                        actor=user,
-                        program_id=self._program_id(),
-                        now=now,
-                        limit=pairing.PUBLISH_CHUNK,
-                    )
+                if apart and time.monotonic() - checked >= SESSION_CHECK_EVERY_S:
+                    with self._reading_as_user():  # still signed in, between chunks
+                        checked = time.monotonic()
+                result = self._publish_chunk(now, apart_as=actor_id if apart else None)
                 published += result.published
                 dropped += result.dropped
                 if not result.more:
@@ -406,14 +414,14 @@ class PairingWorkspaceState(SessionState):
             self.working = False
             yield self._login_redirect()
             return
-        except ServiceError as error:
+        except (ServiceError, ApartFailed) as error:
+            said = error.message if isinstance(error, ServiceError) else PUBLISH_STOPPED
             self.message = ""
             self.errors = {
                 "drafts": (
-                    f"{count(published, 'pair')} published; the others are still drafts. "
-                    + error.message
+                    f"{count(published, 'pair')} published; the others are still drafts. " + said
                     if published
-                    else error.message
+                    else said
                 )
             }
         else:
@@ -425,6 +433,25 @@ class PairingWorkspaceState(SessionState):
         follow_up = self._refresh()
         if follow_up is not None:
             yield follow_up
+
+    def _publish_chunk(self, now: dt.datetime, *, apart_as: int | None) -> pairing.PublishResult:
+        """One chunk of Publish, as the signed-in admin. `apart_as` (a large cohort: the
+        admin's id): written from a helper process (`pairing.publish_job`); the caller has
+        checked the session at most `SESSION_CHECK_EVERY_S` before. The members it told
+        are announced here, where their pages are."""
+        if apart_as is None:
+            with self._as_user() as (db, user):
+                return pairing.publish_pairs(
+                    db,
+                    actor=user,
+                    program_id=self._program_id(),
+                    now=now,
+                    limit=pairing.PUBLISH_CHUNK,
+                )
+        url, program_id = url_of(get_engine()), self._program_id()
+        done = run_apart(pairing.publish_job, url, apart_as, program_id, now, pairing.PUBLISH_CHUNK)
+        notifications.announce(done.told)
+        return done.unwrap()
 
     @rx.event
     def end_pair(self, form: dict[str, Any]) -> Iterator[EventSpec | None]:

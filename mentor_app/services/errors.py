@@ -39,3 +39,21 @@ class Throttled(ServiceError):
     def __init__(self, message: str, *, retry_after_s: int, field: str | None = None) -> None:
         super().__init__(message, field=field)
         self.retry_after_s = retry_after_s
+
+
+# A refusal made in a helper process (mentor_app.apart) travels back as plain values and is
+# raised again in the worker as the same kind of refusal, with the same message and field.
+Refusal = tuple[str, str, "str | None"]
+
+
+def as_refusal(error: ServiceError) -> Refusal:
+    return (type(error).__name__, error.message, error.field)
+
+
+def from_refusal(refusal: Refusal) -> ServiceError:
+    kinds: dict[str, type[ServiceError]] = {
+        kind.__name__: kind
+        for kind in (NotFound, PermissionDenied, ValidationError, Conflict, Unavailable)
+    }
+    name, message, field = refusal
+    return kinds.get(name, ServiceError)(message, field=field)

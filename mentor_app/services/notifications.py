@@ -322,11 +322,23 @@ def _changed(db: Session, user_ids: Iterable[int]) -> None:
     db.info.setdefault(_CHANGED, set()).update(user_ids)
 
 
+def take_changes(db: Session) -> frozenset[int]:
+    """The members whose notifications this transaction changed, taken from it: its commit
+    tells no listener. For work done in a helper process (mentor_app.apart), whose
+    listeners reach no page: the worker passes them to `announce` once it has committed."""
+    return frozenset(db.info.pop(_CHANGED, None) or ())
+
+
 @event.listens_for(OrmSession, "after_commit")
 def _announce(session: OrmSession) -> None:
     if session.get_nested_transaction() is not None:
         return  # a savepoint: the outer transaction may still roll back
-    changed = session.info.pop(_CHANGED, None)
+    announce(session.info.pop(_CHANGED, None) or frozenset())
+
+
+def announce(changed: Iterable[int]) -> None:
+    """Tell the listeners that these members' notifications changed (after a commit)."""
+    changed = frozenset(changed)
     if not changed:
         return
     for listener in list(_listeners):

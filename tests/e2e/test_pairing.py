@@ -8,11 +8,15 @@ from collections.abc import Callable
 from playwright.sync_api import Page, expect
 from sqlmodel import Session, func, select
 
+from bench.bulk import session_for
 from mentor_app.models import Pair
 from mentor_app.seed import DEMO_PROGRAM
 from tests.e2e.cohorts import arrange_big_cohort, pages_of
 from tests.e2e.conftest import screenshot
+from tests.e2e.test_notifications import bell
 from tests.e2e.test_programs import demo_log_in, open_group
+from tests.support.appserver import AppServer
+from tests.support.rxclient import SESSION_COOKIE
 
 
 def open_demo_program(page: Page) -> str:
@@ -201,7 +205,7 @@ def test_the_workspace_pages_and_searches_a_cohort_bigger_than_a_page(
 
 
 def test_suggest_all_drafts_the_whole_cohort_and_drafts_and_pairs_page(
-    new_page: Callable[..., Page], app_db: Session
+    new_page: Callable[..., Page], app_db: Session, app_server: AppServer
 ) -> None:
     cohort = arrange_big_cohort(app_db)
     admin = new_page()
@@ -242,12 +246,38 @@ def test_suggest_all_drafts_the_whole_cohort_and_drafts_and_pairs_page(
     expect(drafts).to_have_count(21)
     expect(admin.get_by_role("heading", name="Mentees waiting (5)")).to_be_visible()
 
+    # One of the drafts' mentees has a page open: the bell says nothing new yet.
+    try:
+        waiting_mentee = app_db.exec(
+            select(Pair.mentee_id).where(
+                Pair.program_id == cohort.program_id, Pair.status == "draft"
+            )
+        ).first()
+    finally:
+        app_db.rollback()
+    assert waiting_mentee is not None
+    mentee = new_page()
+    mentee.context.add_cookies(
+        [
+            {
+                "name": SESSION_COOKIE,
+                "value": session_for(app_db.get_bind().engine, waiting_mentee),
+                "url": app_server.url,
+            }
+        ]
+    )
+    mentee.goto("/groups")
+    expect(bell(mentee, 0)).to_be_visible()
+
     admin.get_by_role("button", name="Publish pairs").click()
     dialog = admin.get_by_role("alertdialog")
     expect(dialog).to_contain_text("Publish 40 pairs?")
     dialog.get_by_role("button", name="Publish").click()
-    # 40 drafts: four transactions of PUBLISH_CHUNK (10), one answer.
+    # 40 drafts: four transactions of PUBLISH_CHUNK (10), written from a helper process
+    # (MENTOR_PUBLISH_APART_FROM in tests/support/app_fixtures.py), one answer.
     expect(admin.get_by_role("status")).to_contain_text("Published 40 pairs")
+    # The helper told the members; the worker pushed it to the open page, no reload.
+    expect(bell(mentee, 1)).to_be_visible()
     expect(drafts_heading).to_have_text("Draft pairs (0)")
     expect(admin.get_by_text("No draft pairs yet.")).to_be_visible()
     expect(admin.get_by_role("heading", name="Published pairs (40)")).to_be_visible()

@@ -738,3 +738,82 @@ def test_the_helper_process_checks_the_actor_as_the_service_does(cohort: Cohort)
     assert run_apart(pairing.plan_job, url, cohort.admin.id, cohort.pid, 0).program_id
     with pytest.raises(ApartFailed, match="PermissionDenied"):
         run_apart(pairing.plan_job, url, outsider.id, cohort.pid, 0)
+
+
+# --- a large cohort's Publish and fairness panel, worked in a helper process --------------
+
+
+def test_a_large_cohort_is_published_from_a_helper_and_its_members_told_here(
+    cohort: Cohort, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mentor_app.apart import run_apart
+    from mentor_app.db import url_of
+
+    mentors = [cohort.person(f"Mentor {i}", "mentor", capacity=3) for i in range(2)]
+    drafts = [cohort.pair(cohort.person(f"Mentee {i}", "mentee"), mentors[i % 2]) for i in range(3)]
+    assert pairing.publish_apart(cohort.db, actor=cohort.admin, program_id=cohort.pid) is False
+    monkeypatch.setattr(pairing, "PUBLISH_APART_FROM", 3)
+    assert pairing.publish_apart(cohort.db, actor=cohort.admin, program_id=cohort.pid) is True
+    cohort.db.commit()  # the helper process reads what is committed
+    heard: list[frozenset[int]] = []
+    monkeypatch.setattr(notifications, "_listeners", [heard.append])  # this test's ear only
+    now = dt.datetime.combine(TODAY, dt.time(9), tzinfo=dt.UTC)
+    url = url_of(cohort.db)
+
+    first = run_apart(pairing.publish_job, url, cohort.admin.id, cohort.pid, now, 2)
+    assert heard == []  # the helper's commit reached no listener of this process
+    notifications.announce(first.told)
+    rest = run_apart(pairing.publish_job, url, cohort.admin.id, cohort.pid, now, 2).unwrap()
+
+    assert (first.unwrap().published, first.unwrap().more) == (2, True)
+    assert (rest.published, rest.more) == (1, False)
+    members = {u for d in drafts[:2] for u in (d.mentor_id, d.mentee_id)}
+    assert first.told == frozenset(members) and heard == [frozenset(members)]
+    cohort.db.expire_all()
+    assert [cohort.db.get(Pair, d.id).status for d in drafts] == ["active"] * 3  # type: ignore[union-attr]
+    told = notifications.list_recent(
+        cohort.db, actor=cohort.user(cohort.db.get(Enrollment, drafts[0].mentee_enrollment_id))
+    )  # type: ignore[arg-type]
+    assert [n.kind for n in told] == ["paired"]
+
+
+def test_a_refusal_in_the_publishing_helper_comes_back_as_the_same_refusal(
+    cohort: Cohort,
+) -> None:
+    from mentor_app.apart import run_apart
+    from mentor_app.db import url_of
+
+    cohort.pair(cohort.person("Theo", "mentee"), cohort.person("Maya", "mentor"))
+    outsider = make_user(cohort.db)
+    cohort.db.commit()
+    now = dt.datetime.combine(TODAY, dt.time(9), tzinfo=dt.UTC)
+
+    done = run_apart(pairing.publish_job, url_of(cohort.db), outsider.id, cohort.pid, now, 2)
+
+    assert done.result is None and done.told == frozenset()
+    with pytest.raises(PermissionDenied) as refused:
+        done.unwrap()
+    with pytest.raises(PermissionDenied) as here:
+        pairing.publish_pairs(cohort.db, actor=outsider, program_id=cohort.pid, now=now)
+    assert refused.value.message == here.value.message
+    assert cohort.db.exec(select(Pair)).one().status == "draft"
+
+
+def test_the_fairness_panel_of_a_large_program_is_scored_in_a_helper_alike(
+    cohort: Cohort, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i in range(3):
+        mentor = cohort.person(f"Mentor {i}", "mentor", areas=AREAS[: i + 1])
+        cohort.pair(cohort.person(f"Mentee {i}", "mentee", areas=AREAS[i : i + 1]), mentor)
+    pairing.publish_pairs(cohort.db, actor=cohort.admin, program_id=cohort.pid, today=TODAY)
+    cohort.db.commit()
+    here = pairing.get_workspace(cohort.db, actor=cohort.admin, program_id=cohort.pid).fairness
+    asked: list[Any] = []
+    real = pairing.run_apart
+    monkeypatch.setattr(pairing, "run_apart", lambda fn, *a: (asked.append(fn), real(fn, *a))[1])
+    monkeypatch.setattr(pairing, "FAIRNESS_APART_FROM", 3)
+
+    apart = pairing.get_workspace(cohort.db, actor=cohort.admin, program_id=cohort.pid).fairness
+
+    assert asked == [pairing.published_scores_job]
+    assert apart == here and apart.published == 3
