@@ -706,6 +706,55 @@ def test_a_plan_made_before_the_cohort_changed_is_worked_out_again_under_the_loc
     assert {(p.mentee_enrollment_id, p.mentor_enrollment_id) for p in made} == {(priya.id, maya.id)}
 
 
+def _change_an_answer(cohort: Cohort, people: dict[str, Enrollment]) -> None:
+    theo = people["Theo"]
+    theo.answers = {**theo.answers, **cohort._answers("mentee", {"areas": AREAS[2:3]})}
+    cohort.db.add(theo)
+
+
+def _lower_a_capacity(cohort: Cohort, people: dict[str, Enrollment]) -> None:
+    people["Maya"].capacity = 1
+    cohort.db.add(people["Maya"])
+
+
+def _block(cohort: Cohort, people: dict[str, Enrollment]) -> None:
+    theo, omar = cohort.user(people["Theo"]), people["Omar"]
+    blocks.block_member(cohort.db, actor=theo, blocked_id=omar.user_id)
+
+
+@pytest.mark.parametrize("change", [_change_an_answer, _lower_a_capacity, _block])
+def test_under_the_lock_a_plan_is_checked_by_its_digest_and_any_change_works_it_out_again(
+    cohort: Cohort, monkeypatch: pytest.MonkeyPatch, change: Callable[..., None]
+) -> None:
+    people = {
+        "Maya": cohort.person("Maya", "mentor", capacity=2, areas=AREAS[:2]),
+        "Omar": cohort.person("Omar", "mentor", capacity=1, areas=AREAS[:1]),
+        "Theo": cohort.person("Theo", "mentee", areas=AREAS[:1]),
+        "Priya": cohort.person("Priya", "mentee", areas=AREAS[1:2]),
+    }
+    plan = _plan_in_a_read_transaction(cohort)
+    made_people: list[int] = []
+    people_of = pairing._cohort
+    monkeypatch.setattr(
+        pairing, "_cohort", lambda *a, **k: made_people.append(1) or people_of(*a, **k)
+    )
+    # Unchanged: the write reads the rows and compares digests, and builds nothing.
+    pairing.suggest_all(cohort.db, actor=cohort.admin, program_id=cohort.pid, plan=plan)
+    assert made_people == []
+    cohort.db.rollback()
+
+    change(cohort, people)
+    cohort.db.commit()
+    fresh = _plan_in_a_read_transaction(cohort)  # what the cohort as it is now gives
+    made_people.clear()
+    made = pairing.suggest_all(cohort.db, actor=cohort.admin, program_id=cohort.pid, plan=plan)
+
+    assert made_people == [1]  # worked out again under the lock
+    assert fresh.inputs.digest != plan.inputs.digest
+    want = {(d.mentee_enrollment_id, d.mentor_enrollment_id) for d in fresh.drafts}
+    assert {(p.mentee_enrollment_id, p.mentor_enrollment_id) for p in made} == want
+
+
 def test_only_the_programs_admins_can_plan_suggest_all(cohort: Cohort) -> None:
     member = cohort.user(cohort.person("Maya", "mentor"))
     other_admin = make_user(cohort.db)
