@@ -587,12 +587,12 @@ def _ended_page(db: Session, *, program_id: int, viewer_id: int, page: int) -> P
 FAIRNESS_APART_FROM = 300
 
 
-def _active_pairs(db: Session, program_id: int) -> int:
+def _pair_count(db: Session, program_id: int, status: str) -> int:
     return int(
         db.exec(
             select(func.count())
             .select_from(Pair)
-            .where(Pair.program_id == program_id, Pair.status == "active")
+            .where(Pair.program_id == program_id, Pair.status == status)
         ).one()
     )
 
@@ -638,7 +638,7 @@ def _fairness(db: Session, program: Program, today: dt.date) -> Fairness:
         size=FAIRNESS_NAMES,
         scalars=False,
     )
-    if _active_pairs(db, program_id) >= FAIRNESS_APART_FROM:
+    if _pair_count(db, program_id, "active") >= FAIRNESS_APART_FROM:
         scores = run_apart(published_scores_job, url_of(db), program_id)
     else:
         scores = _published_scores(db, program)
@@ -1382,12 +1382,7 @@ def publish_apart(db: Session, *, actor: User, program_id: int) -> bool:
     events on the worker need (a chat send waited up to 64 ms behind a 1,536-pair
     Publish); a few drafts take less than the round trips."""
     _pairable_program(db, actor=actor, program_id=program_id)
-    drafts = db.exec(
-        select(func.count())
-        .select_from(Pair)
-        .where(Pair.program_id == program_id, Pair.status == "draft")
-    ).one()
-    return int(drafts) >= PUBLISH_APART_FROM
+    return _pair_count(db, program_id, "draft") >= PUBLISH_APART_FROM
 
 
 @dataclass(frozen=True)
