@@ -18,7 +18,7 @@ import reflex as rx
 from reflex.event import EventSpec
 from sqlmodel import Session
 
-from mentor_app.db import session_scope
+from mentor_app.db import read_scope
 from mentor_app.models import User
 from mentor_app.services import goals
 from mentor_app.services.access import PairAccess, access_pair
@@ -105,7 +105,7 @@ class PairGoalsLiveState(rx.SharedState):
 
 
 def _view_as_system(pair_id: int) -> goals.GoalsView | None:
-    with session_scope() as db:
+    with read_scope() as db:  # a read: it never waits for SQLite's write lock
         return goals.goals_as_system(db, pair_id=pair_id)
 
 

@@ -18,7 +18,7 @@ import reflex as rx
 from reflex.event import EventSpec
 from sqlmodel import Session
 
-from mentor_app.db import session_scope
+from mentor_app.db import read_scope
 from mentor_app.models import Pair, User
 from mentor_app.services import chat, goals, journey, meetings, presence
 from mentor_app.services.access import PairAccess, access_pair
@@ -222,12 +222,12 @@ def _note_read_after_send(access: PairAccess, talk: PairChatState) -> None:
 
 
 def _shared_view(pair_id: int) -> journey.JourneyView | None:
-    with session_scope() as db:
+    with read_scope() as db:  # reads: never wait for SQLite's write lock
         return journey.get_shared_view(db, pair_id=pair_id)
 
 
 def _chat_as_mentor(pair_id: int) -> ChatSnapshot:
-    with session_scope() as db:
+    with read_scope() as db:
         mentor = db.get(User, db.get(Pair, pair_id).mentor_id)  # type: ignore[union-attr]
         assert mentor is not None
         return chat_snapshot(db, mentor, pair_id)

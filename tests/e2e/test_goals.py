@@ -108,11 +108,14 @@ def test_the_mentee_sets_goals_the_mentor_progresses_them_live_and_the_survey_as
 
     # The answers are the mentee's, once per goal; the mentor's open page shows them too.
     app_db.expire_all()
-    answers = app_db.exec(
-        select(GoalUpdate.progress)
-        .where(GoalUpdate.pair_id == pair_id, GoalUpdate.kind == "survey")
-        .order_by(col(GoalUpdate.goal_id))
-    ).all()
+    try:
+        answers = app_db.exec(
+            select(GoalUpdate.progress)
+            .where(GoalUpdate.pair_id == pair_id, GoalUpdate.kind == "survey")
+            .order_by(col(GoalUpdate.goal_id))
+        ).all()
+    finally:
+        app_db.rollback()  # a transaction here holds SQLite's write lock (BEGIN IMMEDIATE)
     assert answers == [80, 50]
     talk.get_by_text(re.compile(r"^History")).click()
     expect(talk).to_contain_text("Hana Mentee closing survey: 80 %")

@@ -423,3 +423,34 @@ def test_the_goal_flag_survives_the_wizard_and_an_admin_can_drop_it(db: Session)
         (1, True),
         (8, True),
     ]
+
+
+# --- the open pages' refresh after a closing survey -------------------------------------------
+
+
+@pytest.mark.sqlite_only(reason="SQLite's write lock")
+def test_the_goals_refresh_reads_while_another_writer_holds_the_lock(
+    db: Session, setup: PairSetup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full `make test` once held the lock past every retry (the test's own session had
+    left a transaction open): a refresh that only reads must not wait for any writer."""
+    import sqlite3
+    import time
+
+    from mentor_app import db as database
+    from state.goals import _view_as_system
+
+    _add(db, setup)
+    db.commit()
+    engine = db.get_bind()
+    monkeypatch.setattr(database, "get_engine", lambda: engine)
+    writer = sqlite3.connect(str(engine.url.database), isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # another writer holds the lock throughout
+    try:
+        started = time.perf_counter()
+        view = _view_as_system(_pid(setup))
+        assert time.perf_counter() - started < 1
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert view is not None and [g.text for g in view.goals] == ["Ship a side project"]
