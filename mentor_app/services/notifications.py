@@ -343,7 +343,7 @@ def announce(changed: Iterable[int]) -> None:
         return
     for listener in list(_listeners):
         try:
-            listener(frozenset(changed))
+            listener(changed)
         except Exception:  # a listener's failure must not look like a failed commit
             logger.exception("notification change listener failed")
 

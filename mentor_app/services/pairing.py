@@ -1000,14 +1000,15 @@ class Drafted:
     status: str = "draft"
 
 
-def _suggest_reads(
-    db: Session, program_id: int
-) -> tuple[
+_SuggestReads = tuple[
     Sequence[Any],
     list[tuple[int, int, int, int | None]],
     set[tuple[int, int]],
     set[tuple[int, int]],
-]:
+]
+
+
+def _suggest_reads(db: Session, program_id: int) -> _SuggestReads:
     """What Suggest all's inputs are made from, as plain values: the applications' rows,
     the live pairs (id, mentor's and mentee's applications, seat), the blocks among the
     program's members and the pairs that ended as not a good fit."""
@@ -1049,10 +1050,15 @@ def _inputs_digest(
 
 
 def _suggest_inputs(
-    db: Session, program: Program, today: dt.date, threshold: int
+    db: Session,
+    program: Program,
+    today: dt.date,
+    threshold: int,
+    reads: _SuggestReads | None = None,
 ) -> _SuggestInputs:
+    """`reads`: what `_suggest_reads` already read for this program, else read here."""
     program_id = program.id or 0
-    rows, live, blocked, unfit = _suggest_reads(db, program_id)
+    rows, live, blocked, unfit = reads or _suggest_reads(db, program_id)
     cohort = [p for p in _cohort(db, program_id, rows=rows) if _eligible(p, today)]
     taken: dict[int, set[int]] = {}
     for _pid, mentor_eid, _mentee_eid, seat in live:
@@ -1192,15 +1198,15 @@ def suggest_all(
         .order_by(col(Enrollment.id))
         .with_for_update()
     ).all()
+    reads = _suggest_reads(db, program_id)
     if (
         plan is not None
         and plan.program_id == program_id
-        and plan.inputs.digest
-        == (_inputs_digest(today, threshold, *_suggest_reads(db, program_id)))
+        and plan.inputs.digest == _inputs_digest(today, threshold, *reads)
     ):
         inputs, drafts = plan.inputs, plan.drafts  # made from these very rows
-    else:
-        inputs = _suggest_inputs(db, program, today, threshold)
+    else:  # from the rows just read, not read a second time
+        inputs = _suggest_inputs(db, program, today, threshold, reads)
         drafts = _assign(program, inputs)
     by_id = {p.enrollment_id: p for p in inputs.cohort}
     taken = inputs.taken
