@@ -11,7 +11,6 @@ its colours are blends of the page's)."""
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Callable, Iterable
 
 import pytest
@@ -20,7 +19,7 @@ from playwright.sync_api import Page, expect
 from sqlmodel import Session, select
 
 from mentor_app.models import Group, Membership
-from tests.e2e.test_journey import arrange_pair_two_weeks_in
+from tests.e2e.test_journey import arrange_tagged_pair
 from tests.e2e.test_programs import demo_log_in as log_in
 from tests.factories import make_user
 from tests.support.app_fixtures import open_dialog
@@ -107,14 +106,8 @@ def test_a_paired_members_pages_and_the_pair_pages_dialogs(
     # A name with no space to break at: it must not push the member list off a phone.
     long_name = make_user(app_db, display_name="Bartholomew" * 4)
     app_db.add(Membership(group_id=group.id or 0, user_id=long_name.id or 0))
-    suffix = uuid.uuid4().hex[:8]
-    mentee = f"axe.mentee.{suffix}@example.org"
-    _, pair_id = arrange_pair_two_weeks_in(  # commits: no write lock held from here
-        app_db,
-        mentor=(f"axe.mentor.{suffix}@example.org", "Axe Mentor"),
-        mentee=(mentee, "Axe Mentee"),
-        title=f"Axe program {suffix}",
-    )
+    # It commits: no write lock held from here.
+    mentee, pair_id = arrange_tagged_pair(app_db, "axe", "Axe program")
     page, found = person(scheme), []
     log_in(page, mentee)
     if scheme == "dark":  # the dark theme is the one checked
@@ -136,14 +129,7 @@ def test_a_paired_members_pages_and_the_pair_pages_dialogs(
 def test_a_dialog_opens_without_motion_when_the_system_asks_for_less(
     new_page: Callable[..., Page], app_db: Session
 ) -> None:
-    suffix = uuid.uuid4().hex[:8]
-    mentee = f"axe.still.{suffix}@example.org"
-    _, pair_id = arrange_pair_two_weeks_in(
-        app_db,
-        mentor=(f"axe.still.mentor.{suffix}@example.org", "Still Mentor"),
-        mentee=(mentee, "Still Mentee"),
-        title=f"Still program {suffix}",
-    )
+    mentee, pair_id = arrange_tagged_pair(app_db, "still", "Still program")
     durations = {}
     for motion in ("no-preference", "reduce"):
         page = new_page(reduced_motion=motion)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,7 +10,7 @@ from playwright.sync_api import Page, expect
 from sqlmodel import Session
 
 from mentor_app.lean_styles import ACCENT, COLORS, GRAY, RADIX_COLORS
-from tests.e2e.test_journey import arrange_pair_two_weeks_in
+from tests.e2e.test_journey import arrange_tagged_pair
 from tests.e2e.test_keyboard import log_in
 from tests.support.appserver import AppServer
 from tests.support.socket_gate import SocketGate
@@ -66,16 +65,9 @@ def test_a_signed_in_page_on_a_phone_does_not_move_when_its_state_arrives(
     then change, and the page below them must not move (it moved down by a row, CLS 0.30
     in Lighthouse's phone runs, while the signed-in links wrapped onto a row of their own
     beside the signed-out ones on the first)."""
-    suffix = uuid.uuid4().hex[:8]
-    mentee = (f"shift.mentee.{suffix}@example.org", "Shift Mentee")
-    _, pair_id = arrange_pair_two_weeks_in(
-        app_db,
-        mentor=(f"shift.mentor.{suffix}@example.org", "Shift Mentor"),
-        mentee=mentee,
-        title=f"Shift program {suffix}",
-    )
+    mentee, pair_id = arrange_tagged_pair(app_db, "shift", "Shift program")
     page = new_page(viewport={"width": 390, "height": 844})
-    log_in(page, mentee[0])
+    log_in(page, mentee)
 
     gate = SocketGate("from_server")
     page.route_web_socket(re.compile(r"/_event"), gate.route)

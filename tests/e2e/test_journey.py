@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import uuid
 from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
@@ -73,6 +74,21 @@ def arrange_pair_two_weeks_in(
     db.add(pair)
     db.commit()
     return program.id or 0, pair.id or 0
+
+
+def arrange_tagged_pair(db: Session, kind: str, title: str) -> tuple[str, int]:
+    """`arrange_pair_two_weeks_in` under addresses no other test uses (`<kind>.mentor.<tag>`
+    and `<kind>.mentee.<tag>` at example.org, named "<Kind> Mentor" and "<Kind> Mentee", in
+    the program "<title> <tag>"). Returns (the mentee's e-mail, pair id); it commits."""
+    tag = uuid.uuid4().hex[:8]
+    mentee = f"{kind}.mentee.{tag}@example.org"
+    _, pair_id = arrange_pair_two_weeks_in(
+        db,
+        mentor=(f"{kind}.mentor.{tag}@example.org", f"{kind.title()} Mentor"),
+        mentee=(mentee, f"{kind.title()} Mentee"),
+        title=f"{title} {tag}",
+    )
+    return mentee, pair_id
 
 
 def check_in(page: Page, mood: str, met: str, note: str) -> None:

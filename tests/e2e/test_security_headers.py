@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, Response, expect
 from sqlmodel import Session
 
 from mentor_app.seed import DEMO_PASSWORD
-from tests.e2e.test_journey import arrange_pair_two_weeks_in
+from tests.e2e.test_journey import arrange_tagged_pair
 from tests.support.appserver import AppServer
 
 EXPECTED = {
@@ -225,17 +225,10 @@ def test_public_pages_run_under_the_policy_and_answer_over_the_websocket(
 def test_signed_in_pages_run_under_the_policy_and_eval_still_works(
     watched: Watched, app_db: Session
 ) -> None:
-    suffix = uuid.uuid4().hex[:8]
-    mentee = (f"csp.mentee.{suffix}@example.org", "Csp Mentee")
-    _, pair_id = arrange_pair_two_weeks_in(
-        app_db,
-        mentor=(f"csp.mentor.{suffix}@example.org", "Csp Mentor"),
-        mentee=mentee,
-        title=f"CSP program {suffix}",
-    )
+    mentee, pair_id = arrange_tagged_pair(app_db, "csp", "CSP program")
     page = watched.page
     page.goto("/login")
-    page.get_by_label("Email").fill(mentee[0])
+    page.get_by_label("Email").fill(mentee)
     page.get_by_label("Password").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="My groups")).to_be_visible()
