@@ -4,6 +4,7 @@ import os
 
 import reflex as rx
 
+from mentor_app.lean_scripts import LeanScriptsPlugin
 from mentor_app.lean_styles import ACCENT, LeanTailwindPlugin
 from mentor_app.settings import listen_host, settings
 
@@ -34,6 +35,9 @@ config = rx.Config(
     frontend_compression_formats=["brotli", "gzip"],
     plugins=[
         rx.plugins.SitemapPlugin(),
+        # Not even lazily: the whole of Radix Themes was in every page's shared chunk (470 KB
+        # of script on the pair page; mentor_app/lean_scripts.py).
+        LeanScriptsPlugin(),
         # Tailwind v4, with Radix Themes' stylesheet cut to the colours the app uses (150
         # KiB of colour scales were on every page's critical path: mentor_app/lean_styles.py).
         LeanTailwindPlugin(),

@@ -31,6 +31,33 @@ def test_no_page_imports_the_map_of_every_icon(app_server: AppServer) -> None:
     assert pages_importing_every_icon(Path(app_server.env["REFLEX_WEB_WORKDIR"])) == []
 
 
+def scripts_with(web: Path, text: str) -> list[str]:
+    """The built scripts that hold `text`."""
+    scripts = sorted((web / "build" / "client" / "assets").glob("*.js"))
+    assert scripts, f"no built script in {web}"
+    return [p.name for p in scripts if text in p.read_text()]
+
+
+def test_pages_carry_the_radix_components_they_use_not_all_of_radix_themes(
+    app_server: AppServer,
+) -> None:
+    """A dynamic import of Radix Themes' index (Reflex's bundled libraries, for components
+    sent at run time) kept all of it in every page's shared chunk: the theme panel, context
+    menus, segmented controls, which no page shows (mentor_app/lean_scripts.py)."""
+    web = Path(app_server.env["REFLEX_WEB_WORKDIR"])
+    used = scripts_with(web, "rt-DialogContent")  # the pair page's dialogs: it is built
+    assert used, "no built script holds the dialogs the pages use"
+    for unused in ("rt-ThemePanel", "rt-ContextMenuContent", "rt-SegmentedControlRoot"):
+        assert scripts_with(web, unused) == [], f"{unused} is in the built scripts"
+    root = (web / "app" / "root.jsx").read_text()
+    assert 'import("@radix-ui/themes")' not in root
+    # A signed-in page's HTML (the SPA fallback) preloads the chunk with the components, so
+    # they do not wait for the page's own script to name them.
+    fallback = (web / "build" / "client" / "__spa-fallback.html").read_text()
+    preloaded = re.findall(r'rel="modulepreload" href="/assets/([^"]+)"', fallback)
+    assert set(used) <= set(preloaded), f"{used} not among the preloads {preloaded}"
+
+
 def defined_colors(css: str) -> set[str]:
     """The Radix colours whose scale the stylesheet defines (`--<colour>-9: ...`)."""
     return {name for name in RADIX_COLORS if f"--{name}-9:" in css}
