@@ -446,9 +446,19 @@ class PairPageState(SessionState):
 
     @rx.event
     async def set_timezone(self, name: Any) -> EventSpec | None:
+        """The browser's zone, sent once the page has loaded. The page is read again only
+        when the zone on record changes (its weeks and times move): when it is the one
+        known, as on nearly every visit, a second read sent the whole page again, and the
+        browser drew it all a second time (Lighthouse's blocking time on a phone)."""
+        zone = str(name or "")
         try:
+            if not await self._with_user(
+                lambda db, user: journey.timezone_differs(db, actor=user, timezone=zone),
+                read_only=True,
+            ):
+                return None
             await self._with_user(
-                lambda db, user: journey.set_timezone(db, actor=user, timezone=str(name or ""))
+                lambda db, user: journey.set_timezone(db, actor=user, timezone=zone)
             )
         except SignedOut:
             return self._login_redirect()

@@ -89,12 +89,20 @@ def clean_timezone(name: str | None) -> str:
     return known_timezone(name) or "UTC"
 
 
+def _new_timezone(user: User, name: Any) -> str | None:
+    """The zone `name` names, if it is a real IANA zone other than the one on record."""
+    clean = known_timezone(name)
+    if clean is None or (user.timezone == clean and user.timezone_known):
+        return None
+    return clean
+
+
 def record_timezone(user: User, name: Any) -> bool:
     """Remember the zone a member's browser reports, if it is a real IANA name; a bad or
     missing one changes nothing. Returns whether the user row changed (the caller adds
     and flushes it)."""
-    clean = known_timezone(name)
-    if clean is None or (user.timezone == clean and user.timezone_known):
+    clean = _new_timezone(user, name)
+    if clean is None:
         return False
     user.timezone, user.timezone_known = clean, True
     return True
@@ -933,6 +941,14 @@ def complete_pair(
     except IntegrityError:
         raise Conflict("You have already sent your closing survey.") from None
     return survey
+
+
+def timezone_differs(db: Session, *, actor: User, timezone: str) -> bool:
+    """Whether `set_timezone` would change the member's zone on record: `timezone` is a
+    real IANA zone, and not the one known. Reads only."""
+    user = db.get(User, groups.acting_user_id(actor))
+    assert user is not None
+    return _new_timezone(user, timezone) is not None
 
 
 def set_timezone(db: Session, *, actor: User, timezone: str) -> str:

@@ -7,7 +7,7 @@ import re
 import uuid
 from collections.abc import Callable
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, WebSocket, expect
 from sqlmodel import Session, select
 
 from mentor_app.models import Group, Membership, Pair, Program, StepCompletion, User
@@ -336,6 +336,60 @@ def test_the_pair_page_appears_whole_so_nothing_moves_under_a_click(
     assert not filled["loading"], "the goals section filled in after the page appeared"
     end.click()
     expect(page.get_by_role("alertdialog")).to_contain_text("End this pair?")
+
+
+def test_a_page_whose_time_zone_is_on_record_is_not_read_and_sent_again(
+    new_page: Callable[..., Page], app_db: Session
+) -> None:
+    """The page sends the browser's zone once it has loaded. When that zone is the one on
+    record (log-in recorded it), nothing changes: the page is not read again, and the
+    server's answer does not carry the pair a second time (it had: the browser then drew
+    the whole page twice on every visit)."""
+    _, pair_id = arrange_pair_two_weeks_in(
+        app_db,
+        ("una.known@example.org", "Una Mentor"),
+        ("vic.known@example.org", "Vic Mentee"),
+        title="Known zone program",
+    )
+    page = new_page(timezone_id="America/Los_Angeles")
+    demo_log_in(page, "vic.known@example.org")  # records the browser's zone
+    frames: list[tuple[str, str]] = []
+
+    def watch(socket: WebSocket) -> None:
+        socket.on("framesent", lambda payload: frames.append(("sent", str(payload))))
+        socket.on("framereceived", lambda payload: frames.append(("received", str(payload))))
+
+    page.on("websocket", watch)
+    page.goto(f"/pairs/{pair_id}")
+    expect(page.get_by_role("heading", name="Your mentor: Una Mentor")).to_be_visible()
+    expect(page.get_by_text("(America/Los_Angeles time)")).to_be_visible()
+
+    def sent_zone() -> bool:
+        return any(way == "sent" and "set_timezone" in text for way, text in frames)
+
+    for _ in range(200):  # sent once the load's answer has run the page's script
+        if sent_zone():
+            break
+        page.wait_for_timeout(25)
+    assert sent_zone(), "the page sent no time zone"
+    # The tab's events are handled one after another: once a message sent after the zone has
+    # come back, so has everything the zone's event was answered with.
+    box = page.get_by_label("Message", exact=True)
+    box.fill("Zone check")
+    page.get_by_role("button", name="Send").click()
+    expect(box).to_have_value("")  # emptied once the server has stored it
+    zone = next(
+        i for i, (way, text) in enumerate(frames) if way == "sent" and "set_timezone" in text
+    )
+    echo = next(
+        i for i, (way, text) in enumerate(frames) if way == "received" and "Zone check" in text
+    )
+    answer = [text for way, text in frames[zone + 1 : echo] if way == "received"]
+    pair = '"partner":"Una Mentor"'
+    assert any(pair in text for way, text in frames[:zone] if way == "received"), (
+        "the page's load sent no pair: nothing to compare with"
+    )
+    assert not any(pair in text for text in answer), answer
 
 
 def test_a_rating_chosen_while_the_page_still_reads_the_time_zone_is_kept(

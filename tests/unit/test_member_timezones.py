@@ -82,6 +82,19 @@ def test_the_pair_page_never_wipes_a_known_zone_with_a_bad_one(db: Session) -> N
     assert (user.timezone, user.timezone_known) == (HONOLULU, True)
 
 
+def test_the_pair_page_rereads_only_for_a_zone_other_than_the_known_one(db: Session) -> None:
+    """`timezone_differs` tells the pair page whether the browser's zone changes anything."""
+    user = make_user(db, timezone=HONOLULU)
+    assert not journey.timezone_differs(db, actor=user, timezone=HONOLULU)
+    for bad in ("", "Nowhere/Land"):
+        assert not journey.timezone_differs(db, actor=user, timezone=bad)
+    assert journey.timezone_differs(db, actor=user, timezone=BERLIN)
+    user.timezone_known = False  # the same name, but guessed: recording it makes it known
+    db.add(user)
+    db.flush()
+    assert journey.timezone_differs(db, actor=user, timezone=HONOLULU)
+
+
 # --- nudges for a member whose zone is unknown ------------------------------------------------
 
 
