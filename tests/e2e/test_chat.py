@@ -454,3 +454,61 @@ def test_a_send_in_flight_when_the_connection_drops_arrives_once_and_the_compose
     expect(mentor.get_by_role("log", name="Messages").get_by_text(body, exact=True)).to_have_count(
         1
     )
+
+
+# Notes, for each socket message holding `window.__marker`, whether the marker was on the
+# page by the end of that message's task (its microtasks included). Installed before the
+# page's scripts: engine.io hands each message to the socket's `onmessage`, and the check is
+# queued after it, behind any synchronous render the message caused (microtasks all run
+# before the next task, where a transition's first slice would be).
+DRAWN_IN_TASK = """
+window.__drawnInTask = [];
+const NativeWebSocket = window.WebSocket;
+window.WebSocket = class extends NativeWebSocket {
+  constructor(...args) {
+    super(...args);
+    let handler = null;
+    const property = { get: () => handler, set: (fn) => { handler = fn; } };
+    Object.defineProperty(this, "onmessage", property);
+    this.addEventListener("message", (event) => {
+      if (handler) handler.call(this, event);
+      const marker = window.__marker;
+      if (marker && String(event.data).includes(marker)) {
+        // socket.io hands the packet on in a microtask, React queues its synchronous render
+        // in another: the check goes behind them, still before any other task.
+        const check = (turns) => turns
+          ? queueMicrotask(() => check(turns - 1))
+          : window.__drawnInTask.push(document.body.innerText.includes(marker));
+        check(20);
+      }
+    });
+  }
+};
+"""
+
+
+def test_a_message_that_arrives_is_drawn_after_its_socket_task_in_slices(
+    new_page: Callable[..., Page], app_db: Session
+) -> None:
+    """The server's updates are drawn in a transition (mentor_app/lean_scripts.py): React
+    draws them in slices after the socket's task, not all at once inside it (which held
+    the page for 40-160 ms on a pair page's load). The message still shows."""
+    _program, pair_id = arrange_pair_two_weeks_in(
+        app_db,
+        ("ola.mentor@example.org", "Ola Mentor"),
+        ("pim.mentee@example.org", "Pim Mentee"),
+        title="Sliced drawing program",
+    )
+    url = f"/pairs/{pair_id}"
+    mentor, mentee = new_page(), new_page()
+    mentor.add_init_script(DRAWN_IN_TASK)
+    open_chat(mentor, "ola.mentor@example.org", url)
+    open_chat(mentee, "pim.mentee@example.org", url)
+    marker = f"Sliced {uuid.uuid4().hex[:8]}"
+    mentor.evaluate("marker => { window.__marker = marker; }", marker)
+
+    send(mentee, marker)
+    expect(mentor.get_by_role("log", name="Messages")).to_contain_text(marker)
+    drawn = mentor.evaluate("window.__drawnInTask")
+    assert drawn, "no socket message brought the message: nothing was checked"
+    assert not any(drawn), f"drawn inside the socket's task: {drawn}"
