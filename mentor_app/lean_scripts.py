@@ -21,16 +21,6 @@ can paint. `UI_GROUP` puts the Radix and lucide modules the app uses into one ch
 the root imports (its `Theme`), so every page's HTML preloads it with the root's.
 
 `tests/e2e/test_first_load.py` checks the built scripts.
-
-Every state update from the server was drawn in one task, however long the page: a
-component reads its substate through `useSyncExternalStore`, and React draws an external
-store's updates synchronously, all at once (a transition cannot slice them either). On the
-pair page that task took 40-160 ms (600 ms under Lighthouse's slowed CPU, most of its
-total blocking time). `with_transition_reads` makes `useStateContext` keep the substate in
-React state, set in a transition when the store changes: the updates of one socket message
-are still drawn together (one transition, one commit), but React draws them in slices of a
-few milliseconds and lets the browser answer input in between.
-`tests/e2e/test_first_load.py` checks that a large update no longer blocks the page.
 """
 
 from __future__ import annotations
@@ -47,40 +37,6 @@ UI_GROUP = """
               name: "ui",
             },"""
 GROUPS = "groups: ["
-
-# Reflex's `useStateContext` (web/utils/context-registry.js), and its replacement.
-STORE_IMPORTS = """import {
-  createContext,
-  useContext,
-  useMemo,
-  useSyncExternalStore,
-} from "react";"""
-TRANSITION_IMPORTS = """import {
-  createContext,
-  startTransition,
-  useContext,
-  useEffect,
-  useState,
-} from "react";"""
-STORE_READ = """  const store = useContext(StateStoreContext);
-  const [subscribe, getSnapshot] = useMemo(
-    () => [
-      (listener) => store.subscribe(name, listener),
-      () => store.getSnapshot(name) ?? app.initialState?.[name],
-    ],
-    [store, name],
-  );
-  return useSyncExternalStore(subscribe, getSnapshot, getSnapshot);"""
-TRANSITION_READ = """  // mentor_app/lean_scripts.py: updates drawn in a transition, in slices.
-  const store = useContext(StateStoreContext);
-  const read = () => store.getSnapshot(name) ?? app.initialState?.[name];
-  const [value, setValue] = useState(read);
-  useEffect(() => {
-    const update = () => startTransition(() => setValue(read()));
-    update(); // a change between this render and the subscription
-    return store.subscribe(name, update);
-  }, [store, name]);
-  return value;"""
 
 # Libraries no component of the app needs at run time (see the module's docstring).
 NOT_AT_RUN_TIME = ("@radix-ui/themes",)
@@ -99,19 +55,9 @@ def with_ui_group(vite_config: str) -> str:
     return vite_config.replace(GROUPS, GROUPS + UI_GROUP)
 
 
-def with_transition_reads(registry: str) -> str:
-    """Reflex's context-registry.js with `useStateContext` reading in transitions."""
-    for part in (STORE_IMPORTS, STORE_READ):
-        if registry.count(part) != 1:
-            msg = f"context-registry.js has changed: no single {part.splitlines()[0]!r}"
-            raise ValueError(msg)
-    return registry.replace(STORE_IMPORTS, TRANSITION_IMPORTS).replace(STORE_READ, TRANSITION_READ)
-
-
 class LeanScriptsPlugin(Plugin):
     """Runs after the pages are evaluated and before the root is compiled (`pre_compile`)."""
 
     def pre_compile(self, **context: Any) -> None:
         drop_run_time_libraries(RegistrationContext.ensure_context().bundled_libraries)
         context["add_modify_task"]("vite.config.js", with_ui_group)
-        context["add_modify_task"]("utils/context-registry.js", with_transition_reads)

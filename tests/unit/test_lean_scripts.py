@@ -4,18 +4,9 @@ tests/e2e/test_first_load.py."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-import reflex_base
 
-from mentor_app.lean_scripts import (
-    TRANSITION_READ,
-    UI_GROUP,
-    drop_run_time_libraries,
-    with_transition_reads,
-    with_ui_group,
-)
+from mentor_app.lean_scripts import UI_GROUP, drop_run_time_libraries, with_ui_group
 
 # The code-splitting part of the vite.config.js Reflex 0.10 writes.
 REFLEX_VITE_CONFIG = """
@@ -48,18 +39,3 @@ def test_the_ui_group_comes_first_and_reflex_s_group_stays() -> None:
 def test_a_vite_config_without_groups_stops_the_build() -> None:
     with pytest.raises(ValueError, match="code-splitting"):
         with_ui_group("export default defineConfig({});")
-
-
-def test_state_reads_go_through_a_transition_in_reflex_s_registry() -> None:
-    """Run on the context-registry.js of the installed Reflex, as the build does."""
-    template = (
-        Path(reflex_base.__file__).parent / ".templates" / "web" / "utils" / "context-registry.js"
-    ).read_text()
-    registry = with_transition_reads(template)
-    assert "useSyncExternalStore" not in registry
-    assert TRANSITION_READ in registry and "startTransition," in registry
-
-
-def test_a_changed_registry_stops_the_build() -> None:
-    with pytest.raises(ValueError, match=r"context-registry\.js has changed"):
-        with_transition_reads("export function useStateContext(name) {}")
