@@ -338,6 +338,27 @@ def test_the_pair_page_appears_whole_so_nothing_moves_under_a_click(
     expect(page.get_by_role("alertdialog")).to_contain_text("End this pair?")
 
 
+def mentee_in_los_angeles(
+    new_page: Callable[..., Page],
+    app_db: Session,
+    mentor: tuple[str, str],
+    mentee: tuple[str, str],
+    title: str,
+) -> tuple[Page, int]:
+    """A pair two weeks in (mentor and mentee: the part of their address before
+    "@example.org", and their name; the program "<title> program"), and a page of a browser
+    in Los Angeles, logged in as the mentee (the log-in records the browser's zone)."""
+    _, pair_id = arrange_pair_two_weeks_in(
+        app_db,
+        (f"{mentor[0]}@example.org", mentor[1]),
+        (f"{mentee[0]}@example.org", mentee[1]),
+        title=f"{title} program",
+    )
+    page = new_page(timezone_id="America/Los_Angeles")
+    demo_log_in(page, f"{mentee[0]}@example.org")
+    return page, pair_id
+
+
 def test_a_page_whose_time_zone_is_on_record_is_not_read_and_sent_again(
     new_page: Callable[..., Page], app_db: Session
 ) -> None:
@@ -345,14 +366,9 @@ def test_a_page_whose_time_zone_is_on_record_is_not_read_and_sent_again(
     record (log-in recorded it), nothing changes: the page is not read again, and the
     server's answer does not carry the pair a second time (it had: the browser then drew
     the whole page twice on every visit)."""
-    _, pair_id = arrange_pair_two_weeks_in(
-        app_db,
-        ("una.known@example.org", "Una Mentor"),
-        ("vic.known@example.org", "Vic Mentee"),
-        title="Known zone program",
+    page, pair_id = mentee_in_los_angeles(
+        new_page, app_db, ("una.known", "Una Mentor"), ("vic.known", "Vic Mentee"), "Known zone"
     )
-    page = new_page(timezone_id="America/Los_Angeles")
-    demo_log_in(page, "vic.known@example.org")  # records the browser's zone
     frames: list[tuple[str, str]] = []
 
     def watch(socket: WebSocket) -> None:
@@ -398,14 +414,9 @@ def test_a_rating_chosen_while_the_page_still_reads_the_time_zone_is_kept(
     """The page reads the pair again when the browser's time zone comes back, a moment
     after it loads. A rating chosen in between was wiped by that re-read (the form was
     re-mounted), and the check-in was refused for want of one (seen under load)."""
-    _, pair_id = arrange_pair_two_weeks_in(
-        app_db,
-        ("ines.zone@example.org", "Ines Mentor"),
-        ("tom.zone@example.org", "Tom Mentee"),
-        title="Time zone race program",
-    )
-    page = new_page(timezone_id="America/Los_Angeles")
-    demo_log_in(page, "tom.zone@example.org")  # records the browser's zone: forget it
+    page, pair_id = mentee_in_los_angeles(
+        new_page, app_db, ("ines.zone", "Ines Mentor"), ("tom.zone", "Tom Mentee"), "Time zone race"
+    )  # the log-in recorded the browser's zone: forget it
     tom = app_db.exec(select(User).where(User.email == "tom.zone@example.org")).one()
     tom.timezone = "UTC"
     app_db.add(tom)
