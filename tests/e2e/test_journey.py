@@ -380,23 +380,25 @@ def test_a_page_whose_time_zone_is_on_record_is_not_read_and_sent_again(
     expect(page.get_by_role("heading", name="Your mentor: Una Mentor")).to_be_visible()
     expect(page.get_by_text("(America/Los_Angeles time)")).to_be_visible()
 
-    def sent_zone() -> bool:
-        return any(way == "sent" and "set_timezone" in text for way, text in frames)
+    def zone_sent() -> int | None:
+        """Where among the frames the page sent its set_timezone event, once it has."""
+        sent = (
+            i for i, (way, text) in enumerate(frames) if way == "sent" and "set_timezone" in text
+        )
+        return next(sent, None)
 
     for _ in range(200):  # sent once the load's answer has run the page's script
-        if sent_zone():
+        if zone_sent() is not None:
             break
         page.wait_for_timeout(25)
-    assert sent_zone(), "the page sent no time zone"
+    zone = zone_sent()
+    assert zone is not None, "the page sent no time zone"
     # The tab's events are handled one after another: once a message sent after the zone has
     # come back, so has everything the zone's event was answered with.
     box = page.get_by_label("Message", exact=True)
     box.fill("Zone check")
     page.get_by_role("button", name="Send").click()
     expect(box).to_have_value("")  # emptied once the server has stored it
-    zone = next(
-        i for i, (way, text) in enumerate(frames) if way == "sent" and "set_timezone" in text
-    )
     echo = next(
         i for i, (way, text) in enumerate(frames) if way == "received" and "Zone check" in text
     )
