@@ -28,18 +28,18 @@ from tests.support.rxclient import ReflexClient, handler
 def _refusal(db: Session, email: str, password: str) -> tuple[type, str, str | None, float]:
     db.exec(delete(LoginThrottle))  # each attempt on its own: no lock in the way
     db.commit()
-    started = time.perf_counter()
+    started = time.process_time()
     with pytest.raises(ValidationError) as caught:
         accounts.authenticate(db, email=email, password=password)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     db.rollback()
     return type(caught.value), caught.value.message, caught.value.field, elapsed
 
 
 def _hash_check_s(password_hash: str) -> float:
-    started = time.perf_counter()
+    started = time.process_time()
     accounts.pwd_context.verify("not the password", password_hash)
-    return time.perf_counter() - started
+    return time.process_time() - started
 
 
 def test_unknown_email_wrong_password_and_suspended_account_get_one_refusal(db: Session) -> None:
@@ -58,7 +58,8 @@ def test_unknown_email_wrong_password_and_suspended_account_get_one_refusal(db: 
     assert shapes == {(ValidationError, accounts.BAD_LOGIN, "password")}
     # Every refusal costs one password hash: an unknown e-mail must not answer faster. (A
     # wrong password also records the failure, a write whose time varies with the disk's
-    # load: so each refusal is compared with one hash's cost, not with the others.)
+    # load: so each refusal is compared with one hash's cost, not with the others. Both are
+    # CPU time, this process's: on busy cores a wall clock also counts the other programs.)
     one_hash = statistics.median(_hash_check_s(owner.password_hash) for _ in range(5))
     medians = {name: statistics.median(r[3] for r in runs) for name, runs in seen.items()}
     assert min(medians.values()) > 0.5 * one_hash, (medians, one_hash)

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import literal_column, text
+from sqlalchemy import event, literal_column, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import select
 
@@ -127,6 +127,19 @@ def test_writers_take_turns_and_the_next_begins_as_soon_as_one_ends(
     engine = make_engine(f"sqlite:///{tmp_path / 'turns.db'}")
     with session_scope(engine) as db:
         db.exec(text("CREATE TABLE t (a INTEGER)"))
+    # Every statement SQLite starts, by thread, in order: SQLite's own wait would start the
+    # second writer's BEGIN IMMEDIATE at once and retry it inside SQLite (1, 2, 5 ... 100 ms
+    # apart) until the first commits; the turn starts it only after that commit.
+    started_statements: list[tuple[str, str, float]] = []
+
+    def trace(dbapi_connection: sqlite3.Connection, *_: object) -> None:
+        dbapi_connection.set_trace_callback(
+            lambda sql: started_statements.append(
+                (threading.current_thread().name, sql, time.perf_counter())
+            )
+        )
+
+    event.listen(engine, "checkout", trace)
     first_in, release_first = threading.Event(), threading.Event()
     began: list[float] = []
 
@@ -142,18 +155,25 @@ def test_writers_take_turns_and_the_next_begins_as_soon_as_one_ends(
             db.exec(text("INSERT INTO t VALUES (2)"))  # begins: waits for its turn
             began.append(time.perf_counter())
 
-    one = threading.Thread(target=first)
+    one = threading.Thread(target=first, name="first")
     one.start()
     assert first_in.wait(5)
-    two = threading.Thread(target=second)
+    two = threading.Thread(target=second, name="second")
     two.start()
-    time.sleep(0.3)  # the second writer is waiting: SQLite's own wait would now retry 100 ms apart
+    time.sleep(0.3)  # the second writer is waiting
     assert began == []
     release_first.set()
     one.join(5)
     two.join(5)
     committed, second_began = began
-    assert second_began - committed < 0.05
+
+    def started(thread: str, statement: str) -> float:
+        return next(t for name, sql, t in started_statements if name == thread and sql == statement)
+
+    assert started("second", "BEGIN IMMEDIATE") > started("first", "COMMIT")
+    # As soon as one ends: a thread's wake-up, milliseconds (a loaded machine has taken 0.12 s).
+    assert second_began - committed < 1.0
+    event.remove(engine, "checkout", trace)
     with read_scope(engine) as db:
         assert db.exec(text("SELECT count(*) FROM t")).one() == (2,)
 
