@@ -133,8 +133,7 @@ def messages_with(path: Path, body: str) -> list[tuple[int, str]]:
 def open_chat(page: Page, email: str, pair_id: int) -> None:
     from tests.e2e.test_programs import demo_log_in
 
-    demo_log_in(page, email)
-    page.goto(f"/pairs/{pair_id}")
+    demo_log_in(page, email, then=f"/pairs/{pair_id}")
     expect(page.get_by_label("Message", exact=True)).to_be_visible()
     # The page's follow-up events (the browser's time zone) go first: a test that then
     # locks the database means its own event to be the one that waits.
@@ -267,7 +266,7 @@ def _open_workspace_with(page: Page, mentee: str) -> Any:
     from tests.e2e.test_programs import demo_log_in
 
     if "/pairing" not in page.url:
-        demo_log_in(page, "ada.admin@example.org")
+        demo_log_in(page, "ada.admin@example.org", then=None)
         open_demo_program(page)
         page.get_by_role("link", name="Open the pairing workspace").click()
         expect(page.get_by_role("heading", name="Pairing", exact=True)).to_be_visible()

@@ -62,8 +62,7 @@ def test_markup_in_every_text_renders_as_inert_text(
 
     member = new_page()
     dialogs = _watch(member)
-    demo_log_in(member, mentee.email)
-    member.goto(f"/pairs/{pair_id}")
+    demo_log_in(member, mentee.email, then=f"/pairs/{pair_id}")
     expect(member.get_by_text("window.__xss=1;alert(1)</script>").first).to_be_visible()
     expect(member.get_by_text("zerowidth", exact=False).first).to_be_visible()  # ZWSP gone
     _inert(member, dialogs)
@@ -74,8 +73,7 @@ def test_markup_in_every_text_renders_as_inert_text(
 
     moderator = new_page()
     watched = _watch(moderator)
-    demo_log_in(moderator, "mo.moderator@example.org")
-    moderator.goto("/moderation")
+    demo_log_in(moderator, "mo.moderator@example.org", then="/moderation")
     moderator.get_by_role(
         "button", name=re.compile(r"^View report \d+: Other, about <img")
     ).first.click()

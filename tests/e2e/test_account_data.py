@@ -139,8 +139,7 @@ def test_the_partners_open_page_shows_the_pair_ended_and_the_message_gone(
     url = f"/pairs/{pair_id}"
     mentor, mentee = new_page(), new_page()
     for page, email in ((mentor, "ola.mentor@example.org"), (mentee, "bo.mentee@example.org")):
-        demo_log_in(page, email)
-        page.goto(url)
+        demo_log_in(page, email, then=url)
         expect(page.get_by_label("Message", exact=True)).to_be_visible()
     mentee.get_by_label("Message", exact=True).fill("A message Bo will take away")
     mentee.get_by_role("button", name="Send").click()

@@ -17,8 +17,7 @@ from tests.e2e.test_programs import demo_log_in
 
 
 def open_chat(page: Page, email: str, url: str) -> None:
-    demo_log_in(page, email)
-    page.goto(url)
+    demo_log_in(page, email, then=url)
     expect(page.get_by_label("Message", exact=True)).to_be_visible()
 
 
@@ -76,8 +75,7 @@ def test_two_members_chat_live_both_ways_and_markup_stays_text(
 
     # A third member cannot open the chat.
     outsider = new_page()
-    demo_log_in(outsider, "sam.mentee@example.org")
-    outsider.goto(url)
+    demo_log_in(outsider, "sam.mentee@example.org", then=url)
     expect(outsider.get_by_role("heading", name="Pair not found")).to_be_visible()
     expect(outsider.get_by_label("Message", exact=True)).to_have_count(0)
     expect(outsider.get_by_text("Let's meet on Tuesday.")).to_have_count(0)
@@ -171,8 +169,7 @@ def test_the_mentee_reports_a_message_and_a_moderator_sees_the_evidence(
     expect(mentee.get_by_role("dialog")).to_have_count(0)
 
     moderator = new_page()
-    demo_log_in(moderator, "mo.moderator@example.org")
-    moderator.goto("/moderation")
+    demo_log_in(moderator, "mo.moderator@example.org", then="/moderation")
     reports = moderator.get_by_role("list", name="Reports")
     expect(reports).to_contain_text("Pia Mentee → Ugo Mentor")
     moderator.get_by_role(

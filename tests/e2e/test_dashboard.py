@@ -87,8 +87,7 @@ def test_the_admin_sees_the_chart_an_at_risk_pair_and_downloads_the_csv(
     program_id = arrange_program_with_two_pairs(app_db)
 
     admin = new_page()
-    demo_log_in(admin, "ada.admin@example.org")
-    admin.goto(f"/programs/{program_id}")
+    demo_log_in(admin, "ada.admin@example.org", then=f"/programs/{program_id}")
     admin.get_by_role("link", name="Program dashboard").click()
     expect(admin.get_by_role("heading", name="Program dashboard")).to_be_visible()
 
@@ -143,15 +142,13 @@ def test_the_admin_sees_the_chart_an_at_risk_pair_and_downloads_the_csv(
 
     # A plain member of the group is refused.
     member = new_page()
-    demo_log_in(member, "sam.mentee@example.org")
-    member.goto(f"/programs/{program_id}/dashboard")
+    demo_log_in(member, "sam.mentee@example.org", then=f"/programs/{program_id}/dashboard")
     expect(member.get_by_role("alert")).to_contain_text("Only group admins can do that.")
     expect(member.get_by_text("Gus Mentee")).to_have_count(0)
 
     # On a phone the page does not scroll sideways: the table scrolls in its own box.
     phone = new_page(viewport={"width": 390, "height": 844})
-    demo_log_in(phone, "ada.admin@example.org")
-    phone.goto(f"/programs/{program_id}/dashboard")
+    demo_log_in(phone, "ada.admin@example.org", then=f"/programs/{program_id}/dashboard")
     expect(phone.get_by_role("region", name="Pairs by health")).to_be_visible()
     overflow = phone.evaluate(
         "document.documentElement.scrollWidth - document.documentElement.clientWidth"
@@ -165,8 +162,7 @@ def test_the_admin_pages_through_the_pairs_of_a_big_program(
 ) -> None:
     cohort = arrange_big_cohort(app_db, mentees=45, mentors=25, paired=True)
     admin = new_page()
-    demo_log_in(admin, cohort.admin_email)
-    admin.goto(f"/programs/{cohort.program_id}/dashboard")
+    demo_log_in(admin, cohort.admin_email, then=f"/programs/{cohort.program_id}/dashboard")
 
     expect(admin.get_by_role("heading", name="Active pairs by health (45)")).to_be_visible()
     expect(admin.get_by_role("group", name="Pairs by status")).to_contain_text("45 active")

@@ -143,8 +143,7 @@ def test_a_groups_members_show_a_page_at_a_time_and_are_searchable(
     add_members(app_db, group, make_people(app_db, 44, name="Person"))
 
     page = new_page()
-    demo_log_in(page, admin.email)
-    page.goto(f"/groups/{group.id}")
+    demo_log_in(page, admin.email, then=f"/groups/{group.id}")
     body_rows = page.get_by_role("table").locator("tbody tr")
     pager = _pager(page, "Members pages")
     expect(pager).to_contain_text("Page 1 of 3")

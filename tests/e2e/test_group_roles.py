@@ -92,14 +92,12 @@ def test_a_paired_mentor_leaves_the_group_and_the_mentee_sees_the_pair_ended(
 
     # Pia has her pair's page open while Rob leaves.
     pia = new_page()
-    demo_log_in(pia, setup.mentee.email)
-    pia.goto(f"/pairs/{setup.pair.id}")
+    demo_log_in(pia, setup.mentee.email, then=f"/pairs/{setup.pair.id}")
     expect(pia.get_by_text(setup.program_title).first).to_be_visible()
     expect(pia.get_by_text("This pair ended on")).to_have_count(0)
 
     rob = new_page(viewport={"width": 390, "height": 844})
-    demo_log_in(rob, setup.mentor.email)
-    rob.goto(f"/groups/{setup.group.id}")
+    demo_log_in(rob, setup.mentor.email, then=f"/groups/{setup.group.id}")
     expect(rob.get_by_role("heading", name=setup.group.name)).to_be_visible()
     rob.get_by_role("button", name="Leave group").click()
     dialog = rob.get_by_role("alertdialog")
@@ -128,8 +126,7 @@ def test_a_paired_mentor_leaves_the_group_and_the_mentee_sees_the_pair_ended(
 
     # Gia, the admin, hears that Pia waits for a new mentor.
     gia = new_page()
-    demo_log_in(gia, setup.admin.email)
-    gia.goto("/notifications")
+    demo_log_in(gia, setup.admin.email, then="/notifications")
     expect(gia.get_by_role("list", name="Notifications")).to_contain_text("Pia Mentee's pair in")
 
 
@@ -142,8 +139,7 @@ def test_an_admin_hands_over_the_role_and_the_last_admin_is_kept(
     app_db.commit()
 
     page = new_page()
-    demo_log_in(page, gia.email)
-    page.goto(f"/groups/{group.id}")
+    demo_log_in(page, gia.email, then=f"/groups/{group.id}")
     members = page.get_by_role("table")
     expect(members).to_contain_text("Sam Member")
 
@@ -166,8 +162,7 @@ def test_an_admin_hands_over_the_role_and_the_last_admin_is_kept(
     expect(page.get_by_role("button", name="Hand over")).to_have_count(0)
 
     sam_page = new_page()
-    demo_log_in(sam_page, sam.email)
-    sam_page.goto("/notifications")
+    demo_log_in(sam_page, sam.email, then="/notifications")
     expect(sam_page.get_by_role("list", name="Notifications")).to_contain_text(
         f"You are now an admin of “{group.name}”."
     )
@@ -192,8 +187,7 @@ def test_a_moderator_fixes_an_orphaned_group_and_lifts_a_suspension(
     app_db.commit()
 
     mo = new_page(viewport={"width": 390, "height": 844})
-    demo_log_in(mo, "mo.moderator@example.org")
-    mo.goto("/moderation")
+    demo_log_in(mo, "mo.moderator@example.org", then="/moderation")
     orphans = mo.get_by_role("list", name="Orphaned groups")
     expect(orphans).to_contain_text(group.name)
     mo.get_by_role("button", name=f"Appoint an admin for {group.name}").click()
@@ -225,14 +219,12 @@ def test_a_moderator_fixes_an_orphaned_group_and_lifts_a_suspension(
 
     # Gia can log in again, and is told.
     page = new_page()
-    demo_log_in(page, gia.email)
-    page.goto("/notifications")
+    demo_log_in(page, gia.email, then="/notifications")
     expect(page.get_by_role("list", name="Notifications")).to_contain_text(
         "lifted the suspension of your account"
     )
     sam_page = new_page()
-    demo_log_in(sam_page, sam.email)
-    sam_page.goto(f"/groups/{group.id}")
+    demo_log_in(sam_page, sam.email, then=f"/groups/{group.id}")
     # Gia's admin role outlived her suspension: the group has two admins now.
     expect(sam_page.get_by_role("button", name="Remove Gia Admin as admin")).to_be_visible()
     expect(sam_page.get_by_role("button", name="Step down as admin")).to_be_visible()
@@ -256,8 +248,7 @@ def test_the_suspend_dialog_names_the_groups_it_would_orphan(
     app_db.commit()
 
     mo = new_page()
-    demo_log_in(mo, "mo.moderator@example.org")
-    mo.goto("/moderation")
+    demo_log_in(mo, "mo.moderator@example.org", then="/moderation")
     mo.get_by_role("button", name=f"View report {report.id}: Harassment, about Rob Mentor").click()
     selected = mo.get_by_label("Selected report")
     selected.get_by_role("button", name="Suspend the account").click()

@@ -167,8 +167,7 @@ def test_a_pair_walks_its_journey_live_then_the_mentor_ends_it(
 
     # The admin finds Kim waiting with rematch priority, and the reason.
     admin = new_page()
-    demo_log_in(admin, "ada.admin@example.org")
-    admin.goto(f"/programs/{program_id}/pairing")
+    demo_log_in(admin, "ada.admin@example.org", then=f"/programs/{program_id}/pairing")
     waiting = admin.get_by_role("list", name="Mentees waiting")
     expect(waiting.get_by_role("button", name=re.compile("Kim Mentee"))).to_contain_text(
         "Rematch priority"
@@ -180,8 +179,7 @@ def test_a_pair_walks_its_journey_live_then_the_mentor_ends_it(
     admin.goto(url)
     expect(admin.get_by_role("heading", name="Pair not found")).to_be_visible()
     outsider = new_page()
-    demo_log_in(outsider, "sam.mentee@example.org")
-    outsider.goto(url)
+    demo_log_in(outsider, "sam.mentee@example.org", then=url)
     expect(outsider.get_by_role("heading", name="Pair not found")).to_be_visible()
     expect(outsider.get_by_text("Kim is motivated.")).to_have_count(0)
 
@@ -324,7 +322,7 @@ def test_the_pair_page_appears_whole_so_nothing_moves_under_a_click(
         title="Whole page program",
     )
     page = new_page()
-    demo_log_in(page, "whole.mentor@example.org")
+    demo_log_in(page, "whole.mentor@example.org", then=None)
     page.add_init_script(WATCH_THE_PAGE_FILL_IN)
     page.goto(f"/pairs/{pair_id}")
     end = page.get_by_role("button", name="End this pair")

@@ -92,8 +92,7 @@ def test_the_member_is_reminded_then_asked_about_the_meeting_and_the_admin_count
 
     # The admin's dashboard: the one active pair met in week 2; two goals, 40% on average.
     admin = new_page()
-    demo_log_in(admin, "ada.admin@example.org")
-    admin.goto(f"/programs/{program_id}/dashboard")
+    demo_log_in(admin, "ada.admin@example.org", then=f"/programs/{program_id}/dashboard")
     expect(admin.get_by_role("heading", name="Meetings held per week")).to_be_visible()
     expect(
         admin.get_by_role("img", name="Meetings in week 2: 100% of active pairs")

@@ -176,8 +176,7 @@ def test_a_moderator_suspends_a_reported_member_who_is_logged_out_at_once(
 
     # On a phone the queue still reads top to bottom, evidence included.
     phone = new_page(viewport={"width": 390, "height": 844})
-    demo_log_in(phone, "mo.moderator@example.org")
-    phone.goto("/moderation")
+    demo_log_in(phone, "mo.moderator@example.org", then="/moderation")
     phone.get_by_role("button", name=re.compile(r"^Actioned \(\d+\)$")).click()
     phone.get_by_role(
         "button", name=f"View report {report_id}: Harassment, about Rae Mentor"
@@ -236,8 +235,7 @@ def test_a_moderator_pages_through_a_long_queue_and_deciding_keeps_the_page(
     made = arrange_many_reports(app_db)
     try:
         mo = new_page()
-        demo_log_in(mo, "mo.moderator@example.org")
-        mo.goto("/moderation")
+        demo_log_in(mo, "mo.moderator@example.org", then="/moderation")
         reports = mo.get_by_role("list", name="Reports")
         report_pages = pages_of(mo, "Reports pages")
         expect(reports.get_by_role("listitem")).to_have_count(20)
@@ -283,8 +281,7 @@ def test_suspended_members_are_shown_a_page_at_a_time(
     app_db.commit()
     try:
         mo = new_page()
-        demo_log_in(mo, "mo.moderator@example.org")
-        mo.goto("/moderation")
+        demo_log_in(mo, "mo.moderator@example.org", then="/moderation")
         members = mo.get_by_role("list", name="Suspended members")
         member_pages = pages_of(mo, "Suspended members pages")
         expect(member_pages).to_contain_text(re.compile(r"Page 1 of [2-9]"))

@@ -74,8 +74,7 @@ def test_a_member_follows_the_bell_to_an_unread_nudge_and_every_tab_keeps_count(
 
     # Someone else's action reaches Amy's open tabs live: Zed ends the pair.
     zed = new_page()
-    demo_log_in(zed, "zed.mentor@example.org")
-    zed.goto(f"/pairs/{pair_id}")
+    demo_log_in(zed, "zed.mentor@example.org", then=f"/pairs/{pair_id}")
     zed.get_by_role("button", name="End this pair").click()
     dialog = zed.get_by_role("alertdialog")
     dialog.get_by_label("Why is it ending?").select_option("not_a_good_fit")

@@ -30,7 +30,7 @@ def test_admin_pairs_by_hand_suggests_all_publishes_and_the_mentee_sees_the_pair
     new_page: Callable[..., Page],
 ) -> None:
     admin = new_page()
-    demo_log_in(admin, "ada.admin@example.org")
+    demo_log_in(admin, "ada.admin@example.org", then=None)
     open_demo_program(admin)
     admin.get_by_role("link", name="Open the pairing workspace").click()
     expect(admin.get_by_role("heading", name="Pairing", exact=True)).to_be_visible()
@@ -115,7 +115,7 @@ def test_a_plain_member_opening_the_workspace_url_is_refused(
     new_page: Callable[..., Page],
 ) -> None:
     member = new_page()
-    demo_log_in(member, "priya.mentee@example.org")
+    demo_log_in(member, "priya.mentee@example.org", then=None)
     url = open_demo_program(member)
     expect(member.get_by_role("link", name="Open the pairing workspace")).to_have_count(0)
     member.goto(url.rstrip("/") + "/pairing")
@@ -125,7 +125,7 @@ def test_a_plain_member_opening_the_workspace_url_is_refused(
 
 def test_workspace_fits_a_phone_screen(new_page: Callable[..., Page]) -> None:
     admin = new_page(viewport={"width": 390, "height": 844})
-    demo_log_in(admin, "ada.admin@example.org")
+    demo_log_in(admin, "ada.admin@example.org", then=None)
     url = open_demo_program(admin)
     admin.goto(url.rstrip("/") + "/pairing")
     expect(admin.get_by_role("heading", name="Pairing", exact=True)).to_be_visible()
@@ -145,8 +145,7 @@ def test_the_workspace_pages_and_searches_a_cohort_bigger_than_a_page(
 ) -> None:
     cohort = arrange_big_cohort(app_db)
     admin = new_page()
-    demo_log_in(admin, cohort.admin_email)
-    admin.goto(f"/programs/{cohort.program_id}/pairing")
+    demo_log_in(admin, cohort.admin_email, then=f"/programs/{cohort.program_id}/pairing")
 
     waiting = admin.get_by_role("list", name="Mentees waiting")
     mentee_pages = pages_of(admin, "Mentees waiting pages")
@@ -194,8 +193,7 @@ def test_the_workspace_pages_and_searches_a_cohort_bigger_than_a_page(
     # On a phone the suggestions show below both long lists: choosing a mentee brings
     # them into view, with no hunting for them.
     phone = new_page(viewport={"width": 390, "height": 844})
-    demo_log_in(phone, cohort.admin_email)
-    phone.goto(f"/programs/{cohort.program_id}/pairing")
+    demo_log_in(phone, cohort.admin_email, then=f"/programs/{cohort.program_id}/pairing")
     chosen = phone.get_by_role("list", name="Mentees waiting").get_by_role(
         "button", name="Mentee 01"
     )
@@ -209,8 +207,7 @@ def test_suggest_all_drafts_the_whole_cohort_and_drafts_and_pairs_page(
 ) -> None:
     cohort = arrange_big_cohort(app_db)
     admin = new_page()
-    demo_log_in(admin, cohort.admin_email)
-    admin.goto(f"/programs/{cohort.program_id}/pairing")
+    demo_log_in(admin, cohort.admin_email, then=f"/programs/{cohort.program_id}/pairing")
     expect(admin.get_by_role("heading", name="Mentees waiting (45)")).to_be_visible()
 
     admin.get_by_role("button", name="Suggest all").click()

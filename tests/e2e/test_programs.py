@@ -14,13 +14,33 @@ from tests.e2e.cohorts import arrange_big_cohort, pages_of
 from tests.e2e.conftest import screenshot
 from tests.support.app_fixtures import open_dialog
 
+# What the log-in page's script posts (components: post_form_script), posted by the browser
+# from a page of the app's origin: the form's fields, the browser's time zone, same-origin.
+_LOG_IN = """async ([email, password]) => {
+    const body = new FormData();
+    body.set("email", email);
+    body.set("password", password);
+    body.set("timezone", Intl.DateTimeFormat().resolvedOptions().timeZone || "");
+    const answer = await fetch("/auth/login", {method: "POST", body, credentials: "same-origin"});
+    return [answer.status, await answer.text()];
+}"""
 
-def demo_log_in(page: Page, email: str) -> None:
-    page.goto("/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="My groups")).to_be_visible()
+
+def demo_log_in(page: Page, email: str, then: str | None = "/groups") -> None:
+    """Signs a demo member in through the real log-in endpoint, as the log-in page's script
+    does, then opens `then` (My groups by default) as the page after a log-in loads it, or
+    nothing (None: the caller opens the page it needs). The
+    browser posts from the app's plain-text /ping, not from the log-in page: each page the
+    tests load costs the browser about half a second of CPU, the suite's largest cost on
+    two cores, and the log-in form has tests of its own (test_accounts_and_groups,
+    test_keyboard, tests/adversarial/test_auth)."""
+    page.goto("/ping")
+    status, answer = page.evaluate(_LOG_IN, [email, DEMO_PASSWORD])
+    assert status == 200 and '"ok":true' in answer.replace(" ", ""), (status, answer)
+    if then is not None:
+        page.goto(then)
+    if then == "/groups":
+        expect(page.get_by_role("heading", name="My groups")).to_be_visible()
 
 
 def open_group(page: Page, name: str) -> str:
@@ -34,7 +54,7 @@ def test_admin_builds_a_program_resumes_and_members_sign_up(
     new_page: Callable[..., Page],
 ) -> None:
     admin = new_page()
-    demo_log_in(admin, "ada.admin@example.org")
+    demo_log_in(admin, "ada.admin@example.org", then=None)
     open_group(admin, "Product Professionals Network")
     admin.get_by_role("link", name="Create a program").click()
     admin.get_by_role("button", name="Use Career advancement").click()
@@ -69,8 +89,7 @@ def test_admin_builds_a_program_resumes_and_members_sign_up(
     program_url = admin.url
 
     mentor = new_page()
-    demo_log_in(mentor, "maya.mentor@example.org")
-    mentor.goto(program_url)
+    demo_log_in(mentor, "maya.mentor@example.org", then=program_url)
     mentor.get_by_role("button", name="Sign up as mentor").click()
     mentor.get_by_role("button", name="Send application").click()
     expect(mentor.get_by_role("alert").first).to_be_visible()  # required answers missing
@@ -80,8 +99,7 @@ def test_admin_builds_a_program_resumes_and_members_sign_up(
     expect(mentor.get_by_role("heading", name="Your application")).to_be_visible()
 
     mentee = new_page()
-    demo_log_in(mentee, "theo.mentee@example.org")
-    mentee.goto(program_url)
+    demo_log_in(mentee, "theo.mentee@example.org", then=program_url)
     mentee.get_by_role("button", name="Sign up as mentee").click()
     fill_application(mentee, "I want to move into product management.")
     mentee.get_by_role("button", name="Send application").click()
@@ -100,7 +118,7 @@ def test_ineligible_group_offers_no_program_and_non_admin_is_refused(
     new_page: Callable[..., Page],
 ) -> None:
     admin = new_page()
-    demo_log_in(admin, "ada.admin@example.org")
+    demo_log_in(admin, "ada.admin@example.org", then=None)
     open_group(admin, "Sunday Hikers")
     expect(admin.get_by_role("link", name="Create a program")).to_have_count(0)
     url = admin.url.rstrip("/") + "/programs/new"
@@ -108,7 +126,7 @@ def test_ineligible_group_offers_no_program_and_non_admin_is_refused(
     expect(admin.get_by_role("alert")).to_contain_text("only available for")
 
     member = new_page()
-    demo_log_in(member, "sam.mentee@example.org")
+    demo_log_in(member, "sam.mentee@example.org", then=None)
     group_url = open_group(member, "Product Professionals Network")
     expect(member.get_by_role("link", name="Create a program")).to_have_count(0)
     member.goto(group_url.rstrip("/") + "/programs/new")
@@ -119,7 +137,7 @@ def test_a_week_added_by_lengthening_asks_for_its_focus_on_its_own_card(
     new_page: Callable[..., Page],
 ) -> None:
     admin = new_page()
-    demo_log_in(admin, "ada.admin@example.org")
+    demo_log_in(admin, "ada.admin@example.org", then=None)
     open_group(admin, "Grow Every Day")
     admin.get_by_role("link", name="Create a program").click()
     admin.get_by_role("button", name="Use Skills development").click()
@@ -175,7 +193,7 @@ def test_admin_reorders_edits_and_removes_questions_and_the_draft_keeps_them(
     new_page: Callable[..., Page],
 ) -> None:
     admin = new_page()
-    demo_log_in(admin, "ada.admin@example.org")
+    demo_log_in(admin, "ada.admin@example.org", then=None)
     open_group(admin, "Grow Every Day")
     admin.get_by_role("link", name="Create a program").click()
     admin.get_by_role("button", name="Use Encouragement and support").click()
@@ -236,8 +254,7 @@ def test_member_edits_then_withdraws_an_application(new_page: Callable[..., Page
     url = publish_program(admin, "Product Professionals Network", "Career advancement", "Edits")
 
     member = new_page()
-    demo_log_in(member, "lina.mentor@example.org")
-    member.goto(url)
+    demo_log_in(member, "lina.mentor@example.org", then=url)
     member.get_by_role("button", name="Sign up as mentor").click()
     fill_application(member, "I have coached designers into product roles.")
     member.get_by_label("How many mentees can you take?").select_option("1")
@@ -302,7 +319,7 @@ def test_admin_starts_then_closes_a_program_after_confirming(
 
 def test_wizard_fits_a_phone_screen(new_page: Callable[..., Page]) -> None:
     admin = new_page(viewport={"width": 390, "height": 844})
-    demo_log_in(admin, "ada.admin@example.org")
+    demo_log_in(admin, "ada.admin@example.org", then=None)
     open_group(admin, "Grow Every Day")
     admin.get_by_role("link", name="Create a program").click()
     admin.get_by_role("button", name="Use Career advancement").click()
@@ -337,8 +354,7 @@ def test_the_admin_pages_through_each_roles_applications(
 ) -> None:
     cohort = arrange_big_cohort(app_db, mentees=45, mentors=25)
     admin = new_page()
-    demo_log_in(admin, cohort.admin_email)
-    admin.goto(f"/programs/{cohort.program_id}")
+    demo_log_in(admin, cohort.admin_email, then=f"/programs/{cohort.program_id}")
     expect(admin.get_by_label("Application counts")).to_have_text("Mentors: 25 · Mentees: 45")
 
     mentees = admin.get_by_role("region", name="Mentee applications").get_by_role("row")
