@@ -40,9 +40,10 @@ lint: install
 
 ## Install (with Debian chromium), then three lanes side by side, each a process or two:
 ## (1) the browser and attack tests on SQLite, in two processes (each serves its own app
-## from the run's one frontend build; a file's tests stay in one process); (2) lint and
-## type-check, then the service tests on SQLite and on PostgreSQL (a fresh database per
-## test on 127.0.0.1:5432), one process each; (3) the confidentiality sweep on SQLite (its
+## from the run's one frontend build; a file's tests stay in one process); (2) the service
+## tests on PostgreSQL (a fresh database per test on 127.0.0.1:5432), the longest of the
+## lane, from the start, and beside them lint and type-check, then the service tests on
+## SQLite, one process each; (3) the confidentiality sweep on SQLite (its
 ## own app) and the accessibility sweep, then the fault tests and the sweep on PostgreSQL +
 ## Redis. Lanes 2 and 3 print their output after lane 1's. (The lanes ran one after the
 ## other until `make test` passed 15 minutes: the tests wait for pages and answers much of
@@ -57,8 +58,8 @@ A11Y_TESTS := tests/e2e/test_accessibility.py tests/e2e/test_accessibility_admin
 test:
 	@scripts/bootstrap.sh --browser
 	@mkdir -p test-artifacts
-	@( $(MAKE) --no-print-directory lint > $(LINT_LOG) 2>&1; lint=$$?; \
-	  python -m pytest tests/unit --db=postgresql -p no:cacheprovider --durations=10 > $(PG_UNIT_LOG) 2>&1 & pg=$$!; \
+	@( python -m pytest tests/unit --db=postgresql -p no:cacheprovider --durations=10 > $(PG_UNIT_LOG) 2>&1 & pg=$$!; \
+	  $(MAKE) --no-print-directory lint > $(LINT_LOG) 2>&1; lint=$$?; \
 	  python -m pytest tests/unit -p no:cacheprovider --durations=10 > $(SQLITE_UNIT_LOG) 2>&1; sqlite=$$?; \
 	  wait $$pg; on_pg=$$?; test $$lint -eq 0 -a $$sqlite -eq 0 -a $$on_pg -eq 0 ) & units=$$!; \
 	( python -m pytest tests/adversarial/test_sweep.py $(A11Y_TESTS) -p no:cacheprovider --durations=10; a=$$?; \

@@ -5,6 +5,21 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Chromium comes from Debian's packages while the Python packages install: on a fresh
+# machine (CI's clean clone) the two downloads took a minute or more one after the other.
+browser=""
+if [ "${1:-}" = "--browser" ] && [ ! -x /usr/bin/chromium ]; then
+  echo "==> Debian chromium (browser tests), beside the rest"
+  (
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq chromium >/dev/null
+  ) &
+  browser=$!
+  # If the rest fails first, the install does not go on alone.
+  trap '[ -z "$browser" ] || kill "$browser" 2>/dev/null || true' EXIT
+fi
+
 PYTHON=${PYTHON:-python3}
 stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
 if [ ! -f "$stamp" ]; then
@@ -24,9 +39,8 @@ if [ "$(.tools/bun/node_modules/.bin/bun --version 2>/dev/null || true)" != "$bu
   npm install --silent --no-save --no-audit --no-fund --prefix .tools/bun "bun@$bun_version"
 fi
 
-if [ "${1:-}" = "--browser" ] && [ ! -x /usr/bin/chromium ]; then
-  echo "==> Debian chromium (browser tests)"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq chromium >/dev/null
+if [ -n "$browser" ]; then
+  pid=$browser
+  browser=""
+  wait "$pid" || { echo "==> installing Debian's chromium failed" >&2; exit 1; }
 fi
