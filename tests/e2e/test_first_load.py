@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -101,7 +102,13 @@ def test_a_signed_in_page_on_a_phone_does_not_move_when_its_state_arrives(
     page.goto(f"/pairs/{pair_id}")
     expect(page.get_by_role("link", name="Log in")).to_be_visible()  # drawn, no state yet
     page.evaluate(TWO_FRAMES)
+    # The gate holds whatever the server sends, so waiting for its answer keeps the page
+    # without state (a server busy with other tests had not answered by the second frame).
+    deadline = time.monotonic() + 30
+    while not gate.held and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
     assert gate.held, "the server had sent nothing: nothing was held back"
+    expect(page.get_by_role("link", name="Log in")).to_be_visible()  # still without state
     gate.release()
 
     expect(page.get_by_role("heading", name="Your mentor: Shift Mentor")).to_be_visible()

@@ -43,6 +43,15 @@ def demo_log_in(page: Page, email: str, then: str | None = "/groups") -> None:
         expect(page.get_by_role("heading", name="My groups")).to_be_visible()
 
 
+def log_in_on_the_form(page: Page, email: str) -> None:
+    """A demo member signs in on the log-in page itself, which then loads My groups."""
+    page.goto("/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="My groups")).to_be_visible()
+
+
 def open_group(page: Page, name: str) -> str:
     page.goto("/groups")
     page.get_by_role("link", name=name).first.click()
