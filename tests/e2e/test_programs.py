@@ -29,11 +29,11 @@ _LOG_IN = """async ([email, password]) => {
 def demo_log_in(page: Page, email: str, then: str | None = "/groups") -> None:
     """Signs a demo member in through the real log-in endpoint, as the log-in page's script
     does, then opens `then` (My groups by default) as the page after a log-in loads it, or
-    nothing (None: the caller opens the page it needs). The
-    browser posts from the app's plain-text /ping, not from the log-in page: each page the
-    tests load costs the browser about half a second of CPU, the suite's largest cost on
-    two cores, and the log-in form has tests of its own (test_accounts_and_groups,
-    test_keyboard, tests/adversarial/test_auth)."""
+    nothing (None: the caller opens the page it needs). The browser posts from the app's
+    plain-text /ping, not from the log-in page: each page the tests load costs the browser
+    about half a second of CPU, the suite's largest cost on two cores, and the log-in form
+    has tests of its own (test_accounts_and_groups, test_keyboard, tests/adversarial/
+    test_auth)."""
     page.goto("/ping")
     status, answer = page.evaluate(_LOG_IN, [email, DEMO_PASSWORD])
     assert status == 200 and '"ok":true' in answer.replace(" ", ""), (status, answer)
@@ -41,15 +41,6 @@ def demo_log_in(page: Page, email: str, then: str | None = "/groups") -> None:
         page.goto(then)
     if then == "/groups":
         expect(page.get_by_role("heading", name="My groups")).to_be_visible()
-
-
-def log_in_on_the_form(page: Page, email: str) -> None:
-    """A demo member signs in on the log-in page itself, which then loads My groups."""
-    page.goto("/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="My groups")).to_be_visible()
 
 
 def open_group(page: Page, name: str) -> str:
