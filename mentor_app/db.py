@@ -114,28 +114,62 @@ class _SQLiteWriters:
         if not self._take_file_turn(deadline):
             self._turn.release()
             raise _locked()
-        connection.info[_HOLDS_WRITER_TURN] = True
+        connection.info[_HOLDS_WRITER_TURN] = self
         try:
             connection.exec_driver_sql("PRAGMA query_only=OFF")
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         except BaseException:
-            self.on_end(connection)
+            _give_turn_back(connection)
             raise
 
-    def _release(self) -> None:
+    def release(self) -> None:
         try:
             self._give_file_turn()
         finally:
             self._turn.release()
 
-    def on_end(self, connection: Any) -> None:
-        if connection.info.pop(_HOLDS_WRITER_TURN, False):
-            self._release()
-
     def on_checkin(self, _dbapi_connection: Any, record: Any) -> None:
         # A connection given back with its transaction never ended (an invalidated one).
-        if record is not None and record.info.pop(_HOLDS_WRITER_TURN, False):
-            self._release()
+        if record is not None:
+            writers = record.info.pop(_HOLDS_WRITER_TURN, None)
+            if writers is not None:
+                writers.release()
+
+
+def _give_turn_back(connection: Any) -> None:
+    """Gives back the writer's turn this connection holds, if it holds one (to the writers
+    of its own database: the connection's info names them)."""
+    try:
+        info = connection.info
+    except NotImplementedError:  # the dialect's first look at a new connection, unpooled
+        return
+    writers = info.pop(_HOLDS_WRITER_TURN, None)
+    if writers is not None:
+        writers.release()
+
+
+def _give_turn_after_the_transaction_ends(dialect: Any) -> None:
+    """The turn goes back once the database has committed or rolled back, not at
+    SQLAlchemy's "commit" and "rollback" events: those fire before the driver's COMMIT, so
+    the next writer's BEGIN IMMEDIATE would meet the lock still held and fall into SQLite's
+    sleep-and-retry. The pool's reset at check-in goes through the same two methods."""
+    if getattr(dialect, "_mentor_gives_turn_back", False):
+        return  # one dialect can serve several engines
+    do_commit, do_rollback = dialect.do_commit, dialect.do_rollback
+
+    def commit_then_give_turn(dbapi_connection: Any) -> None:
+        do_commit(dbapi_connection)  # a failed COMMIT gives the turn back at its rollback
+        _give_turn_back(dbapi_connection)
+
+    def roll_back_then_give_turn(dbapi_connection: Any) -> None:
+        try:
+            do_rollback(dbapi_connection)
+        finally:
+            _give_turn_back(dbapi_connection)
+
+    dialect.do_commit = commit_then_give_turn
+    dialect.do_rollback = roll_back_then_give_turn
+    dialect._mentor_gives_turn_back = True
 
 
 def _locked() -> OperationalError:
@@ -155,8 +189,7 @@ def make_engine(url: str) -> Engine:
         writers = _SQLiteWriters(str(Path(on_disk).resolve()) if on_disk else None)
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", writers.on_begin)
-        event.listen(engine, "commit", writers.on_end)
-        event.listen(engine, "rollback", writers.on_end)
+        _give_turn_after_the_transaction_ends(engine.dialect)
         event.listen(engine.pool, "checkin", writers.on_checkin)
         return engine
     # No pre-ping (a round trip at every checkout, on every event): a connection the
