@@ -319,9 +319,11 @@ def step_card(step: rx.Var) -> rx.Component:
             border=rx.cond(current, "2px solid var(--accent-9)", "none"),
         ),
         list_style="none",
-        # Off-screen weeks are not laid out or painted until scrolled to.
-        content_visibility="auto",
-        contain_intrinsic_size="auto 220px",
+        # A change inside a week lays out that week alone. Not `content-visibility: auto`
+        # (it was here): a week then kept a 220 px stand-in height until scrolled near, and
+        # took its real one in the frame after, so scrolling down to "End this pair" moved
+        # the button by some 60 px between a press and its release, and the click was lost.
+        contain="layout style",
     )
 
 

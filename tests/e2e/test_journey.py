@@ -309,6 +309,14 @@ new MutationObserver(() => {
 """
 
 
+# The top of "End this pair" on the page (not in the viewport).
+END_BUTTON_ON_THE_PAGE = """() => {
+  const end = [...document.querySelectorAll("button")].find(
+    (b) => b.textContent === "End this pair");
+  return end.getBoundingClientRect().top + window.scrollY;
+}"""
+
+
 def test_the_pair_page_appears_whole_so_nothing_moves_under_a_click(
     new_page: Callable[..., Page], app_db: Session
 ) -> None:
@@ -337,6 +345,15 @@ def test_the_pair_page_appears_whole_so_nothing_moves_under_a_click(
     filled = page.evaluate("window.__fill")
     assert filled["atEnd"] == {"meetings": True, "goals": True}, filled
     assert not filled["loading"], "the goals section filled in after the page appeared"
+    # Nor does anything above it change height as it is scrolled to: weeks drawn with a
+    # stand-in height until scrolled near (`content-visibility: auto`) took their real one
+    # a frame later, moving the button some 60 px between Playwright's press and release.
+    where = END_BUTTON_ON_THE_PAGE
+    before = page.evaluate(where)
+    assert before > page.viewport_size["height"], "the button is below the fold"  # type: ignore[index]
+    end.scroll_into_view_if_needed()
+    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    assert page.evaluate(where) == before
     end.click()
     expect(page.get_by_role("alertdialog")).to_contain_text("End this pair?")
 

@@ -184,15 +184,10 @@ def open_dialog(page: Page, trigger: Locator) -> Locator:
 
 
 def screenshot(page: Page, name: str) -> None:
-    """The whole page, off-screen parts too: for the picture, the parts a browser skips
-    painting until they are scrolled to (`content-visibility: auto`) are painted. Taken for
-    `make screenshots` (MENTOR_SCREENSHOTS_DIR) only: each costs the browser some 0.4 s of
-    CPU, and `make test`, on two cores, has none to spare."""
+    """The whole page, off-screen parts too. Taken for `make screenshots`
+    (MENTOR_SCREENSHOTS_DIR) only: each costs the browser some 0.4 s of CPU, and `make
+    test`, on two cores, has none to spare."""
     if "MENTOR_SCREENSHOTS_DIR" not in os.environ:
         return
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    painted = page.add_style_tag(content="* { content-visibility: visible !important; }")
-    try:
-        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-    finally:
-        painted.evaluate("(style) => style.remove()")
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
