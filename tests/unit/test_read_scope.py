@@ -214,6 +214,19 @@ def test_writers_take_turns_and_the_next_begins_as_soon_as_one_ends(
         waiter.join(5)
         assert 0.15 < time.perf_counter() - started < 2
     assert len(failed) == 1 and "database is locked" in str(failed[0])
+
+    # A writer whose connection is thrown away mid-transaction (invalidated, as after a
+    # lost connection) gives its turn back as it closes: the next writer does not wait.
+    broken = engine.connect()
+    broken.execute(text("INSERT INTO t VALUES (6)"))
+    broken.invalidate()
+    broken.close()
+    started = time.perf_counter()
+    with session_scope(engine) as db:
+        db.exec(text("INSERT INTO t VALUES (7)"))
+    assert time.perf_counter() - started < 0.5
+    with read_scope(engine) as db:
+        assert db.exec(text("SELECT a FROM t WHERE a > 5")).all() == [(7,)]
     engine.dispose()
 
 
