@@ -14,7 +14,7 @@ from sqlmodel import Session
 from mentor_app.seed import DEMO_PASSWORD
 from tests.e2e.conftest import screenshot
 from tests.e2e.test_journey import arrange_pair_two_weeks_in
-from tests.e2e.test_programs import demo_log_in
+from tests.e2e.test_programs import demo_log_in, log_in_on_the_form
 
 PASSWORD = "a sturdy passphrase"
 PHONE = {"width": 390, "height": 844}
@@ -33,13 +33,6 @@ def sign_up(page: Page, *, email: str) -> None:
     page.get_by_label("Date of birth").fill("1990-05-05")
     page.get_by_role("button", name="Sign up").click()
     expect(page.get_by_role("heading", name="My groups")).to_be_visible()
-
-
-def log_in(page: Page, *, email: str) -> None:
-    page.goto("/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
 
 
 def open_settings(page: Page) -> None:
@@ -72,7 +65,7 @@ def test_member_deletes_their_account_with_their_password(new_page: Callable[...
     phone = new_page(PHONE)
     sign_up(phone, email=email)
     laptop = new_page()
-    log_in(laptop, email=email)
+    log_in_on_the_form(laptop, email, PASSWORD)
     expect(laptop.get_by_role("heading", name="My groups")).to_be_visible()
 
     open_settings(phone)
@@ -105,7 +98,7 @@ def test_member_deletes_their_account_with_their_password(new_page: Callable[...
     expect(laptop.get_by_role("heading", name="Log in")).to_be_visible()
 
     # The account no longer logs in; the address is free to sign up again.
-    log_in(laptop, email=email)
+    log_in_on_the_form(laptop, email, PASSWORD)
     expect(laptop.get_by_text("Email or password is incorrect.")).to_be_visible()
     sign_up(laptop, email=email)
 

@@ -11,6 +11,7 @@ from playwright.sync_api import Page, expect
 
 from mentor_app.seed import DEMO_PASSWORD
 from tests.e2e.conftest import screenshot
+from tests.e2e.test_programs import log_in_on_the_form
 
 PASSWORD = "a sturdy passphrase"
 
@@ -42,13 +43,6 @@ def sign_up(page: Page, *, email: str, name: str) -> None:
     expect(page.get_by_role("heading", name="My groups")).to_be_visible()
 
 
-def log_in(page: Page, *, email: str) -> None:
-    page.goto("/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-
-
 def test_under_18_is_refused_next_to_the_date_field(new_page: Callable[..., Page]) -> None:
     page = new_page()
     email = _email("young")
@@ -60,7 +54,7 @@ def test_under_18_is_refused_next_to_the_date_field(new_page: Callable[..., Page
     # Nothing was lost from the form, and no account exists.
     expect(page.get_by_label("Email")).to_have_value(email)
     screenshot(page, "signup-refused")
-    log_in(page, email=email)
+    log_in_on_the_form(page, email, PASSWORD)
     expect(page.get_by_text("Email or password is incorrect.")).to_be_visible()
 
 
@@ -77,7 +71,7 @@ def test_newcomer_signs_up_logs_out_logs_in_and_creates_a_group(
     page.goto("/groups")
     expect(page).to_have_url(re.compile(r"/login/?\?next=/groups/?$"))
 
-    log_in(page, email=email)
+    log_in_on_the_form(page, email, PASSWORD)
     expect(page.get_by_role("heading", name="My groups")).to_be_visible()
     expect(page.get_by_text("You are not in any group yet.")).to_be_visible()
 

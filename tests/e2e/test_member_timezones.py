@@ -15,7 +15,8 @@ from sqlmodel import Session, select
 
 from mentor_app.models import Group, Membership, Pair, User
 from mentor_app.services import accounts, enrollments, pairing, programs
-from tests.e2e.test_accounts_and_groups import PASSWORD, log_in, sign_up
+from tests.e2e.test_accounts_and_groups import PASSWORD, sign_up
+from tests.e2e.test_programs import log_in_on_the_form
 from tests.factories import answers_for
 
 HONOLULU, KIRITIMATI = "Pacific/Honolulu", "Pacific/Kiritimati"
@@ -45,7 +46,7 @@ def test_the_zone_is_recorded_at_sign_up_and_at_log_in(
 
     # The same member logs in from a browser in Kiritimati (no pair page opened).
     kiritimati = page_in(KIRITIMATI)
-    log_in(kiritimati, email=email)
+    log_in_on_the_form(kiritimati, email, PASSWORD)
     expect(kiritimati.get_by_role("heading", name="My groups")).to_be_visible()
     assert zone_of(app_db, email) == (KIRITIMATI, True)
 
@@ -123,7 +124,7 @@ def test_the_pair_page_shows_the_start_as_a_date_in_the_members_own_zone(
 
     # The mentor, in Kiritimati, reads the same date as tomorrow.
     kiritimati = page_in(KIRITIMATI)
-    log_in(kiritimati, email=mentor)
+    log_in_on_the_form(kiritimati, mentor, PASSWORD)
     expect(kiritimati.get_by_role("heading", name="My groups")).to_be_visible()
     kiritimati.goto(f"/pairs/{pair.id}")
     expect(

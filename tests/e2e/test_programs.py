@@ -43,6 +43,16 @@ def demo_log_in(page: Page, email: str, then: str | None = "/groups") -> None:
         expect(page.get_by_role("heading", name="My groups")).to_be_visible()
 
 
+def log_in_on_the_form(page: Page, email: str, password: str = DEMO_PASSWORD) -> None:
+    """Signs in on the log-in page itself, as a member does: for the tests of that page and
+    of what follows a log-in (a changed password, a second device). Waits for nothing after
+    the press."""
+    page.goto("/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
 def open_group(page: Page, name: str) -> str:
     page.goto("/groups")
     page.get_by_role("link", name=name).first.click()

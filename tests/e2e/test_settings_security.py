@@ -10,6 +10,7 @@ from collections.abc import Callable
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import screenshot
+from tests.e2e.test_programs import log_in_on_the_form
 
 OLD_PASSWORD = "a sturdy passphrase"
 NEW_PASSWORD = "an even sturdier passphrase"
@@ -28,13 +29,6 @@ def sign_up(page: Page, *, email: str) -> None:
     page.get_by_label("Date of birth").fill("1990-05-05")
     page.get_by_role("button", name="Sign up").click()
     expect(page.get_by_role("heading", name="My groups")).to_be_visible()
-
-
-def log_in(page: Page, *, email: str, password: str) -> None:
-    page.goto("/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
 
 
 def open_settings(page: Page) -> None:
@@ -60,7 +54,7 @@ def test_password_change_and_log_out_everywhere_sign_out_the_other_browser(
     laptop = new_page()
     sign_up(laptop, email=email)
     phone = new_page(PHONE)
-    log_in(phone, email=email, password=OLD_PASSWORD)
+    log_in_on_the_form(phone, email, OLD_PASSWORD)
     expect(phone.get_by_role("heading", name="My groups")).to_be_visible()
 
     open_settings(laptop)
@@ -82,9 +76,9 @@ def test_password_change_and_log_out_everywhere_sign_out_the_other_browser(
     expect(laptop.get_by_role("heading", name="My groups")).to_be_visible()
 
     # The old password no longer opens the account; the new one does.
-    log_in(phone, email=email, password=OLD_PASSWORD)
+    log_in_on_the_form(phone, email, OLD_PASSWORD)
     expect(phone.get_by_text("Email or password is incorrect.")).to_be_visible()
-    log_in(phone, email=email, password=NEW_PASSWORD)
+    log_in_on_the_form(phone, email, NEW_PASSWORD)
     expect(phone.get_by_role("heading", name="My groups")).to_be_visible()
 
     # Log out everywhere, from the laptop, after saying what it does.
@@ -98,7 +92,7 @@ def test_password_change_and_log_out_everywhere_sign_out_the_other_browser(
 
     phone.get_by_role("link", name="Settings", exact=True).click()
     expect_sent_to_log_in(phone)
-    log_in(phone, email=email, password=NEW_PASSWORD)
+    log_in_on_the_form(phone, email, NEW_PASSWORD)
     expect(phone.get_by_role("heading", name="My groups")).to_be_visible()
 
 
@@ -152,5 +146,5 @@ def test_password_form_shows_each_refusal_next_to_its_field_on_a_phone(
     # None of it changed the password.
     page.get_by_role("button", name="Log out").click()
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()  # the page reloaded
-    log_in(page, email=email, password=OLD_PASSWORD)
+    log_in_on_the_form(page, email, OLD_PASSWORD)
     expect(page.get_by_role("heading", name="My groups")).to_be_visible()
