@@ -15,15 +15,15 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
-import os
 from collections.abc import AsyncIterator
+
+from mentor_app.settings import switched_on
 
 logger = logging.getLogger(__name__)
 
 
 def gc_freeze_enabled(env: dict[str, str] | None = None) -> bool:
-    value = (os.environ if env is None else env).get("MENTOR_GC_FREEZE", "on")
-    return value.strip().lower() not in ("off", "0", "false", "no")
+    return switched_on("MENTOR_GC_FREEZE", env)
 
 
 def freeze_what_start_up_made() -> int:

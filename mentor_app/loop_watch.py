@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import sys
 import threading
 import time
 import traceback
 from collections.abc import AsyncIterator
+
+from mentor_app.settings import switched_on
 
 logger = logging.getLogger(__name__)
 
@@ -77,8 +78,7 @@ class LoopWatch:
 
 
 def loop_watch_enabled(env: dict[str, str] | None = None) -> bool:
-    value = (os.environ if env is None else env).get("MENTOR_LOOP_WATCH", "on")
-    return value.strip().lower() not in ("off", "0", "false", "no")
+    return switched_on("MENTOR_LOOP_WATCH", env)
 
 
 @contextlib.asynccontextmanager

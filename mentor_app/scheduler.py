@@ -34,6 +34,7 @@ from mentor_app.db import engine_for, get_engine, read_scope, url_of
 from mentor_app.models import LeaderLease, Pair, utcnow
 from mentor_app.services.meeting_reminders import ReminderReport, run_reminders
 from mentor_app.services.nudges import NudgeReport, NudgeRules, run_nudges
+from mentor_app.settings import switched_on
 
 logger = logging.getLogger(__name__)
 
@@ -56,8 +57,7 @@ LEASE_TABLE = LeaderLease.__table__  # type: ignore[attr-defined]
 
 
 def scheduler_enabled(env: dict[str, str] | None = None) -> bool:
-    value = (os.environ if env is None else env).get("MENTOR_SCHEDULER", "on")
-    return value.strip().lower() not in ("off", "0", "false", "no")
+    return switched_on("MENTOR_SCHEDULER", env)
 
 
 # --- the leader lock ---------------------------------------------------------------------------

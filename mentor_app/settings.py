@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -37,6 +38,12 @@ class Settings:
     # refuse is told which address to use (mentor_app.wrong_address). Off once APP_ORIGIN
     # is set: a reverse proxy may rewrite the Host header.
     default_origin: bool = False
+
+
+def switched_on(name: str, env: Mapping[str, str] | None = None) -> bool:
+    """A switch that is on unless the variable `name` says off ("off", "0", "false", "no")."""
+    value = (os.environ if env is None else env).get(name, "on")
+    return value.strip().lower() not in ("off", "0", "false", "no")
 
 
 def load() -> Settings:
