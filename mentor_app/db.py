@@ -131,9 +131,7 @@ class _SQLiteWriters:
     def on_checkin(self, _dbapi_connection: Any, record: Any) -> None:
         # A connection given back with its transaction never ended (an invalidated one).
         if record is not None:
-            writers = record.info.pop(_HOLDS_WRITER_TURN, None)
-            if writers is not None:
-                writers.release()
+            _give_turn_back(record)
 
 
 def _give_turn_back(connection: Any) -> None:

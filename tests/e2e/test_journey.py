@@ -344,12 +344,11 @@ def test_the_pair_page_appears_whole_so_nothing_moves_under_a_click(
     # Nor does anything above it change height as it is scrolled to: weeks drawn with a
     # stand-in height until scrolled near (`content-visibility: auto`) took their real one
     # a frame later, moving the button some 60 px between Playwright's press and release.
-    where = END_BUTTON_ON_THE_PAGE
-    before = page.evaluate(where)
+    before = page.evaluate(END_BUTTON_ON_THE_PAGE)
     assert before > page.viewport_size["height"], "the button is below the fold"  # type: ignore[index]
     end.scroll_into_view_if_needed()
     page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
-    assert page.evaluate(where) == before
+    assert page.evaluate(END_BUTTON_ON_THE_PAGE) == before
     end.click()
     expect(page.get_by_role("alertdialog")).to_contain_text("End this pair?")
 
