@@ -5,16 +5,24 @@ a board worked out for another admin (it would show their partner's private fit 
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from sqlmodel import Session
 
-from mentor_app.services import dashboard
+from mentor_app.services import dashboard, pairing
 from mentor_app.services.errors import PermissionDenied
-from tests.factories import PairSetup, add_member, make_pair_with_partner_admin, make_user
+from tests.factories import (
+    PairSetup,
+    add_applicants,
+    add_member,
+    make_pair_with_partner_admin,
+    make_user,
+)
 from tests.unit.test_admin_pair_privacy import mentee_says_not_a_good_fit
 
 FIT = "fit check: not a good fit (mentee)"
@@ -43,7 +51,7 @@ def _fit(db: Session, setup: PairSetup, viewer: object, max_age_s: float = 5) ->
         program_id=setup.program.id or 0,
         max_age_s=max_age_s,
     )
-    health = next(p for p in board.pairs if p.pair_id == setup.pair.id)
+    health = next(p for p in board.page(0).items if p.pair_id == setup.pair.id)
     return [r.text for r in health.reasons if r.key == "not_good_fit"]
 
 
@@ -83,7 +91,7 @@ def test_a_cached_board_is_still_refused_to_a_member_who_is_not_an_admin(
     db: Session, setup: PairSetup
 ) -> None:
     pid = setup.program.id or 0
-    assert dashboard.cached_dashboard(db, actor=setup.admin, program_id=pid).pairs
+    assert dashboard.cached_dashboard(db, actor=setup.admin, program_id=pid).page(0).items
     with pytest.raises(PermissionDenied):
         dashboard.cached_dashboard(db, actor=setup.mentee, program_id=pid)
     with pytest.raises(PermissionDenied):
@@ -133,8 +141,12 @@ def test_a_big_programs_board_is_worked_out_in_a_helper_process_and_is_the_same(
 
     assert runs == [dashboard.board_job]
     here = dashboard.get_dashboard(db, actor=setup.admin, program_id=pid, now=None)
-    assert board == here
-    assert [r.text for p in board.pairs for r in p.reasons if r.key == "not_good_fit"] == [FIT]
+    assert board.board == replace(here, pairs=[])
+    assert board.page(0).items == here.pairs and board.active_total == 1
+    assert [r.text for p in board.page(0).items for r in p.reasons] == [
+        r.text for r in here.pairs[0].reasons
+    ]
+    assert FIT in [r.text for r in here.pairs[0].reasons]
 
 
 def test_a_small_programs_board_is_worked_out_here(
@@ -143,4 +155,43 @@ def test_a_small_programs_board_is_worked_out_here(
     runs: list[object] = []
     monkeypatch.setattr(dashboard, "run_apart", lambda fn, *a: runs.append(fn))
     board = dashboard.cached_dashboard(db, actor=setup.admin, program_id=setup.program.id or 0)
-    assert runs == [] and board.pairs  # fewer than APART_FROM_PAIRS: no helper's round trip
+    assert runs == [] and board.page(0).items  # fewer than APART_FROM_PAIRS: no helper's round trip
+
+
+def _objects_reachable_from(root: object) -> int:
+    """The objects the garbage collector tracks that `root` reaches, classes aside (every
+    object reaches its class, and its class the whole program): what a full collection walks
+    for it."""
+    seen: set[int] = set()
+    todo = [root]
+    while todo:
+        item = todo.pop()
+        if id(item) in seen or not gc.is_tracked(item) or isinstance(item, type):
+            continue
+        seen.add(id(item))
+        todo.extend(gc.get_referents(item))
+    return len(seen)
+
+
+def test_the_cache_keeps_a_boards_pairs_packed_not_as_objects(
+    db: Session, setup: PairSetup
+) -> None:
+    pid = setup.program.id or 0
+    add_applicants(db, program=setup.program, role="mentor", names=["M1", "M2"], capacity=30)
+    add_applicants(
+        db, program=setup.program, role="mentee", names=[f"Mentee {n}" for n in range(44)]
+    )
+    pairing.suggest_all(db, actor=setup.admin, program_id=pid)
+    pairing.publish_pairs(db, actor=setup.admin, program_id=pid)
+    unpacked = dashboard.get_dashboard(db, actor=setup.admin, program_id=pid)
+    assert len(unpacked.pairs) == 45  # the board has the pairs' objects to keep
+    assert _objects_reachable_from(unpacked) > 45 * 2  # each pair, and its list of reasons
+
+    dashboard.get_dashboard_page(db, actor=setup.admin, program_id=pid)
+
+    assert _objects_reachable_from(dashboard._cache) < 45
+    # and each page reads back as the pairs, in their order
+    packed = dashboard.cached_dashboard(db, actor=setup.admin, program_id=pid)
+    assert [p for n in range(3) for p in packed.page(n).items] == [
+        p for p in unpacked.pairs if p.status == "active"
+    ]
