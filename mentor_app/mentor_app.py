@@ -35,6 +35,7 @@ from state.journey import PairPageState
 from state.moderation import ModerationQueueState
 from state.notifications import NotificationCenterState
 from state.off_loop import install as run_handlers_off_the_loop
+from state.off_loop import off_loop_lifespan
 from state.pairing import MyPairsState, PairingWorkspaceState
 from state.programs import NewProgramState, ProgramPageState, WizardState
 from state.session import SessionState, backend_exception_handler
@@ -67,6 +68,8 @@ app = rx.App(
 )
 # The page's own connection notice instead of Reflex's toast and pulsing icon.
 app.app_wraps[(5, "Overlay")] = lambda stateful: connection_notice() if stateful else None
+# First: the jobs the scheduler starts push to open pages on the loop it marks.
+app.register_lifespan_task(off_loop_lifespan)
 app.register_lifespan_task(scheduler_lifespan)  # nudges etc.; leader-locked
 app.register_lifespan_task(loop_watch_lifespan)  # logs where the event loop was blocked
 app.register_lifespan_task(gc_freeze_lifespan)  # start-up's objects out of the GC's walks

@@ -18,6 +18,7 @@ goes through `soon(...)`, which works from the loop and from any thread.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
 import inspect
@@ -59,26 +60,43 @@ def ours(fn: Callable[..., Any]) -> bool:
 
 async def in_thread(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """`fn(*args, **kwargs)` in a handler thread, with the caller's context variables."""
-    global _app_loop
     loop = asyncio.get_running_loop()
-    _app_loop = loop
     context = contextvars.copy_context()
     return await loop.run_in_executor(_pool(), functools.partial(context.run, fn, *args, **kwargs))
 
 
+def serve_here() -> None:
+    """Mark the running loop as the app's: the one `soon` runs work on. The app's lifespan
+    calls it when a worker starts serving (`off_loop_lifespan`)."""
+    global _app_loop
+    _app_loop = asyncio.get_running_loop()
+
+
+@contextlib.asynccontextmanager
+async def off_loop_lifespan() -> AsyncIterator[None]:
+    serve_here()
+    yield
+
+
 def soon(make: Callable[[], Coroutine[Any, Any, None]]) -> None:
     """Run `make()` on the app's event loop without waiting for it, from the loop itself
-    or from a handler's or a job's thread (no-op where no app loop runs: a CLI, a test)."""
+    or from a handler's or a job's thread. A no-op where no app serves: a CLI, or a test
+    process whose own loop (Playwright's, say) runs while it arranges data through the
+    services; the push would otherwise run there, against that process's default database.
+    """
+    app_loop = _app_loop
+    if app_loop is None or not app_loop.is_running():
+        return
     try:
         loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
     except RuntimeError:
         loop = None
-    if loop is not None:
+    if loop is app_loop:
         task = loop.create_task(make())
         _tasks.add(task)
         task.add_done_callback(_tasks.discard)
-    elif _app_loop is not None and _app_loop.is_running():
-        future = asyncio.run_coroutine_threadsafe(make(), _app_loop)
+    else:
+        future = asyncio.run_coroutine_threadsafe(make(), app_loop)
         _tasks.add(future)  # type: ignore[arg-type]
         future.add_done_callback(_tasks.discard)  # type: ignore[arg-type]
 

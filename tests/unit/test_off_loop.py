@@ -95,11 +95,55 @@ def test_reflex_s_own_handlers_stay_as_reflex_runs_them() -> None:
 
 def _run_soon_logged(make: Any, what: str = "the test's pages") -> None:
     async def main() -> None:
+        off_loop.serve_here()  # as the app's lifespan does
         off_loop.soon_logged(make, what)
         while off_loop._tasks:
             await asyncio.gather(*list(off_loop._tasks))
 
     asyncio.run(main())
+
+
+def test_soon_runs_work_on_the_apps_loop_from_the_loop_and_from_a_thread() -> None:
+    ran: list[str] = []
+
+    async def work(where: str) -> None:
+        ran.append(where)
+
+    async def main() -> None:
+        async with off_loop.off_loop_lifespan():  # the app's lifespan marks its loop
+            off_loop.soon(lambda: work("loop"))
+            thread = threading.Thread(target=off_loop.soon, args=(lambda: work("thread"),))
+            thread.start()
+            await asyncio.to_thread(thread.join)
+            while off_loop._tasks:
+                await asyncio.sleep(0.01)
+
+    asyncio.run(main())
+    assert sorted(ran) == ["loop", "thread"]
+
+
+def test_soon_does_nothing_on_a_loop_that_is_not_the_apps() -> None:
+    """A test process arranges data through the services while Playwright's loop runs: the
+    pushes those changes schedule must not run there, against its default database."""
+    ran: list[str] = []
+
+    async def work() -> None:
+        ran.append("ran")
+
+    async def the_app() -> None:
+        off_loop.serve_here()
+        off_loop.soon(work)
+        await asyncio.sleep(0.05)
+
+    async def another_loop() -> None:  # the app's loop above has ended
+        off_loop.soon(work)
+        await asyncio.sleep(0.05)
+
+    asyncio.run(the_app())
+    assert ran == ["ran"]  # where an app serves, the work runs
+    asyncio.run(another_loop())
+    assert ran == ["ran"]  # and nowhere else
+    assert not off_loop._tasks
 
 
 def _locked() -> Exception:

@@ -13,7 +13,7 @@ from mentor_app import db as app_db
 from mentor_app.models import ConversationRead
 from mentor_app.services import sessions
 from mentor_app.services.access import access_pair
-from state import read_marks
+from state import off_loop, read_marks
 from tests.factories import make_pair
 
 
@@ -32,6 +32,7 @@ def test_sends_in_one_moment_are_written_in_one_batch(
     monkeypatch.setattr(read_marks, "write_marks", lambda m: (write(m), batches.append(len(m))))
 
     async def sends() -> None:
+        off_loop.serve_here()  # as the app's lifespan does
         read_marks.note_send(mentor, frozenset())
         read_marks.note_send(mentor, frozenset({partner_tab}))  # the partner opened the chat
         read_marks.note_send(mentee, frozenset())

@@ -290,13 +290,16 @@ def test_the_scheduler_can_be_turned_off(engine: Engine, monkeypatch: pytest.Mon
 
 
 def test_the_app_registers_the_scheduler_lifespan() -> None:
-    """And the start-up's freeze (tests/unit/test_gc_tuning.py): importing the app registers
+    """And the start-up's freeze (tests/unit/test_gc_tuning.py) and the loop `soon` pushes on
+    (tests/unit/test_off_loop.py): importing the app registers
     its jobs, so it is imported here, after this module's job tests, and nowhere before."""
     from mentor_app.gc_tuning import gc_freeze_lifespan
     from mentor_app.mentor_app import app
+    from state.off_loop import off_loop_lifespan
 
     assert scheduler_lifespan in app.get_lifespan_tasks()
     assert gc_freeze_lifespan in app.get_lifespan_tasks()
+    assert off_loop_lifespan in app.get_lifespan_tasks()  # tests/unit/test_off_loop.py
 
 
 # --- the command line --------------------------------------------------------------------------
