@@ -124,11 +124,19 @@ def member_select(
 def submit_button(
     text: str, *, loading: Var[bool], disabled: Var[bool] | None = None
 ) -> rx.Component:
-    """`disabled`, when given, is on top of `loading` (a busy button is always disabled)."""
-    if disabled is None:
-        return rx.button(text, type="submit", loading=loading, size="3", width="100%")
+    """The form's submit button, inert until the page is live: on a prerendered page (the
+    create-group form on My groups, the password form in Settings) a press before the
+    scripts have run would be the browser's own submit, a GET of the same page that
+    throws away what was typed. Typing before then is kept. `disabled`, when given, is on
+    top of that and of `loading` (a busy button is always disabled)."""
+    inert = ~rx.State.is_hydrated | loading
     return rx.button(
-        text, type="submit", loading=loading, disabled=disabled | loading, size="3", width="100%"
+        text,
+        type="submit",
+        loading=loading,
+        disabled=inert if disabled is None else inert | disabled,
+        size="3",
+        width="100%",
     )
 
 

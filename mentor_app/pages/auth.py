@@ -23,10 +23,10 @@ def auth_card(
                     rx.heading(title, size="6", as_="h1"),
                     form_alert(state.form_error),
                     *fields,
-                    # Inert until the page is live: a press before that would be the
-                    # browser's own submit (the method and action below keep it a POST
-                    # to the endpoint, never a GET with the password in the address).
-                    submit_button(submit, loading=state.submitting, disabled=~rx.State.is_hydrated),
+                    # Inert until the page is live (submit_button). Should the browser
+                    # send the form itself, the method and action below keep it a POST to
+                    # the endpoint, never a GET with the password in the address.
+                    submit_button(submit, loading=state.submitting),
                     footer,
                     spacing="4",
                     width="100%",

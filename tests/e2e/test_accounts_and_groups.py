@@ -7,7 +7,7 @@ import re
 import uuid
 from collections.abc import Callable
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from mentor_app.seed import DEMO_PASSWORD
 from tests.e2e.conftest import screenshot
@@ -127,6 +127,34 @@ def test_other_category_group_explains_why_no_programs(new_page: Callable[..., P
     page.get_by_role("button", name="Create group").click()
     expect(page.get_by_role("heading", name="Trail Runners")).to_be_visible()
     expect(page.get_by_text("Mentorship programs are only available for parenting")).to_be_visible()
+
+
+def test_a_group_typed_before_my_groups_is_live_is_created_once_it_is(
+    new_page: Callable[..., Page],
+) -> None:
+    """My groups is prerendered: its form is on screen before the page's scripts have run.
+    A press of Create group then was the browser's own submit, a GET of /groups that came
+    back with an empty form. Now the button waits for the page, and nothing typed is lost."""
+    page = new_page()
+    sign_up(page, email=_email("early"), name="Early Bird")
+    held: list[Route] = []
+    entry = re.compile(r".*/entry\.client[^/]*\.js$")
+    page.route(entry, lambda route: held.append(route))
+    page.goto("/groups", wait_until="commit")
+    page.get_by_label("Name").fill("Early Risers")
+    page.get_by_label("Category").select_option(label="Parenting")
+    expect(page.get_by_role("button", name="Create group")).to_be_disabled()
+    page.get_by_label("Name").press("Enter")
+    page.wait_for_timeout(500)  # a submit would have started loading another page by now
+    assert page.url.endswith("/groups"), page.url
+    assert held, "the page's script was never asked for: the page was live all along"
+
+    for route in held:
+        route.continue_()
+    page.unroute(entry)
+    expect(page.get_by_label("Name")).to_have_value("Early Risers")
+    page.get_by_role("button", name="Create group").click()
+    expect(page.get_by_role("heading", name="Early Risers")).to_be_visible()
 
 
 def test_landing_page_works_on_a_phone(new_page: Callable[..., Page]) -> None:

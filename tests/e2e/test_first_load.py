@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from html.parser import HTMLParser
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
@@ -71,6 +72,56 @@ def test_the_stylesheet_holds_the_colours_the_app_uses_and_no_other(app_server: 
     # The gray the theme pairs with its accent is the one kept.
     login = (web / "build" / "client" / "login.html").read_text()
     assert f'data-gray-color="{GRAY}"' in login and f'data-accent-color="{ACCENT}"' in login
+
+
+class FormButtons(HTMLParser):
+    """The buttons inside the forms of a page's HTML that would send their form: a button
+    with no type, or of type submit, that is not disabled."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms = 0
+        self.depth = 0
+        self.live: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "form":
+            self.forms += 1
+            self.depth += 1
+            return
+        named = dict(attrs)
+        sends = (tag == "button" and (named.get("type") or "submit") == "submit") or (
+            tag == "input" and named.get("type") in ("submit", "image")
+        )
+        if self.depth and sends and "disabled" not in named:
+            self.live.append(str(named.get("id") or named.get("name") or tag))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form" and self.depth:
+            self.depth -= 1
+
+
+def test_no_form_in_a_pages_html_can_be_sent_before_the_page_is_live(
+    app_server: AppServer,
+) -> None:
+    """Every page's HTML (the prerendered pages, and the SPA fallback of the others) is
+    drawn before its scripts run: a button pressed then sends the form the browser's way,
+    a GET of the same page that throws away what was typed (a test creating a group on a
+    busy machine pressed Create group before My groups was live, and the form came back
+    empty). Every button that would send a form waits for the page (submit_button)."""
+    client = Path(app_server.env["REFLEX_WEB_WORKDIR"]) / "build" / "client"
+    pages = [*sorted(client.rglob("index.html")), client / "__spa-fallback.html"]
+    forms = 0
+    live: dict[str, list[str]] = {}
+    for page in pages:
+        parser = FormButtons()
+        parser.feed(page.read_text())
+        forms += parser.forms
+        if parser.live:
+            live[str(page.relative_to(client))] = parser.live
+    # The log-in and sign-up forms, Create group, and the password in Settings.
+    assert forms >= 4, f"only {forms} forms in {len(pages)} pages: the HTML was not read"
+    assert live == {}
 
 
 # The layout shifts of the page so far (as Lighthouse counts them: none after an input),
