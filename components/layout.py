@@ -95,6 +95,17 @@ def notification_bell(
 NAV_WIDTH = rx.breakpoints(initial="100%", sm="auto")
 
 
+def brand() -> rx.Component:
+    """The app's name at the left of the header, a link home."""
+    return rx.link(
+        rx.hstack(rx.icon("users", size=20), rx.text("Mentor circles", weight="bold")),
+        href="/",
+        underline="none",
+        color_scheme="gray",
+        high_contrast=True,
+    )
+
+
 def header(
     *,
     signed_in: Var[bool],
@@ -107,13 +118,7 @@ def header(
 ) -> rx.Component:
     return rx.el.header(
         rx.flex(
-            rx.link(
-                rx.hstack(rx.icon("users", size=20), rx.text("Mentor circles", weight="bold")),
-                href="/",
-                underline="none",
-                color_scheme="gray",
-                high_contrast=True,
-            ),
+            brand(),
             rx.spacer(),
             rx.cond(
                 signed_in,
@@ -226,6 +231,33 @@ def page_shell(
         ),
         min_height="100vh",
         on_mount=rx.call_script(KEEP_FOCUS_ON_THE_PAGE),
+    )
+
+
+def loading_shell() -> rx.Component:
+    """What a page shows before its scripts have run (React Router's HydrateFallback, in
+    the HTML of every page not prerendered: a pair's page, a program's, the workspace...):
+    the header's name and a line saying the page is on its way, instead of a blank screen
+    for the seconds a phone on a slow network takes to fetch and run the scripts. Built
+    once, with no state: the page replaces it whole."""
+    return rx.box(
+        rx.el.header(
+            rx.flex(
+                brand(),
+                padding_x="1em",
+                padding_y="0.75em",
+                max_width="60em",
+                margin_x="auto",
+            ),
+            border_bottom="1px solid var(--gray-a5)",
+        ),
+        rx.el.main(
+            rx.text("Loading the page…", color_scheme="gray", role="status"),
+            padding="1em",
+            max_width="60em",
+            margin_x="auto",
+        ),
+        min_height="100vh",
     )
 
 

@@ -4,7 +4,7 @@ import reflex as rx
 
 # rx.Model shares SQLModel's metadata, so importing the tables is enough for
 # `reflex db makemigrations` to see them.
-from components.layout import connection_notice
+from components.layout import connection_notice, loading_shell
 from mentor_app import models, web_auth  # noqa: F401
 from mentor_app.away import schedule as schedule_away_notices
 from mentor_app.gc_tuning import gc_freeze_lifespan
@@ -56,6 +56,8 @@ app = rx.App(
     backend_exception_handler=backend_exception_handler,
     # The accent's contrast (WCAG AA) and reduced motion (assets/theme.css).
     stylesheets=["/theme.css"],
+    # Painted from the HTML of the pages not prerendered, before their scripts have run.
+    hydrate_fallback=loading_shell,
     # The auth endpoints mount Reflex's app under them; the headers wrap them both.
     # A page asked for under a name its websocket would be refused at says which to use.
     # A prerendered page is served at its address without a slash, with no 307 to add one.

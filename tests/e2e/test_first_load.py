@@ -165,3 +165,26 @@ def test_a_signed_in_page_on_a_phone_does_not_move_when_its_state_arrives(
     expect(page.get_by_role("heading", name="Your mentor: Shift Mentor")).to_be_visible()
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
     assert page.evaluate(LAYOUT_SHIFT) < 0.01
+
+
+def test_a_page_not_prerendered_shows_the_apps_frame_before_its_scripts_run(
+    new_page: Callable[..., Page], app_db: Session
+) -> None:
+    """A pair's page, a program's, the workspace: their HTML is the SPA fallback, which was
+    blank until the scripts had loaded and run (about 4 s on Lighthouse's slow 4G and
+    slow phone). It holds the header's name and a line saying the page is coming, which
+    the page replaces whole once live."""
+    mentee, pair_id = arrange_tagged_pair(app_db, "frame", "Frame program")
+    page = new_page(viewport={"width": 390, "height": 844})
+    log_in(page, mentee)
+    page.route(re.compile(r".*\.m?js(\?.*)?$"), lambda route: route.abort())
+    page.goto(f"/pairs/{pair_id}")
+    expect(page.get_by_role("status")).to_have_text("Loading the page…")
+    expect(page.get_by_role("link", name="Mentor circles")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+    page.unroute_all()
+    page.reload()
+    expect(page.get_by_role("heading", name="Your mentor: Frame Mentor")).to_be_visible()
+    expect(page.get_by_text("Loading the page…")).to_have_count(0)
+    expect(page.get_by_role("link", name="Mentor circles")).to_have_count(1)
