@@ -106,6 +106,28 @@ def brand() -> rx.Component:
     )
 
 
+def header_bar(*children: rx.Component) -> rx.Component:
+    """The page's header: a row as wide as the page's column, a line below it."""
+    return rx.el.header(
+        rx.flex(
+            *children,
+            align="center",
+            wrap="wrap",
+            spacing="3",
+            padding_x="1em",
+            padding_y="0.75em",
+            max_width="60em",
+            margin_x="auto",
+        ),
+        border_bottom="1px solid var(--gray-a5)",
+    )
+
+
+def main_column(child: rx.Component) -> rx.Component:
+    """The page's main landmark: one column, centred."""
+    return rx.el.main(child, padding="1em", max_width="60em", margin_x="auto")
+
+
 def header(
     *,
     signed_in: Var[bool],
@@ -116,62 +138,52 @@ def header(
     on_bell_mount: Any = None,
     on_bell_keep_alive: Any = None,
 ) -> rx.Component:
-    return rx.el.header(
-        rx.flex(
-            brand(),
-            rx.spacer(),
-            rx.cond(
-                signed_in,
-                rx.flex(
-                    rx.link("My groups", href="/groups"),
-                    rx.cond(is_moderator, rx.link("Moderation", href="/moderation")),
-                    rx.link("Settings", href="/settings"),
-                    *(
-                        [notification_bell(unread, on_bell_mount, on_bell_keep_alive)]
-                        if unread is not None
-                        else []
-                    ),
-                    # Not on a phone (Settings shows it): the links would not fit one row.
-                    rx.text(
-                        display_name,
-                        color_scheme="gray",
-                        size="2",
-                        display=rx.breakpoints(initial="none", sm="block"),
-                    ),
-                    # The endpoint clears the HttpOnly cookie, which no page script can;
-                    # then the log-in page loads afresh (a new socket, no session).
-                    rx.button(
-                        "Log out",
-                        on_click=rx.call_script(
-                            f"fetch({json.dumps(log_out_url)}, {{method: 'POST', "
-                            "credentials: 'same-origin'}).finally("
-                            "() => window.location.assign('/login'))"
-                        ),
-                        variant="soft",
-                        size="1",
-                    ),
-                    spacing="3",
-                    align="center",
-                    wrap="wrap",
-                    width=NAV_WIDTH,
+    return header_bar(
+        brand(),
+        rx.spacer(),
+        rx.cond(
+            signed_in,
+            rx.flex(
+                rx.link("My groups", href="/groups"),
+                rx.cond(is_moderator, rx.link("Moderation", href="/moderation")),
+                rx.link("Settings", href="/settings"),
+                *(
+                    [notification_bell(unread, on_bell_mount, on_bell_keep_alive)]
+                    if unread is not None
+                    else []
                 ),
-                rx.flex(
-                    rx.link("Log in", href="/login"),
-                    rx.link("Sign up", href="/signup"),
-                    spacing="3",
-                    align="center",
-                    width=NAV_WIDTH,
+                # Not on a phone (Settings shows it): the links would not fit one row.
+                rx.text(
+                    display_name,
+                    color_scheme="gray",
+                    size="2",
+                    display=rx.breakpoints(initial="none", sm="block"),
                 ),
+                # The endpoint clears the HttpOnly cookie, which no page script can;
+                # then the log-in page loads afresh (a new socket, no session).
+                rx.button(
+                    "Log out",
+                    on_click=rx.call_script(
+                        f"fetch({json.dumps(log_out_url)}, {{method: 'POST', "
+                        "credentials: 'same-origin'}).finally("
+                        "() => window.location.assign('/login'))"
+                    ),
+                    variant="soft",
+                    size="1",
+                ),
+                spacing="3",
+                align="center",
+                wrap="wrap",
+                width=NAV_WIDTH,
             ),
-            align="center",
-            wrap="wrap",
-            spacing="3",
-            padding_x="1em",
-            padding_y="0.75em",
-            max_width="60em",
-            margin_x="auto",
+            rx.flex(
+                rx.link("Log in", href="/login"),
+                rx.link("Sign up", href="/signup"),
+                spacing="3",
+                align="center",
+                width=NAV_WIDTH,
+            ),
         ),
-        border_bottom="1px solid var(--gray-a5)",
     )
 
 
@@ -223,12 +235,7 @@ def page_shell(
             on_bell_mount=on_bell_mount,
             on_bell_keep_alive=on_bell_keep_alive,
         ),
-        rx.el.main(
-            rx.vstack(*children, spacing="5", width="100%"),
-            padding="1em",
-            max_width="60em",
-            margin_x="auto",
-        ),
+        main_column(rx.vstack(*children, spacing="5", width="100%")),
         min_height="100vh",
         on_mount=rx.call_script(KEEP_FOCUS_ON_THE_PAGE),
     )
@@ -241,22 +248,8 @@ def loading_shell() -> rx.Component:
     for the seconds a phone on a slow network takes to fetch and run the scripts. Built
     once, with no state: the page replaces it whole."""
     return rx.box(
-        rx.el.header(
-            rx.flex(
-                brand(),
-                padding_x="1em",
-                padding_y="0.75em",
-                max_width="60em",
-                margin_x="auto",
-            ),
-            border_bottom="1px solid var(--gray-a5)",
-        ),
-        rx.el.main(
-            rx.text("Loading the page…", color_scheme="gray", role="status"),
-            padding="1em",
-            max_width="60em",
-            margin_x="auto",
-        ),
+        header_bar(brand()),
+        main_column(rx.text("Loading the page…", color_scheme="gray", role="status")),
         min_height="100vh",
     )
 
