@@ -73,6 +73,11 @@ def measure(url: str, *, chunk_s: float, gap_s: float, writes: int) -> list[floa
         helper.join(30)
 
 
+def chunks_written(url: str) -> int:
+    with engine_for(url).connect() as connection:
+        return int(connection.execute(text("SELECT count(*) FROM chunk_rows")).scalar_one()) // 50
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--chunk-ms", type=float, default=15, help="each chunk holds the turn")
@@ -89,8 +94,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             waits = measure(
                 url, chunk_s=args.chunk_ms / 1000, gap_s=gap_ms / 1000, writes=args.writes
             )
-        q = statistics.quantiles(waits, n=100)
+            chunks = chunks_written(url)
+        q = statistics.quantiles(waits, n=100, method="inclusive")
         figures = {
+            "chunks": chunks,
             "p50_ms": round(q[49], 1),
             "p95_ms": round(q[94], 1),
             "max_ms": round(max(waits), 1),
