@@ -9,7 +9,7 @@ import fcntl
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
@@ -97,10 +97,13 @@ class _SQLiteWriters:
         self._mark: Any = None  # held shared while this process waits for the file turn
         self._probe: Any = None  # locked exclusively for a moment: does another wait?
 
-    def _let_waiting_threads_go_first(self, deadline: float) -> None:
+    def _let_them_go_first(self, others_wait: Callable[[], bool], deadline: float) -> None:
         until = min(deadline, time.monotonic() + self.YIELD_AT_MOST_S)
-        while self._waiting and time.monotonic() < until:
+        while others_wait() and time.monotonic() < until:
             time.sleep(self.FILE_TURN_POLL_S)
+
+    def _threads_wait(self) -> bool:
+        return self._waiting > 0
 
     def _take_in_process_turn(self, timeout_s: float) -> bool:
         with self._count:
@@ -126,27 +129,25 @@ class _SQLiteWriters:
             self._file = open(self._file_path, "a+b")  # noqa: SIM115 - kept open
             self._mark = open(self._waiters_path, "a+b")  # noqa: SIM115 - kept open
             self._probe = open(self._waiters_path, "a+b")  # noqa: SIM115 - kept open
-        until = min(deadline, time.monotonic() + self.YIELD_AT_MOST_S)
-        while self._another_process_waits() and time.monotonic() < until:
-            time.sleep(self.FILE_TURN_POLL_S)
-        try:
-            fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self._let_them_go_first(self._another_process_waits, deadline)
+        if self._try_file_turn():
             return True
-        except BlockingIOError:
-            pass
-        fcntl.flock(self._mark.fileno(), fcntl.LOCK_SH)
+        fcntl.flock(self._mark.fileno(), fcntl.LOCK_SH)  # this process waits
         try:
-            while True:
-                if time.monotonic() >= deadline:
-                    return False
+            while time.monotonic() < deadline:
                 time.sleep(self.FILE_TURN_POLL_S)
-                try:
-                    fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                if self._try_file_turn():
                     return True
-                except BlockingIOError:
-                    pass
+            return False
         finally:
             fcntl.flock(self._mark.fileno(), fcntl.LOCK_UN)
+
+    def _try_file_turn(self) -> bool:
+        try:
+            fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
 
     def _give_file_turn(self) -> None:
         if self._file is not None:
@@ -162,7 +163,7 @@ class _SQLiteWriters:
             return
         timeout_s = _busy_timeout_ms(connection) / 1000
         deadline = time.monotonic() + timeout_s
-        self._let_waiting_threads_go_first(deadline)
+        self._let_them_go_first(self._threads_wait, deadline)
         if not self._take_in_process_turn(max(0.0, deadline - time.monotonic())):
             raise _locked()
         if not self._take_file_turn(deadline):
