@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import logging
 import os
 import pickle
 import threading
@@ -53,6 +54,8 @@ from mentor_app.services.meeting_times import Times, occurrences
 from mentor_app.services.nudges import NudgeRules
 from mentor_app.services.paging import PAGE_SIZE, Page, clamp_page
 from mentor_app.wording import count
+
+logger = logging.getLogger(__name__)
 
 PUBLISHED = ("active", "completed", "ended")
 PAIR_NOT_FOUND = "Pair not found."
@@ -653,8 +656,23 @@ def get_dashboard_page(
 # Every call still checks that the actor is an admin of the program first.
 
 DASHBOARD_CACHE_S = float(os.environ.get("MENTOR_DASHBOARD_CACHE_S", "5"))
+# A big program's board (worked out in a helper, see APART_FROM_PAIRS) older than
+# DASHBOARD_CACHE_S but not older than DASHBOARD_STALE_S is shown at once while a new one
+# is worked out in the background for the next read: an admin who reloads does not wait
+# the half second or so of the helper's work each time the short cache runs out. Older
+# than that, or an admin's own change, waits for a new one.
+DASHBOARD_STALE_S = float(os.environ.get("MENTOR_DASHBOARD_STALE_S", "30"))
 _CACHE_ENTRIES = 32
-_cache: OrderedDict[tuple[int, int], tuple[float, PackedBoard]] = OrderedDict()
+
+
+@dataclass(frozen=True)
+class _Cached:
+    at: float  # _clock() when it was worked out
+    board: PackedBoard
+    apart: bool  # worked out in a helper: a big program's
+
+
+_cache: OrderedDict[tuple[int, int], _Cached] = OrderedDict()
 _cache_lock = threading.Lock()
 _computing: dict[tuple[int, int], threading.Lock] = {}
 _clock = time.monotonic  # tests move it
@@ -679,29 +697,68 @@ def _viewer_key(db: Session, actor: User, program_id: int) -> int:
 def cached_dashboard(
     db: Session, *, actor: User, program_id: int, max_age_s: float = DASHBOARD_CACHE_S
 ) -> PackedBoard:
-    """`get_dashboard`, packed, or the same board worked out at most `max_age_s` ago. Several
+    """`get_dashboard`, packed, or the same board worked out at most `max_age_s` ago (a big
+    program's: at most DASHBOARD_STALE_S ago, while a new one is on its way). Several
     callers asking at once for a board that is not there wait for one of them to work it
     out."""
     program = programs.admin_program(db, actor=actor, program_id=program_id)  # every time
     key = (program_id, _viewer_key(db, actor, program_id))
     with _cache_lock:
         computing = _computing.setdefault(key, threading.Lock())
+        hit = _cache.get(key)
+    if hit is not None and max_age_s > 0:
+        age = _clock() - hit.at
+        if age <= max_age_s:
+            return hit.board
+        if hit.apart and age <= DASHBOARD_STALE_S:
+            if computing.acquire(blocking=False):  # else a new one is already on its way
+                _renew_in_background(db, key, computing, program=program, actor=actor)
+            return hit.board
     with computing:
         with _cache_lock:
             hit = _cache.get(key)
-        if hit is not None and max_age_s > 0 and _clock() - hit[0] <= max_age_s:
-            return hit[1]
-        if _published_pairs(db, program_id) >= APART_FROM_PAIRS:
+        if hit is not None and max_age_s > 0 and _clock() - hit.at <= max_age_s:
+            return hit.board  # worked out while this caller waited
+        apart = _published_pairs(db, program_id) >= APART_FROM_PAIRS
+        if apart:
             board = _work_out_apart(db, program=program, actor=actor)
         else:  # a few milliseconds: a helper's round trip would cost more than it saves
             board = pack(_work_out(db, program=program, actor=actor, now=None))
-        with _cache_lock:
-            _cache[key] = (_clock(), board)
-            _cache.move_to_end(key)
-            while len(_cache) > _CACHE_ENTRIES:
-                oldest, _ = _cache.popitem(last=False)
-                _computing.pop(oldest, None)
+        _keep(key, board, apart=apart)
         return board
+
+
+def _keep(key: tuple[int, int], board: PackedBoard, *, apart: bool) -> None:
+    with _cache_lock:
+        _cache[key] = _Cached(_clock(), board, apart)
+        _cache.move_to_end(key)
+        while len(_cache) > _CACHE_ENTRIES:
+            oldest, _ = _cache.popitem(last=False)
+            _computing.pop(oldest, None)
+
+
+def _renew_in_background(
+    db: Session,
+    key: tuple[int, int],
+    computing: threading.Lock,
+    *,
+    program: Program,
+    actor: User,
+) -> None:
+    """A new board for `key` from a helper, kept for the next read; `computing` (held by
+    the caller) is let go when it is there, or when the helper failed (the old board stays
+    until it is too old to show, and the read after that waits, and sees the failure)."""
+    url, program_id, actor_id = url_of(db), program.id or 0, actor.id or 0
+
+    def renew() -> None:
+        try:
+            _keep(key, run_apart(board_job, url, program_id, actor_id), apart=True)
+        except Exception:
+            logger.exception("the dashboard of program %s was not worked out again", program_id)
+        finally:
+            computing.release()
+
+    threading.Thread(target=renew, name="dashboard-renew", daemon=True).start()
 
 
 # From this many published pairs, the board is worked out in a helper process.

@@ -14,6 +14,7 @@ from dataclasses import replace
 import pytest
 from sqlmodel import Session
 
+from mentor_app.apart import ApartFailed
 from mentor_app.services import dashboard, pairing
 from mentor_app.services.errors import PermissionDenied
 from tests.factories import (
@@ -195,3 +196,99 @@ def test_the_cache_keeps_a_boards_pairs_packed_not_as_objects(
     assert [p for n in range(3) for p in packed.page(n).items] == [
         p for p in unpacked.pairs if p.status == "active"
     ]
+
+
+def _renewals(monkeypatch: pytest.MonkeyPatch, gate: threading.Event) -> list[str]:
+    """The helper's runs, by the thread that asked; each waits for `gate` (10 s at most)."""
+    threads: list[str] = []
+    real = dashboard.run_apart
+
+    def gated(fn: object, *args: object) -> object:
+        threads.append(threading.current_thread().name)
+        gate.wait(10)
+        return real(fn, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(dashboard, "APART_FROM_PAIRS", 1)  # this program's one pair: big
+    monkeypatch.setattr(dashboard, "run_apart", gated)
+    return threads
+
+
+def _until(condition: object, timeout_s: float = 10) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "not in time"
+        time.sleep(0.01)
+
+
+def test_a_big_programs_board_past_its_limit_shows_at_once_while_a_new_one_is_worked_out(
+    db: Session, setup: PairSetup, clock: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = threading.Event()
+    runs = _renewals(monkeypatch, gate)
+    gate.set()
+    assert _fit(db, setup, setup.admin) == []  # the first board: worked out, waited for
+    assert runs == ["MainThread"]
+    mentee_says_not_a_good_fit(db, setup)
+    gate.clear()  # the next helper's work takes as long as the test wants
+
+    clock[0] += 6  # past DASHBOARD_CACHE_S, within DASHBOARD_STALE_S
+    started = time.monotonic()
+    assert _fit(db, setup, setup.admin) == []  # the board from before, without waiting
+    assert _fit(db, setup, setup.admin) == []  # and again: one new board is on its way
+    assert time.monotonic() - started < 2
+    _until(lambda: len(runs) == 2)
+    assert runs[1] == "dashboard-renew"
+
+    key = next(iter(dashboard._cache))
+    before = dashboard._cache[key].at
+    gate.set()
+    _until(lambda: dashboard._cache[key].at != before)
+    assert _fit(db, setup, setup.admin) == [FIT]  # the new board, for the next read
+    assert len(runs) == 2
+
+
+def test_a_board_too_old_to_show_or_after_an_admins_change_is_waited_for(
+    db: Session, setup: PairSetup, clock: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = threading.Event()
+    gate.set()
+    runs = _renewals(monkeypatch, gate)
+    assert _fit(db, setup, setup.admin) == []
+    mentee_says_not_a_good_fit(db, setup)
+
+    clock[0] += dashboard.DASHBOARD_STALE_S + 1
+    assert _fit(db, setup, setup.admin) == [FIT]
+    mentee_answer_again = _fit(db, setup, setup.admin, max_age_s=0)
+    assert mentee_answer_again == [FIT]
+    assert runs == ["MainThread"] * 3  # each waited for by the reader, none in the background
+
+
+def test_a_failed_renewal_keeps_the_old_board_and_is_tried_again(
+    db: Session,
+    setup: PairSetup,
+    clock: list[float],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    gate = threading.Event()
+    gate.set()
+    runs = _renewals(monkeypatch, gate)
+    assert _fit(db, setup, setup.admin) == []
+    key = next(iter(dashboard._cache))
+
+    def broken(*_a: object) -> object:
+        runs.append(threading.current_thread().name)
+        raise ApartFailed("the helper died")
+
+    monkeypatch.setattr(dashboard, "run_apart", broken)
+    clock[0] += 6
+    assert _fit(db, setup, setup.admin) == []
+    _until(lambda: not dashboard._computing[key].locked())
+    assert "was not worked out again" in caplog.text
+    assert _fit(db, setup, setup.admin) == []  # the old board still, and a new try
+    _until(lambda: len(runs) == 3 and not dashboard._computing[key].locked())
+    assert runs[1:] == ["dashboard-renew"] * 2
+
+    clock[0] += dashboard.DASHBOARD_STALE_S  # too old to show now: the failure shows
+    with pytest.raises(ApartFailed):
+        _fit(db, setup, setup.admin)
