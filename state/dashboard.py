@@ -8,12 +8,18 @@ from typing import Any
 import reflex as rx
 from reflex.event import EventSpec
 
+from mentor_app.apart import ApartFailed
 from mentor_app.services import dashboard
 from mentor_app.services.errors import NotFound, PermissionDenied, ServiceError
 from state.paging import EMPTY_PAGE_INFO, page_info
 from state.session import SessionState, SignedOut
 
 CHART_BAR_MAX_PX = 120
+# A big program's board is worked out in a helper process (mentor_app.apart); if that fails,
+# the page says so and keeps what it showed.
+BOARD_STOPPED = (
+    "The dashboard's figures could not be worked out just now. Reload the page in a moment."
+)
 BAND_COLORS = {dashboard.HEALTHY: "green", dashboard.WATCH: "amber", dashboard.AT_RISK: "red"}
 
 
@@ -73,6 +79,12 @@ class ProgramDashboardState(SessionState):
         except (NotFound, PermissionDenied) as error:
             self.denied, self.program, self.pairs = error.message, {}, []
             self.pairs_info = EMPTY_PAGE_INFO
+            return None
+        except ApartFailed:
+            if self.program.get("id") == self._program_id():  # what it shows stays
+                self.message, self.error = "", BOARD_STOPPED
+            else:  # nothing to show yet
+                self.denied = BOARD_STOPPED
             return None
         board = view.board
         self.denied = ""

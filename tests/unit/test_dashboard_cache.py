@@ -9,7 +9,9 @@ import gc
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from sqlmodel import Session
@@ -17,6 +19,7 @@ from sqlmodel import Session
 from mentor_app.apart import ApartFailed
 from mentor_app.services import dashboard, pairing
 from mentor_app.services.errors import PermissionDenied
+from state.dashboard import BOARD_STOPPED, ProgramDashboardState
 from tests.factories import (
     PairSetup,
     add_applicants,
@@ -292,3 +295,48 @@ def test_a_failed_renewal_keeps_the_old_board_and_is_tried_again(
     clock[0] += dashboard.DASHBOARD_STALE_S  # too old to show now: the failure shows
     with pytest.raises(ApartFailed):
         _fit(db, setup, setup.admin)
+
+
+class DashboardTab:
+    """An admin's tab of the dashboard: ProgramDashboardState's own reading code, with the
+    session's database and user swapped for the test's (no app server needed)."""
+
+    _refresh = ProgramDashboardState._refresh
+
+    def __init__(self, db: Session, user: object, program_id: int) -> None:
+        self.db, self.user, self.program_id = db, user, program_id
+        self.program: dict[str, Any] = {}
+        self.denied = self.error = self.message = ""
+        self.kpis: dict[str, str] = {}
+        self.pairs: list[dict[str, Any]] = []
+        self.pairs_page, self.pairs_total, self.at_risk_only = 0, 0, False
+
+    @contextmanager
+    def _reading_as_user(self) -> Iterator[tuple[Session, object]]:
+        yield self.db, self.user
+
+    def _program_id(self) -> int:
+        return self.program_id
+
+
+def test_a_helper_that_fails_is_told_on_the_page_and_what_it_showed_stays(
+    db: Session, setup: PairSetup, clock: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pid = setup.program.id or 0
+    monkeypatch.setattr(dashboard, "APART_FROM_PAIRS", 1)  # this program's one pair: big
+    tab = DashboardTab(db, setup.admin, pid)
+    tab._refresh()
+    assert tab.program["id"] == pid and tab.kpis["active"] == "1" and len(tab.pairs) == 1
+
+    def broken(*_a: object) -> object:
+        raise ApartFailed("BrokenProcessPool: its helper process died")
+
+    monkeypatch.setattr(dashboard, "run_apart", broken)
+    clock[0] += dashboard.DASHBOARD_STALE_S + 1  # too old to show: worked out again, and fails
+    tab._refresh()
+    assert tab.error == BOARD_STOPPED and tab.denied == ""
+    assert tab.kpis["active"] == "1" and len(tab.pairs) == 1  # still shown
+
+    another = DashboardTab(db, setup.admin, pid)  # a tab with nothing to show yet
+    another._refresh()
+    assert another.denied == BOARD_STOPPED and another.program == {}
