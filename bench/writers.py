@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from mentor_app.db import engine_for
+from mentor_app.db import engine_for, run_in_background
 
 SCHEMA = (
     "CREATE TABLE chunk_rows (id INTEGER PRIMARY KEY, body TEXT)",
@@ -37,7 +37,9 @@ SCHEMA = (
 
 
 def _chunks(url: str, chunk_s: float, gap_s: float, stop: Any, started: Any) -> None:
-    """The helper: chunk after chunk, each holding the writers' turn about `chunk_s`."""
+    """The helper: chunk after chunk, each holding the writers' turn about `chunk_s`. Its
+    writers are a helper process's (mentor_app.apart): they let the foreground's go first."""
+    run_in_background()
     engine = engine_for(url)
     rows = [{"body": "x" * 300}] * 50
     started.set()

@@ -12,7 +12,8 @@ so a helper inherits no thread, lock or database connection of the worker, and s
 for the next piece of work (no start-up per call). `fn` is a module-level function; it
 opens its own connections (from a URL it is given) and returns something picklable.
 
-Helpers run at a lower CPU priority than the worker (`HELPER_NICENESS`).
+Helpers run at a lower CPU priority than the worker (`HELPER_NICENESS`), and their SQLite
+writers let the worker's go first (`db.run_in_background`).
 
 `stopping` (a threading.Event of the caller) is passed on: the work's `should_continue()`
 turns False once it is set (one stop flag for the pool: only the scheduler's job, one at
@@ -30,6 +31,8 @@ import threading
 from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
+
+from mentor_app import db
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +65,7 @@ def _start_helper(stop: Any) -> None:
     global _helper_stop
     _helper_stop = stop
     os.nice(HELPER_NICENESS)
+    db.run_in_background()  # its SQLite writers let the worker's go first
 
 
 def _call(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:

@@ -58,6 +58,18 @@ def _busy_timeout_ms(connection: Any) -> int:
         return BUSY_TIMEOUT_MS
 
 
+# Set in a helper process of mentor_app.apart (`run_in_background`): its writers go after
+# the worker's, see _SQLiteWriters.
+_background = False
+
+
+def run_in_background() -> None:
+    """This process's SQLite writers let the foreground's go first (a helper process's
+    chunks of Publish or of the nudge job wait for a chat send that is waiting)."""
+    global _background
+    _background = True
+
+
 class _SQLiteWriters:
     """The writers of one SQLite database take turns before BEGIN IMMEDIATE, and let go at
     commit or rollback: in this process through a lock, and between processes (the worker
@@ -74,13 +86,22 @@ class _SQLiteWriters:
     that has waited its connection's busy timeout (BUSY_TIMEOUT_MS) gives up with "database
     is locked", as SQLite would.
 
-    A writer that arrives while others already wait lets them go first (for at most
-    YIELD_AT_MOST_S): neither a lock nor a file lock is fair, and a writer that gave the
-    turn back and asked again at once (chunk after chunk) won it again over one that was
-    waiting, for chunk after chunk (bench/writers.py: a one-row write waited 182 ms at p95
-    behind chunks of 15 ms). The threads of this process that wait are counted; one of
-    another process holds a shared lock on a second file (`<database>-waiting`) while it
-    waits, which an arriving writer tries to lock exclusively."""
+    Neither a lock nor a file lock is fair: a writer that gave the turn back and asked again
+    at once (chunk after chunk) won it again over one that was waiting, for chunk after
+    chunk (bench/writers.py: a one-row write waited 182 ms at p95 behind chunks of 15 ms).
+    So a writer that arrives while others wait lets them go first, for at most
+    YIELD_AT_MOST_S: in this process, the threads that wait are counted. Between
+    processes, the foreground (the worker, where members wait for their chat) goes before
+    the background (helper processes, `run_in_background`):
+    - the foreground holds a shared lock on `<database>-waiting` while any of its writers
+      waits, in this process's queue or for the file; a background writer tries to lock
+      it exclusively, and while it cannot, it does not take the turn (YIELD_AT_MOST_S at
+      most each time). So a worker's second writer in line is not overtaken by a helper's
+      next chunk in the moment between the first one's commit and its own turn;
+    - background writers let each other go first the same way, through
+      `<database>-waiting-background`, held while one waits for the file;
+    - a foreground writer never waits for a background one that is only waiting. There is
+      one foreground process per SQLite database (the disk state manager's one worker)."""
 
     FILE_TURN_POLL_S = 0.001
     YIELD_AT_MOST_S = 0.05
@@ -88,14 +109,17 @@ class _SQLiteWriters:
     def __init__(self, database: str | None = None) -> None:
         self._turn = threading.Lock()
         self._waiting = 0  # threads of this process waiting for `_turn`
+        self._pending = 0  # foreground: threads waiting for `_turn` or for the file
         self._count = threading.Lock()
         self._file_path = f"{database}-writers" if database else None
-        self._waiters_path = f"{database}-waiting" if database else None
-        # Opened at the first write, in the process that writes: the turn's file, and two
-        # handles on the waiters' file (flock locks of one process's two handles conflict).
+        self._foreground_path = f"{database}-waiting" if database else None
+        self._background_path = f"{database}-waiting-background" if database else None
+        # Opened at the first write, in the process that writes (flock locks of one
+        # process's two handles on a file conflict, so a probe needs a handle of its own).
         self._file: Any = None
-        self._mark: Any = None  # held shared while this process waits for the file turn
-        self._probe: Any = None  # locked exclusively for a moment: does another wait?
+        self._mark: Any = None  # held shared while this process waits (see above)
+        self._foreground_probe: Any = None  # background only
+        self._background_probe: Any = None  # background only
 
     def _let_them_go_first(self, others_wait: Callable[[], bool], deadline: float) -> None:
         until = min(deadline, time.monotonic() + self.YIELD_AT_MOST_S)
@@ -114,33 +138,78 @@ class _SQLiteWriters:
             with self._count:
                 self._waiting -= 1
 
-    def _another_process_waits(self) -> bool:
+    def _open_files(self) -> bool:
+        if self._file_path is None:
+            return False
+        if self._file is None:
+            assert self._foreground_path is not None and self._background_path is not None
+            self._file = open(self._file_path, "a+b")  # noqa: SIM115 - kept open
+            if _background:
+                self._mark = open(self._background_path, "a+b")  # noqa: SIM115 - kept open
+                self._foreground_probe = open(self._foreground_path, "a+b")  # noqa: SIM115
+                self._background_probe = open(self._background_path, "a+b")  # noqa: SIM115
+            else:
+                self._mark = open(self._foreground_path, "a+b")  # noqa: SIM115 - kept open
+        return True
+
+    def _foreground_waits(self) -> None:
+        with self._count:
+            self._pending += 1
+            if self._pending == 1 and self._open_files():
+                fcntl.flock(self._mark.fileno(), fcntl.LOCK_SH)
+
+    def _foreground_done(self) -> None:
+        with self._count:
+            self._pending -= 1
+            if self._pending == 0 and self._mark is not None:
+                fcntl.flock(self._mark.fileno(), fcntl.LOCK_UN)
+
+    @staticmethod
+    def _held_by_another(probe: Any) -> bool:
         try:
-            fcntl.flock(self._probe.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(probe.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             return True
-        fcntl.flock(self._probe.fileno(), fcntl.LOCK_UN)
+        fcntl.flock(probe.fileno(), fcntl.LOCK_UN)
         return False
 
     def _take_file_turn(self, deadline: float) -> bool:
-        if self._file_path is None or self._waiters_path is None:
+        if not self._open_files():
             return True
-        if self._file is None:
-            self._file = open(self._file_path, "a+b")  # noqa: SIM115 - kept open
-            self._mark = open(self._waiters_path, "a+b")  # noqa: SIM115 - kept open
-            self._probe = open(self._waiters_path, "a+b")  # noqa: SIM115 - kept open
-        self._let_them_go_first(self._another_process_waits, deadline)
-        if self._try_file_turn():
+        if not _background:  # this process's mark is already held (_foreground_waits)
+            while not self._try_file_turn():
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(self.FILE_TURN_POLL_S)
+            return True
+        yield_until = min(deadline, time.monotonic() + self.YIELD_AT_MOST_S)
+
+        def foreground_waits() -> bool:
+            return time.monotonic() < yield_until and self._held_by_another(self._foreground_probe)
+
+        self._let_them_go_first(
+            lambda: foreground_waits() or self._held_by_another(self._background_probe),
+            deadline,
+        )
+        if not foreground_waits() and self._try_file_turn():
             return True
         fcntl.flock(self._mark.fileno(), fcntl.LOCK_SH)  # this process waits
         try:
             while time.monotonic() < deadline:
                 time.sleep(self.FILE_TURN_POLL_S)
-                if self._try_file_turn():
+                if not foreground_waits() and self._try_file_turn():
                     return True
             return False
         finally:
             fcntl.flock(self._mark.fileno(), fcntl.LOCK_UN)
+
+    def foreground_waits(self) -> bool:
+        """In a background process: a foreground writer waits for the turn now."""
+        return (
+            _background
+            and self._foreground_probe is not None
+            and self._held_by_another(self._foreground_probe)
+        )
 
     def _try_file_turn(self) -> bool:
         try:
@@ -163,12 +232,19 @@ class _SQLiteWriters:
             return
         timeout_s = _busy_timeout_ms(connection) / 1000
         deadline = time.monotonic() + timeout_s
-        self._let_them_go_first(self._threads_wait, deadline)
-        if not self._take_in_process_turn(max(0.0, deadline - time.monotonic())):
-            raise _locked()
-        if not self._take_file_turn(deadline):
-            self._turn.release()
-            raise _locked()
+        foreground = not _background
+        if foreground:
+            self._foreground_waits()
+        try:
+            self._let_them_go_first(self._threads_wait, deadline)
+            if not self._take_in_process_turn(max(0.0, deadline - time.monotonic())):
+                raise _locked()
+            if not self._take_file_turn(deadline):
+                self._turn.release()
+                raise _locked()
+        finally:
+            if foreground:
+                self._foreground_done()
         connection.info[_HOLDS_WRITER_TURN] = self
         try:
             connection.exec_driver_sql("PRAGMA query_only=OFF")
@@ -187,6 +263,15 @@ class _SQLiteWriters:
         # A connection given back with its transaction never ended (an invalidated one).
         if record is not None:
             _give_turn_back(record)
+
+
+def foreground_waits_to_write(db: Session) -> bool:
+    """In a helper process (`run_in_background`), inside a write transaction on SQLite:
+    whether the worker has a writer waiting for the turn. Work made of independent parts
+    (the nudge job's pairs) commits what it has and goes on in a new transaction, so a
+    chat send waits for a part, not for the whole chunk. False anywhere else."""
+    writers = db.connection().info.get(_HOLDS_WRITER_TURN)
+    return writers is not None and writers.foreground_waits()
 
 
 def _give_turn_back(connection: Any) -> None:

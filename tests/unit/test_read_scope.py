@@ -4,6 +4,7 @@ every event of a linked tab makes must not stall behind a writer)."""
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -352,3 +353,65 @@ def test_a_waiting_writer_goes_before_another_process_asks_again(tmp_path: Path)
         helper.join(30)
         engine.dispose()
     assert sorted(passed)[15] <= 1, passed
+
+
+@pytest.mark.sqlite_only(reason="SQLite's writers queue across processes")
+def test_two_writers_of_the_worker_in_line_both_go_before_a_helpers_next_chunk(
+    tmp_path: Path,
+) -> None:
+    """The worker's writers go before a helper process's (a chat send and a read mark
+    written at the same moment, while the nudge job writes chunk after chunk). The second
+    one in line waits for the first, then for the chunk under way at most, never for a
+    chunk the helper began after the first one's commit: without the worker's mark held
+    while a writer of it waits in its own queue, the helper took the turn in that moment,
+    and the second write waited for one more chunk."""
+    import multiprocessing
+
+    from bench.writers import SCHEMA, _chunks
+
+    url = f"sqlite:///{tmp_path / 'line.db'}"
+    engine = make_engine(url)
+    with session_scope(engine) as db:
+        for statement in SCHEMA:
+            db.exec(text(statement))
+    spawn = multiprocessing.get_context("spawn")
+    stop, started = spawn.Event(), spawn.Event()
+    helper = spawn.Process(target=_chunks, args=(url, 0.015, 0.0, stop, started))
+    helper.start()
+
+    def chunks(db: Any) -> int:
+        return int(db.exec(text("SELECT count(*) FROM chunk_rows")).one()[0]) // CHUNK_ROWS
+
+    def write(before: int, seen: list[int], go: threading.Barrier) -> None:
+        go.wait()
+        with session_scope(engine) as db:
+            seen.append(chunks(db) - before)  # its BEGIN IMMEDIATE has waited for the turn
+            db.exec(text("INSERT INTO short_rows (body) VALUES ('hello')"))
+
+    try:
+        assert started.wait(60)
+        deadline = time.monotonic() + 30
+        while True:  # the helper's chunks are under way
+            with read_scope(engine) as db:
+                if chunks(db) >= 3:
+                    break
+            assert time.monotonic() < deadline and helper.is_alive()
+            time.sleep(0.01)
+        worst = []
+        for _ in range(20):
+            with read_scope(engine) as db:
+                before = chunks(db)
+            seen: list[int] = []
+            go = threading.Barrier(2)
+            pair = [threading.Thread(target=write, args=(before, seen, go)) for _ in range(2)]
+            for thread in pair:
+                thread.start()
+            for thread in pair:
+                thread.join(30)
+            worst.append(max(seen))
+            time.sleep(0.01)
+    finally:
+        stop.set()
+        helper.join(30)
+        engine.dispose()
+    assert sorted(worst)[15] <= 1, worst
