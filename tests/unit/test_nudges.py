@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -644,3 +645,66 @@ def test_a_chunk_of_pairs_costs_a_few_queries_not_one_per_pair(
     # write: existing nudges again (another scheduler may have made them), the notification
     # ids; then the empty next chunk.
     assert len(selects) == 11, selects
+
+
+# --- a chat send waits for a part of a chunk, not for the whole chunk ------------------------
+
+
+def _background_nudges(url: str, moment: dt.datetime, part_written: str) -> None:
+    """In a helper process (as mentor_app.apart runs the job): the job, which stops after
+    its first part's notifications until a writer of the test's process waits for the turn
+    (10 s at most)."""
+    import time
+    from pathlib import Path
+
+    from mentor_app import db as db_module
+
+    db_module.run_in_background()
+    real = nudges._create_notifications
+    first = [True]
+
+    def then_wait(db: Session, written: list[Any], now: dt.datetime) -> None:
+        real(db, written, now)
+        if first[0]:
+            first[0] = False
+            Path(part_written).touch()
+            deadline = time.monotonic() + 10
+            while not db_module.foreground_waits_to_write(db) and time.monotonic() < deadline:
+                time.sleep(0.001)
+
+    nudges._create_notifications = then_wait  # type: ignore[assignment]
+    run_nudges(db_module.engine_for(url), now=moment, rules=NudgeRules(chunk_size=100))
+
+
+@pytest.mark.sqlite_only(reason="SQLite's one writer at a time; PostgreSQL does not wait")
+def test_a_write_of_the_worker_waits_for_a_part_of_a_nudge_chunk_not_the_whole_chunk(
+    engine: Engine, db: Session, tmp_path: Path
+) -> None:
+    import multiprocessing
+    import time
+
+    from mentor_app.db import session_scope
+    from tests.adversarial.test_faults import _add_pairs
+
+    base = make_pair(db)
+    _add_pairs(db, base, 99)  # one chunk of 100 pairs, written in parts of 20
+    moment = base.at_week(2) + dt.timedelta(days=3)  # day five of week two: both nudged
+    part_written = tmp_path / "part-written"
+    url = engine.url.render_as_string(hide_password=False)
+    helper = multiprocessing.get_context("spawn").Process(
+        target=_background_nudges, args=(url, moment, str(part_written))
+    )
+    helper.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not part_written.exists():
+            assert time.monotonic() < deadline and helper.is_alive()
+            time.sleep(0.005)
+        with session_scope(engine) as worker_db:  # waits for the helper's turn
+            seen = len(worker_db.exec(select(Nudge.id)).all())
+        helper.join(60)
+    finally:
+        helper.kill()
+    assert helper.exitcode == 0
+    assert seen == 2 * nudges.WRITE_PART_PAIRS  # the first part, committed for this write
+    assert len(made(engine)) == 2 * 100  # and the rest after it, each once
