@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +25,13 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
 from mentor_app.apart import run_apart
-from mentor_app.db import engine_for, read_scope, session_scope, url_of
+from mentor_app.db import (
+    engine_for,
+    foreground_waits_to_write,
+    read_scope,
+    session_scope,
+    url_of,
+)
 from mentor_app.models import CheckIn, Enrollment, Pair, Program, User, utcnow
 from mentor_app.services import (
     accounts,
@@ -1280,6 +1286,7 @@ def publish_pairs(
     today: dt.date | None = None,
     now: dt.datetime | None = None,
     limit: int | None = None,
+    yield_to: Callable[[], bool] | None = None,
 ) -> PublishResult:
     """Make the draft pairs real, scored on today's answers, and tell both members. A draft
     that breaks a rule by now (someone withdrew, blocked, or was suspended) is removed and
@@ -1289,7 +1296,11 @@ def publish_pairs(
     `limit`: at most that many drafts, the oldest first, so that a large cohort is
     published in several short transactions (`PUBLISH_CHUNK`); the result says whether
     drafts are left. Each call keeps its own audit row. The caller passes the same `now`
-    to every call of one Publish, so that every pair of it starts on the same rule."""
+    to every call of one Publish, so that every pair of it starts on the same rule.
+
+    `yield_to`: asked after each draft; True stops there (what is done commits, the rest
+    stays for the next call): a helper process's Publish lets a waiting chat send have
+    SQLite's write lock after a pair instead of after the whole chunk."""
     program = _pairable_program(db, actor=actor, program_id=program_id)
     if now is None:
         now = dt.datetime.combine(today, dt.time(12), tzinfo=dt.UTC) if today else utcnow()
@@ -1317,9 +1328,12 @@ def publish_pairs(
     applicants = sorted({e.user_id for e in locked.values()})
     user_of = {u.id: u for u in db.exec(select(User).where(col(User.id).in_(applicants)))}
     blocked = blocks.blocked_pairs(db, members)
-    published, dropped = 0, []
+    published = 0
+    dropped: list[str] = []
     notices: list[notifications.Notice] = []
     for pair in drafts:
+        if (published or dropped) and yield_to is not None and yield_to():
+            break
         try:
             mentor_e, mentee_e = (
                 locked[pair.mentor_enrollment_id],
@@ -1424,7 +1438,14 @@ def publish_job(
             actor = db.get(User, actor_id)
             if actor is None:
                 raise NotFound(programs.PROGRAM_NOT_FOUND)
-            result = publish_pairs(db, actor=actor, program_id=program_id, now=now, limit=limit)
+            result = publish_pairs(
+                db,
+                actor=actor,
+                program_id=program_id,
+                now=now,
+                limit=limit,
+                yield_to=lambda: foreground_waits_to_write(db),
+            )
             told = notifications.take_changes(db)
     except ServiceError as error:
         return PublishedApart(None, as_refusal(error))

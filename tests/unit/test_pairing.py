@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -866,3 +867,102 @@ def test_the_fairness_panel_of_a_large_program_is_scored_in_a_helper_alike(
 
     assert asked == [pairing.published_scores_job]
     assert apart == here and apart.published == 3
+
+
+def test_publish_stops_after_a_pair_when_asked_to_yield_and_the_next_call_goes_on(
+    cohort: Cohort,
+) -> None:
+    mentor = cohort.person("Maya", "mentor", capacity=3)
+    drafts = [cohort.pair(cohort.person(f"Mentee {i}", "mentee"), mentor) for i in range(3)]
+    asked: list[int] = []
+
+    def yield_now() -> bool:
+        asked.append(1)
+        return True  # a chat send waits from the first pair on
+
+    first = pairing.publish_pairs(
+        cohort.db,
+        actor=cohort.admin,
+        program_id=cohort.pid,
+        today=TODAY,
+        limit=10,
+        yield_to=yield_now,
+    )
+    assert (first.published, first.more, len(asked)) == (1, True, 1)
+    rest = pairing.publish_pairs(
+        cohort.db, actor=cohort.admin, program_id=cohort.pid, today=TODAY, limit=10
+    )
+    assert (rest.published, rest.more) == (2, False)
+    assert [cohort.db.get(Pair, d.id).status for d in drafts] == ["active"] * 3  # type: ignore[union-attr]
+
+
+def _publish_in_a_helper(url: str, actor_id: int, program_id: int, now: Any, flag: str) -> None:
+    """As mentor_app.apart runs `publish_job`, in a helper process: before its first pair's
+    score, it waits until a writer of the test's process waits for the turn (the worker's
+    mark on `<database>-waiting`, 10 s at most)."""
+    import fcntl
+    import time
+    from pathlib import Path
+
+    from mentor_app import db as db_module
+    from mentor_app.services import matching
+
+    db_module.run_in_background()
+    real = matching.score_pair
+    first = [True]
+    mark = open(f"{url.removeprefix('sqlite:///')}-waiting", "a+b")  # noqa: SIM115
+
+    def worker_waits() -> bool:
+        try:
+            fcntl.flock(mark.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(mark.fileno(), fcntl.LOCK_UN)
+        return False
+
+    def then_wait(*args: Any, **kwargs: Any) -> Any:
+        if first[0]:
+            first[0] = False
+            Path(flag).touch()
+            deadline = time.monotonic() + 10
+            while not worker_waits() and time.monotonic() < deadline:
+                time.sleep(0.001)
+        return real(*args, **kwargs)
+
+    matching.score_pair = then_wait  # type: ignore[assignment]
+    pairing.publish_job(url, actor_id, program_id, now, 10).unwrap()
+
+
+@pytest.mark.sqlite_only(reason="SQLite's one writer at a time; PostgreSQL does not wait")
+def test_a_write_of_the_worker_waits_for_one_pair_of_a_publish_chunk_not_the_chunk(
+    cohort: Cohort, tmp_path: Path
+) -> None:
+    import multiprocessing
+    import time
+
+    from mentor_app.db import session_scope, url_of
+
+    mentors = [cohort.person(f"Mentor {i}", "mentor", capacity=2) for i in range(2)]
+    for i in range(4):
+        cohort.pair(cohort.person(f"Mentee {i}", "mentee"), mentors[i % 2])
+    cohort.db.commit()
+    url = url_of(cohort.db)
+    flag = tmp_path / "scoring"
+    now = dt.datetime.combine(TODAY, dt.time(9), tzinfo=dt.UTC)
+    helper = multiprocessing.get_context("spawn").Process(
+        target=_publish_in_a_helper, args=(url, cohort.admin.id, cohort.pid, now, str(flag))
+    )
+    helper.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not flag.exists():
+            assert time.monotonic() < deadline and helper.is_alive()
+            time.sleep(0.005)
+        engine = cohort.db.get_bind()
+        with session_scope(engine) as worker_db:  # type: ignore[arg-type]
+            active = len(worker_db.exec(select(Pair).where(Pair.status == "active")).all())
+        helper.join(60)
+    finally:
+        helper.kill()
+    assert helper.exitcode == 0
+    assert active == 1  # the chunk's first pair, committed for this write; 3 still drafts
