@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.engine import Engine
 
-from mentor_app.db import get_engine
+from mentor_app.db import get_engine, run_in_background
 from mentor_app.models import utcnow
 from mentor_app.services.meeting_reminders import run_reminders
 from mentor_app.services.nudges import run_nudges
@@ -66,4 +66,7 @@ def main(argv: Sequence[str] | None = None, *, engine: Engine | None = None) -> 
 
 
 if __name__ == "__main__":
+    # A batch job: a running app's writers (members' chat sends) go before its chunks, as
+    # before a helper process's (mentor_app.db.run_in_background).
+    run_in_background()
     sys.exit(main())

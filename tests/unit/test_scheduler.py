@@ -348,3 +348,31 @@ def test_two_processes_running_the_job_at_once_make_each_nudge_once(
         rows = db.exec(select(Nudge).order_by(col(Nudge.id))).all()
         notes = db.exec(select(Notification.id).where(Notification.kind == "nudge")).all()
     assert len(rows) == 2 and sorted(n.notification_id for n in rows) == sorted(notes)
+
+
+def test_the_command_line_job_lets_a_running_apps_writers_go_first(
+    engine: Engine, setup: PairSetup
+) -> None:
+    """Run as `python -m mentor_app.jobs`, the job's SQLite writers are a batch job's: they
+    go after the worker's (mentor_app.db.run_in_background), as a helper process's do."""
+    script = (
+        "import runpy, sys\n"
+        "import mentor_app.db as db\n"
+        f"sys.argv = ['jobs', 'run-nudges', '--now', {day_five_of_week_two(setup).isoformat()!r}]\n"
+        "try:\n"
+        "    runpy.run_module('mentor_app.jobs', run_name='__main__', alter_sys=True)\n"
+        "except SystemExit as done:\n"
+        "    assert done.code == 0, done.code\n"
+        "print('background' if db._background else 'foreground')\n"
+    )
+    env = dict(os.environ, DATABASE_URL=str(engine.url), MENTOR_SCHEDULER="off")
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    assert out.splitlines() == ["Created 2 nudges (0 one-sided, 0 admin alerts)", "background"]
