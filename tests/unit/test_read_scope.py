@@ -6,6 +6,8 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -304,6 +306,60 @@ def test_a_writer_begins_as_soon_as_another_processs_writer_ends(tmp_path: Path)
 CHUNK_ROWS = 50  # bench.writers' helper: 50 rows a chunk
 
 
+def _chunks_written(db: Any) -> int:
+    return int(db.exec(text("SELECT count(*) FROM chunk_rows")).one()[0]) // CHUNK_ROWS
+
+
+@contextmanager
+def _behind_a_helpers_chunks(tmp_path: Path) -> Iterator[Any]:
+    """The engine of a database that a helper process (bench.writers' `_chunks`, marked a
+    helper as mentor_app.apart's are) writes chunk after chunk into, each holding the turn
+    15 ms and asking for it again at once; its chunks are under way."""
+    import multiprocessing
+
+    from bench.writers import SCHEMA, _chunks
+
+    url = f"sqlite:///{tmp_path / 'chunks.db'}"
+    engine = make_engine(url)
+    with session_scope(engine) as db:
+        for statement in SCHEMA:
+            db.exec(text(statement))
+    spawn = multiprocessing.get_context("spawn")
+    stop, started = spawn.Event(), spawn.Event()
+    helper = spawn.Process(target=_chunks, args=(url, 0.015, 0.0, stop, started))
+    helper.start()
+    try:
+        assert started.wait(60)
+        deadline = time.monotonic() + 30
+        while True:
+            with read_scope(engine) as db:
+                if _chunks_written(db) >= 3:
+                    break
+            assert time.monotonic() < deadline and helper.is_alive()
+            time.sleep(0.01)
+        yield engine
+    finally:
+        stop.set()
+        helper.join(30)
+        engine.dispose()
+
+
+def _chunks_while_it_waits(engine: Any, go: threading.Barrier | None = None) -> int:
+    """The helper's chunks committed while a one-row write of this process waited."""
+    with read_scope(engine) as db:
+        before = _chunks_written(db)
+    if go is not None:
+        go.wait()
+    with session_scope(engine) as db:
+        after = _chunks_written(db)  # its BEGIN IMMEDIATE has waited for the turn
+        db.exec(text("INSERT INTO short_rows (body) VALUES ('hello')"))
+    return after - before
+
+
+def _note_wait(engine: Any, go: threading.Barrier, seen: list[int]) -> None:
+    seen.append(_chunks_while_it_waits(engine, go))
+
+
 @pytest.mark.sqlite_only(reason="SQLite's writers queue across processes")
 def test_a_waiting_writer_goes_before_another_process_asks_again(tmp_path: Path) -> None:
     """A helper process writes chunk after chunk, asking for the turn again as soon as it
@@ -313,45 +369,11 @@ def test_a_waiting_writer_goes_before_another_process_asks_again(tmp_path: Path)
     chunk (bench/writers.py: the write waited 182 ms at p95 behind 15 ms chunks). Counted
     in chunks committed while the write waited, not in milliseconds; most writes (16 of
     20) wait for one chunk at most: on busy cores this process may miss its moment."""
-    import multiprocessing
-
-    from bench.writers import SCHEMA, _chunks
-
-    url = f"sqlite:///{tmp_path / 'fair.db'}"
-    engine = make_engine(url)
-    with session_scope(engine) as db:
-        for statement in SCHEMA:
-            db.exec(text(statement))
-    spawn = multiprocessing.get_context("spawn")
-    stop, started = spawn.Event(), spawn.Event()
-    helper = spawn.Process(target=_chunks, args=(url, 0.015, 0.0, stop, started))
-    helper.start()
-
-    def chunks(db: Any) -> int:
-        return int(db.exec(text("SELECT count(*) FROM chunk_rows")).one()[0]) // CHUNK_ROWS
-
-    try:
-        assert started.wait(60)
-        deadline = time.monotonic() + 30
-        while True:  # the helper's chunks are under way
-            with read_scope(engine) as db:
-                if chunks(db) >= 3:
-                    break
-            assert time.monotonic() < deadline and helper.is_alive()
-            time.sleep(0.01)
-        passed = []
+    passed = []
+    with _behind_a_helpers_chunks(tmp_path) as engine:
         for _ in range(20):
-            with read_scope(engine) as db:
-                before = chunks(db)
-            with session_scope(engine) as db:
-                after = chunks(db)  # its BEGIN IMMEDIATE has waited for the turn
-                db.exec(text("INSERT INTO short_rows (body) VALUES ('hello')"))
-            passed.append(after - before)
+            passed.append(_chunks_while_it_waits(engine))
             time.sleep(0.01)
-    finally:
-        stop.set()
-        helper.join(30)
-        engine.dispose()
     assert sorted(passed)[15] <= 1, passed
 
 
@@ -365,53 +387,16 @@ def test_two_writers_of_the_worker_in_line_both_go_before_a_helpers_next_chunk(
     chunk the helper began after the first one's commit: without the worker's mark held
     while a writer of it waits in its own queue, the helper took the turn in that moment,
     and the second write waited for one more chunk."""
-    import multiprocessing
-
-    from bench.writers import SCHEMA, _chunks
-
-    url = f"sqlite:///{tmp_path / 'line.db'}"
-    engine = make_engine(url)
-    with session_scope(engine) as db:
-        for statement in SCHEMA:
-            db.exec(text(statement))
-    spawn = multiprocessing.get_context("spawn")
-    stop, started = spawn.Event(), spawn.Event()
-    helper = spawn.Process(target=_chunks, args=(url, 0.015, 0.0, stop, started))
-    helper.start()
-
-    def chunks(db: Any) -> int:
-        return int(db.exec(text("SELECT count(*) FROM chunk_rows")).one()[0]) // CHUNK_ROWS
-
-    def write(before: int, seen: list[int], go: threading.Barrier) -> None:
-        go.wait()
-        with session_scope(engine) as db:
-            seen.append(chunks(db) - before)  # its BEGIN IMMEDIATE has waited for the turn
-            db.exec(text("INSERT INTO short_rows (body) VALUES ('hello')"))
-
-    try:
-        assert started.wait(60)
-        deadline = time.monotonic() + 30
-        while True:  # the helper's chunks are under way
-            with read_scope(engine) as db:
-                if chunks(db) >= 3:
-                    break
-            assert time.monotonic() < deadline and helper.is_alive()
-            time.sleep(0.01)
-        worst = []
+    worst = []
+    with _behind_a_helpers_chunks(tmp_path) as engine:
         for _ in range(20):
-            with read_scope(engine) as db:
-                before = chunks(db)
             seen: list[int] = []
             go = threading.Barrier(2)
-            pair = [threading.Thread(target=write, args=(before, seen, go)) for _ in range(2)]
+            pair = [threading.Thread(target=_note_wait, args=(engine, go, seen)) for _ in "ab"]
             for thread in pair:
                 thread.start()
             for thread in pair:
                 thread.join(30)
             worst.append(max(seen))
             time.sleep(0.01)
-    finally:
-        stop.set()
-        helper.join(30)
-        engine.dispose()
     assert sorted(worst)[15] <= 1, worst
