@@ -900,7 +900,6 @@ def _publish_in_a_helper(url: str, actor_id: int, program_id: int, now: Any, fla
     """As mentor_app.apart runs `publish_job`, in a helper process: before its first pair's
     score, it waits until a writer of the test's process waits for the turn (the worker's
     mark on `<database>-waiting`, 10 s at most)."""
-    import fcntl
     import time
     from pathlib import Path
 
@@ -912,20 +911,14 @@ def _publish_in_a_helper(url: str, actor_id: int, program_id: int, now: Any, fla
     first = [True]
     mark = open(f"{url.removeprefix('sqlite:///')}-waiting", "a+b")  # noqa: SIM115
 
-    def worker_waits() -> bool:
-        try:
-            fcntl.flock(mark.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(mark.fileno(), fcntl.LOCK_UN)
-        return False
-
     def then_wait(*args: Any, **kwargs: Any) -> Any:
         if first[0]:
             first[0] = False
             Path(flag).touch()
             deadline = time.monotonic() + 10
-            while not worker_waits() and time.monotonic() < deadline:
+            while (
+                not db_module._SQLiteWriters._held_by_another(mark) and time.monotonic() < deadline
+            ):
                 time.sleep(0.001)
         return real(*args, **kwargs)
 
