@@ -185,7 +185,7 @@ class _SQLiteWriters:
         yield_until = min(deadline, time.monotonic() + self.YIELD_AT_MOST_S)
 
         def foreground_waits() -> bool:
-            return time.monotonic() < yield_until and self._held_by_another(self._foreground_probe)
+            return time.monotonic() < yield_until and self.foreground_waits()
 
         self._let_them_go_first(
             lambda: foreground_waits() or self._held_by_another(self._background_probe),

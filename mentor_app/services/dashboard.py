@@ -752,7 +752,7 @@ def _renew_in_background(
 
     def renew() -> None:
         try:
-            _keep(key, run_apart(board_job, url, program_id, actor_id), apart=True)
+            _keep(key, _board_apart(url, program_id, actor_id), apart=True)
         except Exception:
             logger.exception("the dashboard of program %s was not worked out again", program_id)
         finally:
@@ -779,7 +779,11 @@ def _work_out_apart(db: Session, *, program: Program, actor: User) -> PackedBoar
     """`_work_out` now, in a process of its own (mentor_app.apart): in a thread, the CPU-bound
     second of a big program's health held the interpreter every other member's events on
     the worker need. The caller has checked that `actor` is an admin of `program`."""
-    return run_apart(board_job, url_of(db), program.id or 0, actor.id or 0)
+    return _board_apart(url_of(db), program.id or 0, actor.id or 0)
+
+
+def _board_apart(database_url: str, program_id: int, actor_id: int) -> PackedBoard:
+    return run_apart(board_job, database_url, program_id, actor_id)
 
 
 def board_job(

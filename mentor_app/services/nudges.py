@@ -662,8 +662,6 @@ def _parts(chunk: _Chunk) -> list[_Chunk]:
 
 
 def _write_in_parts(engine: Engine, run: _Run, report: NudgeReport, chunk: _Chunk) -> None:
-    report.pairs += chunk.pairs
-    report.chunks += 1
     parts = _parts(chunk)
     while parts:
         with session_scope(engine) as db:
@@ -715,10 +713,9 @@ def run_nudges(
             chunk = _plan_chunk(db, run, after_id=after_id)
         if chunk is None:
             break
-        if chunk.planned:
+        report.pairs += chunk.pairs
+        report.chunks += 1
+        if chunk.planned:  # else nothing due in this chunk: no write transaction at all
             _write_in_parts(target, run, report, chunk)
-        else:  # nothing due in this chunk: no write transaction at all
-            report.pairs += chunk.pairs
-            report.chunks += 1
         after_id = chunk.high
     return report
