@@ -252,6 +252,10 @@ class Run:
     lags: list[tuple[str, float]] = field(default_factory=list)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     load: dict[str, Any] = field(default_factory=dict)
+    marks: list[tuple[float, str]] = field(default_factory=list)  # what the load began, when
+
+    def mark(self, what: str) -> None:
+        self.marks.append((time.perf_counter(), what))
 
     @property
     def unsettled(self) -> bool:
@@ -459,12 +463,16 @@ async def suggest_and_publish(
     for k, cohort in enumerate(cohorts):
         admin = WorkspaceAdmin(server.urls[0], session_cookie=admin_cookie)
         try:
+            run.mark(f"round {k + 1}: open the workspace")
             figures["open_s"].append(round(await admin.open(cohort.program_id), 2))
             if k == 0:
                 run.begin("suggest_publish", server)
+            run.mark(f"round {k + 1}: Suggest all")
             suggest_s = await admin.act(suggest, {"form": {"min_score": "0"}})
             suggested = admin.outcome()
+            run.mark(f"round {k + 1}: Publish")
             publish_s = await admin.act(publish, {})
+            run.mark(f"round {k + 1}: done")
             figures["rounds"].append(
                 {
                     "suggest_all_s": round(suggest_s, 2),
@@ -655,6 +663,28 @@ def stored_client_ids(database_url: str, tag: str) -> set[str]:
         engine.dispose()
 
 
+def slow_sends(run: Run, idle_p95: float | None, shown: int = 3) -> None:
+    """Each loaded phase's slowest sends above the target, when they were sent in the phase
+    and what the load had last begun then (Suggest all, Publish...)."""
+    if not idle_p95:
+        return
+    times = {t.name: t for t in run.phases}
+    slow: dict[str, list[tuple[float, float]]] = {}
+    for client_id, entry in run.ledger.sent.items():
+        phase = run.phase_of.get(client_id, GAP)
+        ms = None if entry.delivered_at is None else (entry.delivered_at - entry.at) * 1000
+        if phase in times and phase != "idle" and ms is not None and ms > idle_p95 * TARGET_RATIO:
+            slow.setdefault(phase, []).append((ms, entry.at))
+    for name, sends in slow.items():
+        worst = sorted(sends, reverse=True)[:shown]
+        text = []
+        for ms, at in worst:
+            begun = [w for when, w in run.marks if times[name].started <= when <= at]
+            doing = f", during {begun[-1]}" if begun else ""
+            text.append(f"{ms:.0f} ms at {at - times[name].started:.1f} s{doing}")
+        print(f"    {name}: {len(sends)} over {idle_p95 * TARGET_RATIO:.0f} ms; {'; '.join(text)}")
+
+
 def report(
     args: argparse.Namespace, sizes: Sizes, run: Run, server: Server, stored: set[str]
 ) -> dict[str, Any]:
@@ -709,6 +739,7 @@ def report(
         figures[f"{name}_ping_p95_ms"] = _r(_p(pings, 95))
         figures[f"{name}_loop_blocked"] = blocked
         figures[f"{name}_lost"] = lost[name]
+    slow_sends(run, idle_p95)
     total_lost, total_refused = sum(lost.values()), sum(refused.values())
     figures["sent"] = len(ledger.sent)
     figures["lost"] = total_lost
