@@ -156,11 +156,11 @@ async def patch_in_fresh(self: Any, token: str, full_delta: bool = False) -> Any
     root = self._get_root_state()
     root_changes = set(root.dirty_vars)
     linked = await SharedStateBaseInternal._internal_patch_linked_state(self, token, full_delta)
-    if not full_delta:
-        # Patching marks the router changed (so computed vars reading it are refreshed)
-        # and leaves it marked: every answer of every event would carry the unchanged
-        # router and route ids, and re-render everything on the page that reads them.
-        root.dirty_vars = root_changes
+    # Patching marks the router changed (so computed vars reading it are refreshed) and
+    # leaves it marked, linking too: every answer of every event, and the answer of each
+    # link (the bell's on every signed-in page), would carry the unchanged router and
+    # route ids, and re-render everything on the page that reads them.
+    root.dirty_vars = root_changes
     tab = root.rx_router_session.client_token
     if linked._tab_sessions.get(tab) != session[0]:
         linked._tab_sessions = {**linked._tab_sessions, tab: session[0]}

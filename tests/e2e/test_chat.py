@@ -219,6 +219,11 @@ def test_a_message_travels_alone_and_the_composer_is_ready_for_the_next(
     carried = frame_with("Just the message, please")
     assert "pair_live_state" not in carried and "progress" not in carried
     assert "rx_router" not in carried  # nor the page's unchanged address and route ids
+    # Nor does the answer of a link: the bell's, made on every signed-in page once it is
+    # shown, carried the router too (and re-drew all that reads it, on a phone's first load).
+    bells = [f for f in frames if "connected_rx_state_" in f]
+    assert bells and all("notification_bell_state" in f for f in bells)
+    assert not [f for f in bells if "rx_router" in f]
     # The sender's composer is empty and focused again, ready for the next message.
     expect(mentor.get_by_label("Message", exact=True)).to_be_focused()
 
