@@ -7,6 +7,7 @@ pairing workspace on, so nothing built before it can pair two people who blocked
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import and_, or_
 from sqlalchemy import select as sa_select
@@ -63,6 +64,18 @@ def blocked_pairs(db: Session, user_ids: Iterable[int]) -> set[tuple[int, int]]:
     rows = db.exec(
         select(Block.blocker_id, Block.blocked_id).where(
             col(Block.blocker_id).in_(ids), col(Block.blocked_id).in_(ids)
+        )
+    ).all()
+    return {(a, b) for a, b in rows} | {(b, a) for a, b in rows}
+
+
+def blocked_pairs_among(db: Session, members: Any) -> set[tuple[int, int]]:
+    """`blocked_pairs` for the people a subquery selects (a program's applicants, `members`
+    a SELECT of user ids): no list of thousands of ids to build into the statement (a
+    2,500-person cohort's took 4 ms to compile, and SQLite refuses over 32,766)."""
+    rows = db.exec(
+        select(Block.blocker_id, Block.blocked_id).where(
+            col(Block.blocker_id).in_(members), col(Block.blocked_id).in_(members)
         )
     ).all()
     return {(a, b) for a, b in rows} | {(b, a) for a, b in rows}

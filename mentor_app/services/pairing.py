@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import String, cast
-from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
@@ -974,12 +973,13 @@ class _SuggestInputs:
 
 @dataclass(frozen=True)
 class Draft:
-    """One pair of Suggest all's assignment, scored with the factors its card shows."""
+    """One pair of Suggest all's assignment, scored with the factors its card shows, as the
+    JSON text the database stores (made where the plan is made, not under the write lock)."""
 
     mentee_enrollment_id: int
     mentor_enrollment_id: int
     score: int
-    factors: list[dict[str, Any]]
+    factors_json: str
 
 
 @dataclass(frozen=True)
@@ -1031,7 +1031,8 @@ def _suggest_reads(db: Session, program_id: int) -> _SuggestReads:
         (int(pid), int(mentor), int(mentee), None if seat is None else int(seat))
         for pid, mentor, mentee, seat in found
     ]
-    blocked = blocks.blocked_pairs(db, [row[1] for row in rows])
+    applicants = sa_select(col(Enrollment.user_id)).where(col(Enrollment.program_id) == program_id)
+    blocked = blocks.blocked_pairs_among(db, applicants)  # among the users of `rows`
     return rows, live, blocked, _not_a_good_fit(db, program_id)
 
 
@@ -1119,7 +1120,8 @@ def _assign(program: Program, inputs: _SuggestInputs) -> list[Draft]:
         priority=inputs.priority,
     ):
         score, factors = matching.score_pair(specs, answers[int(mentor)], answers[int(mentee)])
-        drafts.append(Draft(int(mentee), int(mentor), score, _factor_docs(factors)))
+        factors_json = json.dumps(_factor_docs(factors))  # as the JSON column's own dumps
+        drafts.append(Draft(int(mentee), int(mentor), score, factors_json))
     return drafts
 
 
@@ -1216,8 +1218,7 @@ def suggest_all(
         drafts = _assign(program, inputs)
     by_id = {p.enrollment_id: p for p in inputs.cohort}
     taken = inputs.taken
-    now = utcnow()
-    rows: list[dict[str, Any]] = []
+    rows: list[_DraftRow] = []
     for draft in drafts:
         mentor = by_id[draft.mentor_enrollment_id]
         seats = taken.setdefault(draft.mentor_enrollment_id, set())
@@ -1226,29 +1227,21 @@ def suggest_all(
             raise Conflict(f"{mentor.name} has no free capacity.")
         seats.add(seat)
         rows.append(
-            {
-                "program_id": program_id,
-                "mentor_enrollment_id": draft.mentor_enrollment_id,
-                "mentee_enrollment_id": draft.mentee_enrollment_id,
-                "mentor_id": mentor.user_id,
-                "mentee_id": by_id[draft.mentee_enrollment_id].user_id,
-                "status": "draft",
-                "mentor_seat": seat,
-                "live_mentee_enrollment_id": draft.mentee_enrollment_id,
-                "score": draft.score,
-                "factors": draft.factors,
-                "created_by": actor_id,
-                "created_at": now,
-                "end_detail": "",
-                "paused": False,
-            }
+            _DraftRow(
+                mentor_enrollment_id=draft.mentor_enrollment_id,
+                mentee_enrollment_id=draft.mentee_enrollment_id,
+                mentor_id=mentor.user_id,
+                mentee_id=by_id[draft.mentee_enrollment_id].user_id,
+                mentor_seat=seat,
+                score=draft.score,
+                factors_json=draft.factors_json,
+            )
         )
     id_of: dict[int, int] = {}  # mentee's application -> the new draft's id
     if rows:
         try:
             with db.begin_nested():
-                # One executemany (RETURNING would make SQLite run a statement a row).
-                db.execute(sa_insert(PAIR_TABLE), rows)
+                _insert_drafts(db, program_id=program_id, actor_id=actor_id, rows=rows)
         except IntegrityError:
             raise Conflict(RACED) from None
         # A mentee has one live pair at most (uq_pair_live_mentee): these are ours.
@@ -1268,14 +1261,78 @@ def suggest_all(
     )
     return [
         Drafted(
-            id=id_of[row["mentee_enrollment_id"]],
-            mentee_enrollment_id=row["mentee_enrollment_id"],
-            mentor_enrollment_id=row["mentor_enrollment_id"],
-            mentor_seat=row["mentor_seat"],
-            score=row["score"],
+            id=id_of[row.mentee_enrollment_id],
+            mentee_enrollment_id=row.mentee_enrollment_id,
+            mentor_enrollment_id=row.mentor_enrollment_id,
+            mentor_seat=row.mentor_seat,
+            score=row.score,
         )
         for row in rows
     ]
+
+
+@dataclass(frozen=True)
+class _DraftRow:
+    """What differs from one of Suggest all's new drafts to the next."""
+
+    mentor_enrollment_id: int
+    mentee_enrollment_id: int
+    mentor_id: int
+    mentee_id: int
+    mentor_seat: int
+    score: int
+    factors_json: str
+
+
+def _insert_drafts(
+    db: Session, *, program_id: int, actor_id: int, rows: Sequence[_DraftRow]
+) -> None:
+    """Suggest all's drafts in one executemany of the driver, under the write lock: the
+    values every draft shares are made ready for the database once (SQLAlchemy's own
+    executemany turned each of 1,536 rows' fourteen values into the driver's, and dumped
+    each row's factors to JSON: 45 of the write's 95 ms), the factors come as the JSON text
+    the plan made, and the ids and scores go as they are. No RETURNING: it would make
+    SQLite run a statement a row."""
+    connection = db.connection()
+    dialect = connection.dialect
+    shared = {
+        "program_id": program_id,
+        "status": "draft",
+        "created_by": actor_id,
+        "created_at": utcnow(),
+        "end_detail": "",
+        "paused": False,
+    }
+    for name, value in shared.items():  # as SQLAlchemy would send them
+        process = PAIR_TABLE.c[name].type.bind_processor(dialect)
+        if process is not None:
+            shared[name] = process(value)
+    names = [*shared, "mentor_enrollment_id", "mentee_enrollment_id", "mentor_id"]
+    names += ["mentee_id", "mentor_seat", "live_mentee_enrollment_id", "score", "factors"]
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    statement = (
+        f"INSERT INTO {dialect.identifier_preparer.format_table(PAIR_TABLE)} "
+        f"({', '.join(dialect.identifier_preparer.quote(n) for n in names)}) "
+        f"VALUES ({', '.join([mark] * len(names))})"
+    )
+    same = tuple(shared.values())
+    connection.exec_driver_sql(
+        statement,
+        [
+            (
+                *same,
+                row.mentor_enrollment_id,
+                row.mentee_enrollment_id,
+                row.mentor_id,
+                row.mentee_id,
+                row.mentor_seat,
+                row.mentee_enrollment_id,  # live_mentee_enrollment_id: a draft is live
+                row.score,
+                row.factors_json,
+            )
+            for row in rows
+        ],
+    )
 
 
 def publish_pairs(

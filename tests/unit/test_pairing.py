@@ -649,6 +649,43 @@ def test_workspace_can_show_only_mentors_with_a_free_seat(cohort: Cohort) -> Non
     assert [m.name for m in free.mentors.items] == ["Omar"]
 
 
+def test_a_draft_suggest_all_writes_reads_back_as_one_drafted_by_hand(cohort: Cohort) -> None:
+    # Suggest all writes its drafts on the driver, its values made ready by hand; a draft
+    # drafted by hand goes through the ORM. Both must read back the same, on every engine.
+    maya = cohort.person("Maya", "mentor", capacity=2, areas=AREAS[:2])
+    theo = cohort.person("Theo", "mentee", areas=AREAS[:1])
+    plan = _plan_in_a_read_transaction(cohort)
+    (made,) = pairing.suggest_all(cohort.db, actor=cohort.admin, program_id=cohort.pid, plan=plan)
+    cohort.db.commit()
+
+    def read(pair_id: int) -> dict[str, Any]:
+        cohort.db.expire_all()
+        pair = cohort.db.get(Pair, pair_id)
+        assert pair is not None
+        return pair.model_dump(exclude={"id"})
+
+    suggested = read(made.id)
+    pairing.unpair(cohort.db, actor=cohort.admin, pair_id=made.id)
+    by_hand = pairing.pair_by_hand(
+        cohort.db,
+        actor=cohort.admin,
+        program_id=cohort.pid,
+        mentee_enrollment_id=theo.id or 0,
+        mentor_enrollment_id=maya.id or 0,
+    )
+    cohort.db.commit()
+    drafted = read(by_hand.id or 0)
+
+    assert suggested["factors"] and isinstance(suggested["factors"], list)
+    assert suggested["status"] == "draft" and suggested["paused"] is False
+    assert isinstance(suggested["created_at"], dt.datetime)
+    moments = {k: (suggested.pop(k), drafted.pop(k)) for k in ("created_at",)}
+    assert suggested == drafted
+    (suggested_at, drafted_at) = moments["created_at"]
+    assert suggested_at.tzinfo == drafted_at.tzinfo
+    assert abs(drafted_at - suggested_at) < dt.timedelta(seconds=30)
+
+
 def _plan_in_a_read_transaction(cohort: Cohort) -> pairing.SuggestPlan:
     plan = pairing.plan_suggest_all(cohort.db, actor=cohort.admin, program_id=cohort.pid)
     cohort.db.rollback()  # the plan was read in a transaction of its own
