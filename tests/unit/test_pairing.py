@@ -864,6 +864,57 @@ def test_a_large_cohort_is_published_from_a_helper_and_its_members_told_here(
     assert [n.kind for n in told] == ["paired"]
 
 
+def test_one_helper_call_writes_chunk_after_chunk_for_as_long_as_it_is_given(
+    cohort: Cohort,
+) -> None:
+    from mentor_app.apart import run_apart
+    from mentor_app.db import url_of
+
+    mentors = [cohort.person(f"Mentor {i}", "mentor", capacity=3) for i in range(2)]
+    drafts = [cohort.pair(cohort.person(f"Mentee {i}", "mentee"), mentors[i % 2]) for i in range(5)]
+    cohort.db.commit()
+    now = dt.datetime.combine(TODAY, dt.time(9), tzinfo=dt.UTC)
+    url = url_of(cohort.db)
+
+    one = run_apart(pairing.publish_job, url, cohort.admin.id, cohort.pid, now, 2).unwrap()
+    rest = run_apart(pairing.publish_job, url, cohort.admin.id, cohort.pid, now, 2, 60.0)
+
+    assert (one.published, one.more) == (2, True)  # no time given: one chunk
+    assert (rest.unwrap().published, rest.unwrap().more) == (3, False)  # two chunks, one call
+    assert rest.told == frozenset(u for d in drafts[2:] for u in (d.mentor_id, d.mentee_id))
+    audit = cohort.db.exec(select(AuditLog).where(AuditLog.action == "pairs_published")).all()
+    assert len(audit) == 3  # a transaction a chunk, as before
+
+
+def test_a_refusal_after_a_helper_calls_chunks_returns_what_they_did_then_the_refusal(
+    cohort: Cohort, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mentor_app.db import url_of
+
+    mentors = [cohort.person(f"Mentor {i}", "mentor", capacity=2) for i in range(2)]
+    for i in range(4):
+        cohort.pair(cohort.person(f"Mentee {i}", "mentee"), mentors[i % 2])
+    cohort.db.commit()
+    now = dt.datetime.combine(TODAY, dt.time(9), tzinfo=dt.UTC)
+    publish, calls = pairing.publish_pairs, []
+
+    def refused_after_one(*args: Any, **kwargs: Any) -> pairing.PublishResult:
+        calls.append(1)
+        if len(calls) > 1:
+            raise PermissionDenied("Only the group's admins can publish pairs.")
+        return publish(*args, **kwargs)
+
+    monkeypatch.setattr(pairing, "publish_pairs", refused_after_one)
+    url = url_of(cohort.db)
+    first = pairing.publish_job(url, cohort.admin.id or 0, cohort.pid, now, 2, 60.0)
+    second = pairing.publish_job(url, cohort.admin.id or 0, cohort.pid, now, 2, 60.0)
+
+    assert (first.unwrap().published, first.unwrap().more) == (2, True)  # the chunk it wrote
+    assert second.result is None
+    with pytest.raises(PermissionDenied, match="Only the group's admins"):
+        second.unwrap()
+
+
 def test_a_refusal_in_the_publishing_helper_comes_back_as_the_same_refusal(
     cohort: Cohort,
 ) -> None:
