@@ -61,17 +61,23 @@ class ProgramDashboardState(SessionState):
     def _program_id(self) -> int:
         return self._page_id("programs", "Program not found.")
 
-    def _refresh(self, *, fresh: bool = False) -> EventSpec | None:
-        """Read the page shown; `fresh`: not from the dashboard's short cache (after this
-        admin changed something it shows)."""
+    def _refresh(
+        self, *, fresh: bool = False, page: int | None = None, at_risk_only: bool | None = None
+    ) -> EventSpec | None:
+        """Read the page shown, or page `page` of the pairs with `at_risk_only` (the list's
+        page and filter change once it is read: a failed read leaves the page showing what
+        it says it shows); `fresh`: not from the dashboard's short cache (after this admin
+        changed something it shows)."""
+        page = self.pairs_page if page is None else page
+        at_risk_only = self.at_risk_only if at_risk_only is None else at_risk_only
         try:
             with self._reading_as_user() as (db, user):
                 view = dashboard.get_dashboard_page(
                     db,
                     actor=user,
                     program_id=self._program_id(),
-                    page=self.pairs_page,
-                    at_risk_only=self.at_risk_only,
+                    page=page,
+                    at_risk_only=at_risk_only,
                     max_age_s=0 if fresh else None,
                 )
         except SignedOut:
@@ -133,7 +139,7 @@ class ProgramDashboardState(SessionState):
             }
             for r in board.meeting_rates
         ]
-        self.pairs_total = view.active_total
+        self.pairs_total, self.at_risk_only = view.active_total, at_risk_only
         self.pairs = [_pair_row(p) for p in view.pairs.items]
         self.pairs_page = view.pairs.page  # a page the list has, after a change
         self.pairs_info = page_info(view.pairs)
@@ -141,21 +147,17 @@ class ProgramDashboardState(SessionState):
 
     @rx.event
     def load(self) -> EventSpec | None:
-        self.message, self.error, self.at_risk_only = "", "", False
-        self.pairs_page, self.turning = 0, False
-        return self._refresh()
+        self.message, self.error, self.turning = "", "", False
+        return self._refresh(page=0, at_risk_only=False)
 
     @rx.event
     def set_at_risk_only(self, value: bool) -> EventSpec | None:
-        self.at_risk_only = bool(value)
-        self.pairs_page = 0
-        return self._refresh()
+        return self._refresh(page=0, at_risk_only=bool(value))
 
     def _turn(self, step: int):  # type: ignore[no-untyped-def]
         self.turning = True  # the table shows it is loading until its page is here
         yield
-        self.pairs_page = max(0, self.pairs_page + step)
-        follow_up = self._refresh()
+        follow_up = self._refresh(page=max(0, self.pairs_page + step))
         self.turning = False
         if follow_up is not None:
             yield follow_up

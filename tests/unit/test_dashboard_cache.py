@@ -302,6 +302,7 @@ class DashboardTab:
     session's database and user swapped for the test's (no app server needed)."""
 
     _refresh = ProgramDashboardState._refresh
+    _turn = ProgramDashboardState._turn
 
     def __init__(self, db: Session, user: object, program_id: int) -> None:
         self.db, self.user, self.program_id = db, user, program_id
@@ -310,6 +311,7 @@ class DashboardTab:
         self.kpis: dict[str, str] = {}
         self.pairs: list[dict[str, Any]] = []
         self.pairs_page, self.pairs_total, self.at_risk_only = 0, 0, False
+        self.turning = False
 
     @contextmanager
     def _reading_as_user(self) -> Iterator[tuple[Session, object]]:
@@ -340,3 +342,27 @@ def test_a_helper_that_fails_is_told_on_the_page_and_what_it_showed_stays(
     another = DashboardTab(db, setup.admin, pid)  # a tab with nothing to show yet
     another._refresh()
     assert another.denied == BOARD_STOPPED and another.program == {}
+
+
+def test_a_page_turn_or_filter_the_helper_fails_to_read_leaves_the_list_as_it_says(
+    db: Session, setup: PairSetup, clock: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The list's page number and its "at risk only" switch say which rows are shown: they
+    # change when the rows do, not before a read that fails.
+    pid = setup.program.id or 0
+    monkeypatch.setattr(dashboard, "APART_FROM_PAIRS", 1)  # this program's one pair: big
+    tab = DashboardTab(db, setup.admin, pid)
+    tab._refresh()
+    shown = list(tab.pairs)
+    assert (tab.pairs_page, tab.at_risk_only, len(shown)) == (0, False, 1)
+
+    def broken(*_a: object) -> object:
+        raise ApartFailed("BrokenProcessPool: its helper process died")
+
+    monkeypatch.setattr(dashboard, "run_apart", broken)
+    clock[0] += dashboard.DASHBOARD_STALE_S + 1  # too old to show: worked out again, and fails
+    list(tab._turn(1))  # "Next page"
+    assert tab.error == BOARD_STOPPED and not tab.turning
+    assert (tab.pairs_page, tab.pairs) == (0, shown)
+    tab._refresh(page=0, at_risk_only=True)  # the switch, as set_at_risk_only does
+    assert (tab.at_risk_only, tab.pairs) == (False, shown)
