@@ -16,9 +16,11 @@ Helpers run at a lower CPU priority than the worker (`HELPER_NICENESS`), and the
 writers let the worker's go first (`db.run_in_background`).
 
 `stopping` (a threading.Event of the caller) is passed on: the work's `should_continue()`
-turns False once it is set (one stop flag for the pool: only the scheduler's job, one at
-a time, asks it). Work that fails, or a helper that dies, raises ApartFailed here; a dead
-helper's pool is replaced for the next call.
+turns False once it is set. Each call that passes one gets a stop flag of its own (a slot
+in a shared array), so a stopped call never stops another: with one flag for the pool, a
+scheduler stopped once left the flag set, and every later Publish wrote one chunk a call.
+Work that fails, or a helper that dies, raises ApartFailed here; a dead helper's pool is
+replaced for the next call.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ HELPERS = 2  # the nudge job and a dashboard at the same moment
 # helpers take what is left. Their work is the kind that can take a moment longer.
 HELPER_NICENESS = 10
 POLL_S = 0.1
+STOP_SLOTS = 16  # calls with a stop of their own at the same moment (the scheduler's: one)
 
 
 class ApartFailed(RuntimeError):
@@ -57,38 +60,60 @@ class ApartFailed(RuntimeError):
 
 _lock = threading.Lock()
 _pool: concurrent.futures.ProcessPoolExecutor | None = None
-_stop: Any = None  # the pool's stop flag, a multiprocessing Event its helpers inherit
-_helper_stop: Any = None  # in a helper: the same flag
+_stops: Any = None  # the pool's stop flags, a shared array its helpers inherit: 1 = stop
+_free_slots: list[int] = []  # the slots of _stops no running call holds
+_helper_stops: Any = None  # in a helper: the same array
 
 
-def _start_helper(stop: Any) -> None:
-    global _helper_stop
-    _helper_stop = stop
+def _start_helper(stops: Any) -> None:
+    global _helper_stops
+    _helper_stops = stops
     os.nice(HELPER_NICENESS)
     db.run_in_background()  # its SQLite writers let the worker's go first
 
 
-def _call(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
-    """In the helper."""
-    stop = _helper_stop
+def _call(fn: Callable[..., Any], args: tuple[Any, ...], slot: int | None = None) -> Any:
+    """In the helper; `slot` is the call's stop flag in the shared array, if it has one."""
+    stops = _helper_stops
     try:
-        return fn(*args, should_continue=lambda: stop is None or not stop.is_set())
+        return fn(
+            *args,
+            should_continue=lambda: slot is None or stops is None or not stops[slot],
+        )
     except BaseException as error:
         logger.exception("%s failed in its own process", getattr(fn, "__name__", fn))
         raise ApartFailed(f"{type(error).__name__}: {error}") from None
 
 
 def _the_pool() -> tuple[concurrent.futures.ProcessPoolExecutor, Any]:
-    global _pool, _stop
+    global _pool, _stops
     with _lock:
         if _pool is None:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(PRELOAD)
-            _stop = context.Event()
+            _stops = context.Array("b", STOP_SLOTS, lock=False)
+            _free_slots[:] = range(STOP_SLOTS)
             _pool = concurrent.futures.ProcessPoolExecutor(
-                HELPERS, mp_context=context, initializer=_start_helper, initargs=(_stop,)
+                HELPERS, mp_context=context, initializer=_start_helper, initargs=(_stops,)
             )
-        return _pool, _stop
+        return _pool, _stops
+
+
+def _take_slot(stops: Any) -> int | None:
+    """A stop flag for one call, cleared; None when all are held (the call then runs to its
+    end: nothing but the scheduler's job asks for one)."""
+    with _lock:
+        if stops is not _stops or not _free_slots:
+            return None
+        slot = _free_slots.pop()
+    stops[slot] = 0
+    return slot
+
+
+def _give_back(stops: Any, slot: int | None) -> None:
+    with _lock:
+        if slot is not None and stops is _stops:
+            _free_slots.append(slot)
 
 
 def _drop_pool(broken: concurrent.futures.ProcessPoolExecutor) -> None:
@@ -102,26 +127,29 @@ def _drop_pool(broken: concurrent.futures.ProcessPoolExecutor) -> None:
 def run_apart(fn: Callable[..., T], *args: Any, stopping: threading.Event | None = None) -> T:
     """`fn(*args, should_continue=...)` in a helper process; blocks the calling thread (not
     the interpreter) until it answers."""
-    pool, stop = _the_pool()
+    pool, stops = _the_pool()
     name = getattr(fn, "__name__", "work")
+    slot = _take_slot(stops) if stopping is not None else None
     try:
-        future = pool.submit(_call, fn, args)
-    except BrokenProcessPool:
-        _drop_pool(pool)
-        pool, stop = _the_pool()
-        future = pool.submit(_call, fn, args)
-    if stopping is not None:
-        stop.clear()
-    try:
+        try:
+            future = pool.submit(_call, fn, args, slot)
+        except BrokenProcessPool:
+            _drop_pool(pool)
+            _give_back(stops, slot)
+            pool, stops = _the_pool()
+            slot = _take_slot(stops) if stopping is not None else None
+            future = pool.submit(_call, fn, args, slot)
         while True:
             try:
                 return future.result(timeout=POLL_S)  # type: ignore[no-any-return]
             except concurrent.futures.TimeoutError:
-                if stopping is not None and stopping.is_set():
-                    stop.set()
+                if slot is not None and stopping is not None and stopping.is_set():
+                    stops[slot] = 1
     except BrokenProcessPool:
         _drop_pool(pool)
         raise ApartFailed(f"{name}: its helper process died") from None
+    finally:
+        _give_back(stops, slot)
 
 
 def run_here(fn: Callable[..., T], *args: Any, stopping: threading.Event | None = None) -> T:

@@ -3,6 +3,7 @@ back, a failure or a death is told, and the caller's stop reaches the work."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import threading
 import time
@@ -70,3 +71,28 @@ def test_the_callers_stop_reaches_the_work() -> None:
     # It stopped on the caller's word, not at its own 10 s deadline (-1). On busy cores the
     # helper (at a lower priority) may not have run a round before the word came: 0 rounds.
     assert rounds >= 0 and time.monotonic() - started < 10
+
+
+def stays_asked_to_go_on(seconds: float, *, should_continue: Callable[[], bool]) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not should_continue():
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def test_a_stopped_call_stops_no_other_then_or_later() -> None:
+    stopping, not_stopping = threading.Event(), threading.Event()
+    threading.Timer(0.3, stopping.set).start()
+
+    with concurrent.futures.ThreadPoolExecutor(2) as calls:
+        other = calls.submit(run_apart, stays_asked_to_go_on, 1.5, stopping=not_stopping)
+        stopped = calls.submit(run_apart, until_stopped, stopping=stopping)
+        assert stopped.result() >= 0  # the stop reached it (-1: it ran to its deadline)
+        assert other.result() is True  # ... and not the call beside it
+
+    # Nor a call after it: one stop flag for the pool stayed set, and a later Publish
+    # (which asks should_continue between chunks) wrote one chunk a call.
+    assert run_apart(stays_asked_to_go_on, 0.1) is True
+    assert run_apart(stays_asked_to_go_on, 0.1, stopping=threading.Event()) is True
