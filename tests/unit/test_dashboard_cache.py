@@ -321,20 +321,35 @@ class DashboardTab:
         return self.program_id
 
 
-def test_a_helper_that_fails_is_told_on_the_page_and_what_it_showed_stays(
-    db: Session, setup: PairSetup, clock: list[float], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    pid = setup.program.id or 0
-    monkeypatch.setattr(dashboard, "APART_FROM_PAIRS", 1)  # this program's one pair: big
-    tab = DashboardTab(db, setup.admin, pid)
+def _a_big_programs_board(
+    db: Session, setup: PairSetup, monkeypatch: pytest.MonkeyPatch
+) -> DashboardTab:
+    """The admin's dashboard tab of the setup's program, read once; its one pair counts as
+    a big program's, so the board is worked out in a helper."""
+    monkeypatch.setattr(dashboard, "APART_FROM_PAIRS", 1)
+    tab = DashboardTab(db, setup.admin, setup.program.id or 0)
     tab._refresh()
-    assert tab.program["id"] == pid and tab.kpis["active"] == "1" and len(tab.pairs) == 1
+    return tab
 
+
+def _its_helper_dies_once_the_board_is_old(
+    monkeypatch: pytest.MonkeyPatch, clock: list[float]
+) -> None:
     def broken(*_a: object) -> object:
         raise ApartFailed("BrokenProcessPool: its helper process died")
 
     monkeypatch.setattr(dashboard, "run_apart", broken)
     clock[0] += dashboard.DASHBOARD_STALE_S + 1  # too old to show: worked out again, and fails
+
+
+def test_a_helper_that_fails_is_told_on_the_page_and_what_it_showed_stays(
+    db: Session, setup: PairSetup, clock: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pid = setup.program.id or 0
+    tab = _a_big_programs_board(db, setup, monkeypatch)
+    assert tab.program["id"] == pid and tab.kpis["active"] == "1" and len(tab.pairs) == 1
+
+    _its_helper_dies_once_the_board_is_old(monkeypatch, clock)
     tab._refresh()
     assert tab.error == BOARD_STOPPED and tab.denied == ""
     assert tab.kpis["active"] == "1" and len(tab.pairs) == 1  # still shown
@@ -349,18 +364,11 @@ def test_a_page_turn_or_filter_the_helper_fails_to_read_leaves_the_list_as_it_sa
 ) -> None:
     # The list's page number and its "at risk only" switch say which rows are shown: they
     # change when the rows do, not before a read that fails.
-    pid = setup.program.id or 0
-    monkeypatch.setattr(dashboard, "APART_FROM_PAIRS", 1)  # this program's one pair: big
-    tab = DashboardTab(db, setup.admin, pid)
-    tab._refresh()
+    tab = _a_big_programs_board(db, setup, monkeypatch)
     shown = list(tab.pairs)
     assert (tab.pairs_page, tab.at_risk_only, len(shown)) == (0, False, 1)
 
-    def broken(*_a: object) -> object:
-        raise ApartFailed("BrokenProcessPool: its helper process died")
-
-    monkeypatch.setattr(dashboard, "run_apart", broken)
-    clock[0] += dashboard.DASHBOARD_STALE_S + 1  # too old to show: worked out again, and fails
+    _its_helper_dies_once_the_board_is_old(monkeypatch, clock)
     list(tab._turn(1))  # "Next page"
     assert tab.error == BOARD_STOPPED and not tab.turning
     assert (tab.pairs_page, tab.pairs) == (0, shown)
