@@ -1072,12 +1072,11 @@ def _inputs_digest(
     unfit: set[tuple[int, int]],
 ) -> str:
     """A digest of everything Suggest all's inputs are a function of: equal digests, equal
-    inputs. Rows as the database gives them (the answers' JSON text), in a fixed order."""
+    inputs. Rows as the database gives them (the answers' JSON text), in a fixed order: by
+    application id, unique, so no two rows are compared past it. Made under the write lock
+    (`suggest_all`): the rows are hashed as they are, not converted value by value first."""
     digest = hashlib.sha256(repr((today.isoformat(), threshold)).encode())
-    cohort = sorted(
-        (eid, uid, name, role, status, ustatus, str(dob), cap, answers, bool(rem), str(at))
-        for eid, uid, name, role, status, ustatus, dob, cap, answers, rem, at in rows
-    )
+    cohort = sorted(map(tuple, rows))
     for part in (cohort, sorted(live), sorted(blocked), sorted(unfit)):
         digest.update(repr(part).encode())
     return digest.hexdigest()
