@@ -34,6 +34,9 @@ def sign_up(page: Page, *, email: str) -> None:
 def open_settings(page: Page) -> None:
     page.get_by_role("link", name="Settings", exact=True).click()
     expect(page.get_by_role("heading", name="Password")).to_be_visible()
+    # Live: a form's button stays disabled until the page's state has come (Enter sends
+    # nothing before, and what was typed stays). A run under load pressed Enter earlier.
+    expect(page.get_by_role("button", name="Change password")).to_be_enabled()
 
 
 def fill_password_form(page: Page, *, current: str, new: str, confirm: str) -> None:
