@@ -347,16 +347,62 @@ def get_engine() -> Engine:
     return engine_for(settings.database_url)
 
 
+_CHECKED_FIRST = "mentor_checked_first"
+
+
 @contextmanager
-def session_scope(engine: Engine | None = None) -> Iterator[Session]:
-    """One unit of work: commits at the end, rolls back on any exception."""
-    with Session(engine or get_engine(), expire_on_commit=False) as db:
-        try:
-            yield db
-            db.commit()
-        except BaseException:
-            db.rollback()
-            raise
+def session_scope(
+    engine: Engine | None = None, *, check_first: Callable[[Session], bool] | None = None
+) -> Iterator[Session]:
+    """One unit of work: commits at the end, rolls back on any exception.
+
+    `check_first`, on SQLite: a check made in a read transaction just before the write
+    transaction, on the same connection, so without the write lock (no chat send waits
+    for it). If it held and no other connection committed between its snapshot and the
+    write's start (`PRAGMA data_version`, which sees every writer of the file, other
+    processes' too), the database is as the check saw it: `checked_first(db)` then gives
+    the check, and the work may skip making the same reads again under the lock. On
+    PostgreSQL it is not made: a write transaction there does not hold up other members'
+    writes."""
+    engine = engine or get_engine()
+    if check_first is None or engine.dialect.name != "sqlite":
+        with Session(engine, expire_on_commit=False) as db:
+            try:
+                yield db
+                db.commit()
+            except BaseException:
+                db.rollback()
+                raise
+        return
+    with engine.connect() as connection:
+        connection.execution_options(**{READ_ONLY: True})  # in place: this connection
+        with Session(connection, expire_on_commit=False) as reader:
+            try:
+                # Read after the check's reads: the version of the snapshot they saw.
+                seen = _data_version(reader) if check_first(reader) else None
+            finally:
+                reader.rollback()
+        connection.execution_options(**{READ_ONLY: False})
+        with Session(connection, expire_on_commit=False) as db:
+            try:
+                if seen is not None and _data_version(db) == seen:  # BEGIN IMMEDIATE first
+                    db.info[_CHECKED_FIRST] = check_first
+                yield db
+                db.commit()
+            except BaseException:
+                db.rollback()
+                raise
+
+
+def _data_version(db: Session) -> int:
+    return int(db.connection().exec_driver_sql("PRAGMA data_version").scalar_one())
+
+
+def checked_first(db: Session) -> Callable[[Session], bool] | None:
+    """The `check_first` of this write transaction's `session_scope`, if it held and still
+    holds (nothing committed since by any other connection); else None."""
+    check: Callable[[Session], bool] | None = db.info.get(_CHECKED_FIRST)
+    return check
 
 
 @cache

@@ -279,12 +279,16 @@ class PairingWorkspaceState(SessionState):
         self.confirm_mentor = 0
 
     def _act(
-        self, action: Any, success: str | Callable[[Any], str], error_key: str = "form"
+        self,
+        action: Any,
+        success: str | Callable[[Any], str],
+        error_key: str = "form",
+        check_first: Callable[[Session], bool] | None = None,
     ) -> EventSpec | None:
         """Run one service call as the signed-in admin, then reload the workspace."""
         self.errors, self.message = {}, ""
         try:
-            with self._as_user() as (db, user):
+            with self._as_user(check_first) as (db, user):
                 outcome = action(db, user, self._program_id())
         except SignedOut:
             return self._login_redirect()
@@ -375,9 +379,10 @@ class PairingWorkspaceState(SessionState):
                 plan = run_apart(pairing.plan_job, url, actor_id, program_id, min_score)
         except (SignedOut, ServiceError, ApartFailed):
             pass  # told by the write below, which checks everything again
+        today = utcnow().date()
         return self._act(
             lambda db, user, pid: pairing.suggest_all(
-                db, actor=user, program_id=pid, min_score=min_score, plan=plan
+                db, actor=user, program_id=pid, min_score=min_score, today=today, plan=plan
             ),
             lambda made: (
                 f"Suggested {count(len(made), 'draft pair')}. Review them, then publish."
@@ -385,6 +390,12 @@ class PairingWorkspaceState(SessionState):
                 else "No new pairs reach the minimum score."
             ),
             "min_score",
+            # The plan's cohort checked again before the write lock, not under it.
+            check_first=None
+            if plan is None
+            else pairing.plan_is_current(
+                plan, program_id=plan.program_id, min_score=min_score, today=today
+            ),
         )
 
     @rx.event

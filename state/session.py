@@ -89,15 +89,18 @@ class SessionState(rx.State):
             self.is_moderator = moderator
 
     @contextmanager
-    def _as_user(self) -> Iterator[tuple[Session, User]]:
+    def _as_user(
+        self, check_first: Callable[[Session], bool] | None = None
+    ) -> Iterator[tuple[Session, User]]:
         """One transaction as the signed-in user, who is shown in the header.
 
         Raises SignedOut when the cookie no longer names a live session, and Unavailable
         (a ServiceError, shown like any refusal) when the database cannot take the
         transaction, e.g. another writer held SQLite's lock past the busy timeout: the
-        whole transaction is rolled back, so the same action can be repeated."""
+        whole transaction is rolled back, so the same action can be repeated.
+        `check_first`: see `session_scope`."""
         try:
-            with session_scope() as db:
+            with session_scope(check_first=check_first) as db:
                 user = self._user(db)
                 self._show_user(user)
                 if user is None:

@@ -4,16 +4,20 @@ database even when two admins act at the same moment."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from mentor_app.models import AuditLog, Enrollment, Notification, Pair, Program, User
+from mentor_app.db import READ_ONLY, checked_first, session_scope
+from mentor_app.models import AuditLog, Enrollment, Notification, Pair, Program, User, utcnow
 from mentor_app.services import blocks, enrollments, notifications, pairing, programs
 from mentor_app.services.errors import (
     Conflict,
@@ -791,6 +795,158 @@ def test_under_the_lock_a_plan_is_checked_by_its_digest_and_any_change_works_it_
     assert fresh.digest != plan.digest
     want = {(d.mentee_enrollment_id, d.mentor_enrollment_id) for d in fresh.drafts}
     assert {(p.mentee_enrollment_id, p.mentor_enrollment_id) for p in made} == want
+
+
+def _four_people(cohort: Cohort) -> dict[str, Enrollment]:
+    return {
+        "Maya": cohort.person("Maya", "mentor", capacity=1, areas=AREAS[:2]),
+        "Omar": cohort.person("Omar", "mentor", capacity=1, areas=AREAS[:1]),
+        "Theo": cohort.person("Theo", "mentee", areas=AREAS[:1]),
+        "Priya": cohort.person("Priya", "mentee", areas=AREAS[1:2]),
+    }
+
+
+def _write_with_the_check_first(
+    cohort: Cohort, engine: Engine, check: pairing.PlanIsCurrent
+) -> tuple[list[pairing.Drafted], list[str]]:
+    """Suggest all's write as the workspace makes it (`session_scope(check_first=...)`):
+    the drafts made, and the statements run in the write transaction."""
+    admin_id = cohort.admin.id
+    cohort.db.rollback()  # the test's own session holds no transaction
+    statements: list[str] = []
+    in_write = False
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if in_write:
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        with session_scope(engine, check_first=check) as db:
+            in_write = True
+            actor = db.get(User, admin_id)
+            assert actor is not None
+            made = pairing.suggest_all(
+                db, actor=actor, program_id=cohort.pid, today=check.today, plan=check.plan
+            )
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    return made, statements
+
+
+def _reads_the_cohort(statements: list[str]) -> bool:
+    return any("FROM enrollment" in s and s.lstrip().startswith("SELECT") for s in statements)
+
+
+def test_a_plan_checked_just_before_the_write_is_written_without_reading_the_cohort_again(
+    cohort: Cohort, engine: Engine
+) -> None:
+    people = _four_people(cohort)
+    plan = _plan_in_a_read_transaction(cohort)
+    today = utcnow().date()
+    check = pairing.plan_is_current(plan, program_id=cohort.pid, min_score=0, today=today)
+    assert check is not None
+
+    made, under_the_lock = _write_with_the_check_first(cohort, engine, check)
+
+    pairs = {(p.mentee_enrollment_id, p.mentor_enrollment_id) for p in made}
+    assert pairs == {(d.mentee_enrollment_id, d.mentor_enrollment_id) for d in plan.drafts}
+    assert pairs == {
+        (people["Theo"].id, people["Omar"].id),
+        (people["Priya"].id, people["Maya"].id),
+    }
+    assert under_the_lock  # the drafts' insert at least
+    if engine.dialect.name == "sqlite":
+        # Checked in the read transaction before, unchanged since: not read again.
+        assert not _reads_the_cohort(under_the_lock)
+    else:  # no check is made first: the write reads the cohort again, its rows locked
+        assert _reads_the_cohort(under_the_lock)
+
+
+def _block(engine: Engine, blocker_id: int, blocked_id: int) -> None:
+    with session_scope(engine) as other:  # another connection: the blocker's own tab
+        blocker = other.get(User, blocker_id)
+        assert blocker is not None
+        blocks.block_member(other, actor=blocker, blocked_id=blocked_id)
+
+
+@pytest.mark.sqlite_only(reason="the check before the write lock is made on SQLite only")
+@pytest.mark.parametrize("when", ["during-the-check", "between-the-check-and-the-write"])
+def test_a_block_committed_after_the_check_read_the_cohort_is_seen_by_the_write(
+    cohort: Cohort, engine: Engine, when: str
+) -> None:
+    # The stale plan pairs Theo with Omar, whom Theo blocks after the check read the rows:
+    # no commit can have been missed (a blocked pair drafted, which no constraint stops).
+    people = _four_people(cohort)
+    plan = _plan_in_a_read_transaction(cohort)
+    assert (people["Theo"].id, people["Omar"].id) in {
+        (d.mentee_enrollment_id, d.mentor_enrollment_id) for d in plan.drafts
+    }
+    today = utcnow().date()
+    block = functools.partial(_block, engine, people["Theo"].user_id, people["Omar"].user_id)
+
+    @dataclass(frozen=True, eq=False)
+    class BlockedDuringTheCheck(pairing.PlanIsCurrent):
+        def __call__(self, db: Session) -> bool:
+            held = super().__call__(db)
+            block()  # committed by another connection, after this one's snapshot
+            return held
+
+    check: pairing.PlanIsCurrent
+    if when == "during-the-check":
+        check = BlockedDuringTheCheck(plan, cohort.pid, 0, today)
+        made, under_the_lock = _write_with_the_check_first(cohort, engine, check)
+    else:
+        check = pairing.PlanIsCurrent(plan, cohort.pid, 0, today)
+        blocked = []
+
+        def before_the_write_begins(conn: Any) -> None:
+            if not conn.get_execution_options().get(READ_ONLY) and not blocked:
+                blocked.append(1)
+                block()
+
+        # Before the write's BEGIN IMMEDIATE (the engine's own listener, put back after).
+        theirs = list(engine.dispatch.begin)
+        for listener in theirs:
+            event.remove(engine, "begin", listener)
+        for listener in [before_the_write_begins, *theirs]:
+            event.listen(engine, "begin", listener)
+        try:
+            made, under_the_lock = _write_with_the_check_first(cohort, engine, check)
+        finally:
+            event.remove(engine, "begin", before_the_write_begins)
+        assert blocked == [1]
+
+    assert _reads_the_cohort(under_the_lock)  # not trusted: read and worked out again
+    pairs = {(p.mentee_enrollment_id, p.mentor_enrollment_id) for p in made}
+    assert (people["Theo"].id, people["Omar"].id) not in pairs
+    assert pairs == {
+        (people["Theo"].id, people["Maya"].id),
+        (people["Priya"].id, people["Omar"].id),
+    }
+
+
+def test_a_check_for_another_write_is_not_taken_for_this_one(
+    cohort: Cohort, engine: Engine
+) -> None:
+    _four_people(cohort)
+    plan = _plan_in_a_read_transaction(cohort)
+    today = utcnow().date()
+    other_day = pairing.PlanIsCurrent(plan, cohort.pid, 0, today - dt.timedelta(days=1))
+    other_score = pairing.PlanIsCurrent(plan, cohort.pid, 5, today)
+    for check in (other_day, other_score):
+        with session_scope(engine, check_first=check) as db:
+            if engine.dialect.name == "sqlite":
+                assert checked_first(db) is None  # made, but it did not hold
+    assert pairing.plan_is_current(plan, program_id=cohort.pid, min_score="x", today=today) is None
+    # Held for this plan, then asked of a plan that is not the one checked.
+    check = pairing.PlanIsCurrent(plan, cohort.pid, 0, today)
+    assert check.covers(plan, cohort.pid, 0, today)
+    again = _plan_in_a_read_transaction(cohort)
+    assert not check.covers(again, cohort.pid, 0, today)
+    assert not check.covers(plan, cohort.pid + 1, 0, today)
+    assert not check.covers(plan, cohort.pid, 1, today)
+    assert not check.covers(plan, cohort.pid, 0, today + dt.timedelta(days=1))
 
 
 def test_only_the_programs_admins_can_plan_suggest_all(cohort: Cohort) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy import event, literal_column, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import select
 
-from mentor_app.db import make_engine, read_scope, session_scope
+from mentor_app.db import checked_first, make_engine, read_scope, session_scope
 
 
 @pytest.mark.sqlite_only(reason="SQLite's write lock")
@@ -41,6 +41,83 @@ def test_a_read_scope_reads_while_another_writer_holds_the_lock(tmp_path: Path) 
         writer.execute("ROLLBACK")
         writer.close()
         engine.dispose()
+
+
+@pytest.mark.sqlite_only(reason="SQLite's write lock and data_version")
+def test_a_check_made_first_waits_for_no_writer_and_counts_only_if_nobody_wrote_since(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "check.db"
+    engine = make_engine(f"sqlite:///{path}")
+    with session_scope(engine) as db:
+        db.exec(text("CREATE TABLE t (a INTEGER)"))
+        db.exec(text("INSERT INTO t VALUES (1)"))
+    seen: list[int] = []
+
+    def one_row(db: Any) -> bool:
+        seen.append(db.exec(text("SELECT count(*) FROM t")).one()[0])
+        return seen[-1] == 1
+
+    try:
+        # Nobody writes between the check and the write: the check counts.
+        with session_scope(engine, check_first=one_row) as db:
+            assert checked_first(db) is one_row
+            db.exec(text("INSERT INTO t VALUES (2)"))
+        # It did not hold (two rows now): it does not count.
+        with session_scope(engine, check_first=one_row) as db:
+            assert seen[-1] == 2 and checked_first(db) is None
+            db.exec(text("DELETE FROM t WHERE a = 2"))
+
+        # Another writer holds the lock while the check reads (a chat send): the check
+        # does not wait for it. It commits once the check has read: it does not count.
+        writer = sqlite3.connect(path, isolation_level=None)
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("INSERT INTO t VALUES (3)")
+        waited: list[float] = []
+
+        def while_another_writes(db: Any) -> bool:
+            started = time.perf_counter()
+            held = one_row(db)
+            waited.append(time.perf_counter() - started)
+            writer.execute("COMMIT")  # after this connection's snapshot: a change it missed
+            return held
+
+        with session_scope(engine, check_first=while_another_writes) as db:
+            assert seen[-1] == 1  # the committed rows, read without the lock
+            assert checked_first(db) is None
+            assert db.exec(text("SELECT count(*) FROM t")).one() == (2,)
+        writer.close()
+        assert waited[0] < 1  # not the busy timeout
+
+        # A check cannot write: the scope's read transaction is read-only, and nothing of
+        # it is kept.
+        def writes(db: Any) -> bool:
+            db.exec(text("INSERT INTO t VALUES (4)"))
+            return True
+
+        with (
+            pytest.raises(OperationalError, match="readonly"),
+            session_scope(engine, check_first=writes),
+        ):
+            pass
+        with read_scope(engine) as db:
+            assert db.exec(text("SELECT count(*) FROM t WHERE a = 4")).one() == (0,)
+    finally:
+        engine.dispose()
+
+
+def test_on_postgresql_no_check_is_made_first(pg_engine: Any) -> None:
+    # A write transaction there does not hold up other members' writes: nothing to gain.
+    made: list[int] = []
+
+    def check(_db: Any) -> bool:
+        made.append(1)
+        return True
+
+    with session_scope(pg_engine, check_first=check) as db:
+        assert db.exec(text("SELECT 1")).one() == (1,)
+        assert checked_first(db) is None
+    assert made == []
 
 
 def test_a_read_scope_writes_nothing(engine: object) -> None:
