@@ -386,7 +386,7 @@ def session_scope(
         with Session(connection, expire_on_commit=False) as db:
             try:
                 if seen is not None and _data_version(db) == seen:  # BEGIN IMMEDIATE first
-                    db.info[_CHECKED_FIRST] = check_first
+                    db.info[_CHECKED_FIRST] = (check_first, db.get_transaction())
                 yield db
                 db.commit()
             except BaseException:
@@ -400,9 +400,14 @@ def _data_version(db: Session) -> int:
 
 def checked_first(db: Session) -> Callable[[Session], bool] | None:
     """The `check_first` of this write transaction's `session_scope`, if it held and still
-    holds (nothing committed since by any other connection); else None."""
-    check: Callable[[Session], bool] | None = db.info.get(_CHECKED_FIRST)
-    return check
+    holds (nothing committed since by any other connection); else None. Only in the
+    transaction that began right after the check: once the scope has committed and goes
+    on in another, others may have written between."""
+    check, transaction = db.info.get(_CHECKED_FIRST, (None, None))
+    if transaction is None or transaction is not db.get_transaction():
+        return None
+    held: Callable[[Session], bool] = check
+    return held
 
 
 @cache

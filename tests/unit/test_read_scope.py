@@ -59,9 +59,13 @@ def test_a_check_made_first_waits_for_no_writer_and_counts_only_if_nobody_wrote_
         return seen[-1] == 1
 
     try:
-        # Nobody writes between the check and the write: the check counts.
+        # Nobody writes between the check and the write: the check counts, in that
+        # transaction only (after a commit, others may have written).
         with session_scope(engine, check_first=one_row) as db:
             assert checked_first(db) is one_row
+            db.commit()
+            assert db.exec(text("SELECT count(*) FROM t")).one() == (1,)
+            assert checked_first(db) is None
             db.exec(text("INSERT INTO t VALUES (2)"))
         # It did not hold (two rows now): it does not count.
         with session_scope(engine, check_first=one_row) as db:
