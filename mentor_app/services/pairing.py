@@ -1215,12 +1215,19 @@ class PlanIsCurrent:
     program_id: int
     threshold: int
     today: dt.date
+    rows: list[_DraftRow] = field(default_factory=list)  # the plan's, once it held
 
     def __call__(self, db: Session) -> bool:
         if self.plan.program_id != self.program_id:
             return False
         reads = _suggest_reads(db, self.program_id)
-        return self.plan.digest == _inputs_digest(self.today, self.threshold, *reads)
+        if self.plan.digest != _inputs_digest(self.today, self.threshold, *reads):
+            return False
+        try:
+            self.rows[:] = _draft_rows(self.plan)
+        except Conflict:
+            return False  # the write works it out again, and says so
+        return True
 
     def covers(
         self, plan: SuggestPlan | None, program_id: int, threshold: int, day: dt.date
@@ -1270,8 +1277,10 @@ def suggest_all(
     today = today or utcnow().date()
     actor_id = groups.acting_user_id(actor)
     held = checked_first(db)
-    if plan is None or not (
-        isinstance(held, PlanIsCurrent) and held.covers(plan, program_id, threshold, today)
+    if (
+        plan is None
+        or not isinstance(held, PlanIsCurrent)
+        or not held.covers(plan, program_id, threshold, today)
     ):
         # Every application of the program is locked before anything live is read (in id
         # order, like pairing by hand): a second admin doing the same waits, then sees
@@ -1290,27 +1299,9 @@ def suggest_all(
         ):  # worked out from the rows just read, not read a second time
             inputs = _suggest_inputs(db, program, today, threshold, reads)
             plan = _plan(program_id, inputs, _assign(program, inputs))
-    by_id = plan.people  # else the plan was made from these very rows
-    taken = {mentor: set(seats) for mentor, seats in plan.taken.items()}
-    rows: list[_DraftRow] = []
-    for draft in plan.drafts:
-        mentor = by_id[draft.mentor_enrollment_id]
-        seats = taken.setdefault(draft.mentor_enrollment_id, set())
-        seat = _free_seat(seats, mentor.capacity)
-        if seat is None:  # the assignment keeps to free seats; this would be a bug
-            raise Conflict(f"{mentor.name} has no free capacity.")
-        seats.add(seat)
-        rows.append(
-            _DraftRow(
-                mentor_enrollment_id=draft.mentor_enrollment_id,
-                mentee_enrollment_id=draft.mentee_enrollment_id,
-                mentor_id=mentor.user_id,
-                mentee_id=by_id[draft.mentee_enrollment_id].user_id,
-                mentor_seat=seat,
-                score=draft.score,
-                factors_json=draft.factors_json,
-            )
-        )
+        rows = _draft_rows(plan)
+    else:
+        rows = held.rows  # made from the same plan by the check, before the lock
     id_of: dict[int, int] = {}  # mentee's application -> the new draft's id
     if rows:
         try:
@@ -1356,6 +1347,32 @@ class _DraftRow:
     mentor_seat: int
     score: int
     factors_json: str
+
+
+def _draft_rows(plan: SuggestPlan) -> list[_DraftRow]:
+    """The plan's drafts as rows to insert, each on its mentor's first free seat."""
+    by_id = plan.people
+    taken = {mentor: set(seats) for mentor, seats in plan.taken.items()}
+    rows: list[_DraftRow] = []
+    for draft in plan.drafts:
+        mentor = by_id[draft.mentor_enrollment_id]
+        seats = taken.setdefault(draft.mentor_enrollment_id, set())
+        seat = _free_seat(seats, mentor.capacity)
+        if seat is None:  # the assignment keeps to free seats; this would be a bug
+            raise Conflict(f"{mentor.name} has no free capacity.")
+        seats.add(seat)
+        rows.append(
+            _DraftRow(
+                mentor_enrollment_id=draft.mentor_enrollment_id,
+                mentee_enrollment_id=draft.mentee_enrollment_id,
+                mentor_id=mentor.user_id,
+                mentee_id=by_id[draft.mentee_enrollment_id].user_id,
+                mentor_seat=seat,
+                score=draft.score,
+                factors_json=draft.factors_json,
+            )
+        )
+    return rows
 
 
 def _insert_drafts(
