@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlmodel import Session
 
+from bench import stop_cleanly_on_sigterm
 from mentor_app import migrations
 from mentor_app.db import make_engine, read_scope, session_scope
 from mentor_app.models import EmailOutbox, Message, Notification, User
@@ -135,4 +136,5 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
+    stop_cleanly_on_sigterm()
     main()

@@ -51,6 +51,7 @@ from playwright.sync_api import (
 )
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from bench import stop_cleanly_on_sigterm
 from tests.support.appserver import PROJECT_ROOT, AppServer
 
 CHROMIUM = "/usr/bin/chromium"
@@ -686,4 +687,5 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
+    stop_cleanly_on_sigterm()
     main()

@@ -63,6 +63,7 @@ from typing import Any
 
 import socketio  # type: ignore[import-untyped]
 
+from bench import stop_cleanly_on_sigterm
 from tests.support.appserver import PROJECT_ROOT
 from tests.support.rxclient import ROOT_STATE, AsyncReflexClient
 from tests.support.scaleout import ScaleOut
@@ -958,4 +959,5 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
+    stop_cleanly_on_sigterm()
     main()

@@ -68,7 +68,7 @@ from typing import Any
 
 import httpx
 
-from bench import bulk
+from bench import bulk, stop_cleanly_on_sigterm
 from bench.chat_load import (
     BODY_PREFIX,
     SEND,
@@ -888,4 +888,5 @@ async def _run_async(
 
 
 if __name__ == "__main__":
+    stop_cleanly_on_sigterm()
     main()

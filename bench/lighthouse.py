@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench import stop_cleanly_on_sigterm
 from bench.chat_latency import load_text
 from tests.support.app_fixtures import CHROMIUM, CHROMIUM_ARGS
 from tests.support.appserver import PROJECT_ROOT, AppServer
@@ -355,4 +356,5 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
+    stop_cleanly_on_sigterm()
     main()

@@ -18,6 +18,7 @@ from typing import Any
 from scipy.optimize import linear_sum_assignment
 from sqlmodel import select
 
+from bench import stop_cleanly_on_sigterm
 from mentor_app.program_templates import get_template
 from mentor_app.services.matching import (
     Candidate,
@@ -274,4 +275,5 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
+    stop_cleanly_on_sigterm()
     main()

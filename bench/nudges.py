@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Engine
 
+from bench import stop_cleanly_on_sigterm
 from mentor_app import migrations
 from mentor_app.db import make_engine
 from mentor_app.models import (
@@ -295,4 +296,5 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
+    stop_cleanly_on_sigterm()
     main()

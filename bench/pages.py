@@ -50,7 +50,7 @@ from typing import Any
 from playwright.sync_api import Browser, Locator, Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from bench import bulk
+from bench import bulk, stop_cleanly_on_sigterm
 from bench.chat_latency import FloorServer, Wire, load_text, write_floor_app
 from tests.support.app_fixtures import CHROMIUM, CHROMIUM_ARGS
 from tests.support.appserver import AppServer
@@ -331,4 +331,5 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
+    stop_cleanly_on_sigterm()
     main()

@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlalchemy import event
 
-from bench import bulk
+from bench import bulk, stop_cleanly_on_sigterm
 from mentor_app import migrations
 from mentor_app.db import READ_ONLY, checked_first, make_engine, session_scope
 from mentor_app.models import User, utcnow
@@ -143,4 +143,5 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
+    stop_cleanly_on_sigterm()
     main()

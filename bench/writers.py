@@ -28,6 +28,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from bench import stop_cleanly_on_sigterm
 from mentor_app.db import engine_for, run_in_background
 
 SCHEMA = (
@@ -115,4 +116,5 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
+    stop_cleanly_on_sigterm()
     main()
