@@ -366,13 +366,8 @@ def session_scope(
     writes."""
     engine = engine or get_engine()
     if check_first is None or engine.dialect.name != "sqlite":
-        with Session(engine, expire_on_commit=False) as db:
-            try:
-                yield db
-                db.commit()
-            except BaseException:
-                db.rollback()
-                raise
+        with _committed(Session(engine, expire_on_commit=False)) as db:
+            yield db
         return
     with engine.connect() as connection:
         connection.execution_options(**{READ_ONLY: True})  # in place: this connection
@@ -383,15 +378,22 @@ def session_scope(
             finally:
                 reader.rollback()
         connection.execution_options(**{READ_ONLY: False})
-        with Session(connection, expire_on_commit=False) as db:
-            try:
-                if seen is not None and _data_version(db) == seen:  # BEGIN IMMEDIATE first
-                    db.info[_CHECKED_FIRST] = (check_first, db.get_transaction())
-                yield db
-                db.commit()
-            except BaseException:
-                db.rollback()
-                raise
+        with _committed(Session(connection, expire_on_commit=False)) as db:
+            if seen is not None and _data_version(db) == seen:  # BEGIN IMMEDIATE first
+                db.info[_CHECKED_FIRST] = (check_first, db.get_transaction())
+            yield db
+
+
+@contextmanager
+def _committed(session: Session) -> Iterator[Session]:
+    """The session, committed at the end, rolled back on any exception, then closed."""
+    with session as db:
+        try:
+            yield db
+            db.commit()
+        except BaseException:
+            db.rollback()
+            raise
 
 
 def _data_version(db: Session) -> int:

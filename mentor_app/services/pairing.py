@@ -1233,8 +1233,7 @@ class PlanIsCurrent:
         self, plan: SuggestPlan | None, program_id: int, threshold: int, day: dt.date
     ) -> bool:
         """Whether this check was made for this very write."""
-        return (self.plan is plan, self.program_id, self.threshold, self.today) == (
-            True,
+        return self.plan is plan and (self.program_id, self.threshold, self.today) == (
             program_id,
             threshold,
             day,
@@ -1277,11 +1276,7 @@ def suggest_all(
     today = today or utcnow().date()
     actor_id = groups.acting_user_id(actor)
     held = checked_first(db)
-    if (
-        plan is None
-        or not isinstance(held, PlanIsCurrent)
-        or not held.covers(plan, program_id, threshold, today)
-    ):
+    if not (isinstance(held, PlanIsCurrent) and held.covers(plan, program_id, threshold, today)):
         # Every application of the program is locked before anything live is read (in id
         # order, like pairing by hand): a second admin doing the same waits, then sees
         # these.

@@ -488,13 +488,21 @@ def test_unpair_removes_a_draft_but_not_a_published_pair(cohort: Cohort) -> None
 # --- suggest all -------------------------------------------------------------------------------
 
 
+def _four_people(cohort: Cohort) -> dict[str, Enrollment]:
+    """Two mentors and two mentees, where the best single pairs are not the best whole
+    assignment: Theo with Omar and Priya with Maya."""
+    return {
+        "Maya": cohort.person("Maya", "mentor", capacity=1, areas=AREAS[:2]),
+        "Omar": cohort.person("Omar", "mentor", capacity=1, areas=AREAS[:1]),
+        "Theo": cohort.person("Theo", "mentee", areas=AREAS[:1]),
+        "Priya": cohort.person("Priya", "mentee", areas=AREAS[1:2]),
+    }
+
+
 def test_suggest_all_drafts_the_best_whole_cohort_assignment(cohort: Cohort) -> None:
     # Greedy would give Maya to Theo (his best, 40 vs 27) and leave Priya with nobody good;
     # the optimum gives Theo to Omar and Priya to Maya.
-    maya = cohort.person("Maya", "mentor", capacity=1, areas=AREAS[:2])
-    omar = cohort.person("Omar", "mentor", capacity=1, areas=AREAS[:1])
-    theo = cohort.person("Theo", "mentee", areas=AREAS[:1])
-    priya = cohort.person("Priya", "mentee", areas=AREAS[1:2])
+    maya, omar, theo, priya = _four_people(cohort).values()
 
     made = pairing.suggest_all(cohort.db, actor=cohort.admin, program_id=cohort.pid)
 
@@ -715,10 +723,7 @@ def test_suggest_all_uses_a_plan_made_on_the_same_cohort_without_working_it_out_
     monkeypatch: pytest.MonkeyPatch,
     make_plan: Callable[[Cohort], pairing.SuggestPlan],
 ) -> None:
-    maya = cohort.person("Maya", "mentor", capacity=1, areas=AREAS[:2])
-    omar = cohort.person("Omar", "mentor", capacity=1, areas=AREAS[:1])
-    theo = cohort.person("Theo", "mentee", areas=AREAS[:1])
-    priya = cohort.person("Priya", "mentee", areas=AREAS[1:2])
+    maya, omar, theo, priya = _four_people(cohort).values()
     plan = make_plan(cohort)
 
     worked_out: list[int] = []
@@ -734,10 +739,7 @@ def test_suggest_all_uses_a_plan_made_on_the_same_cohort_without_working_it_out_
 def test_a_plan_made_before_the_cohort_changed_is_worked_out_again_under_the_lock(
     cohort: Cohort,
 ) -> None:
-    maya = cohort.person("Maya", "mentor", capacity=1, areas=AREAS[:2])
-    omar = cohort.person("Omar", "mentor", capacity=1, areas=AREAS[:1])
-    theo = cohort.person("Theo", "mentee", areas=AREAS[:1])
-    priya = cohort.person("Priya", "mentee", areas=AREAS[1:2])
+    maya, omar, theo, priya = _four_people(cohort).values()
     plan = pairing.plan_suggest_all(cohort.db, actor=cohort.admin, program_id=cohort.pid)
     cohort.db.rollback()
     # Meanwhile another admin pairs Theo with Omar by hand: the plan's Theo-Omar is stale.
@@ -795,15 +797,6 @@ def test_under_the_lock_a_plan_is_checked_by_its_digest_and_any_change_works_it_
     assert fresh.digest != plan.digest
     want = {(d.mentee_enrollment_id, d.mentor_enrollment_id) for d in fresh.drafts}
     assert {(p.mentee_enrollment_id, p.mentor_enrollment_id) for p in made} == want
-
-
-def _four_people(cohort: Cohort) -> dict[str, Enrollment]:
-    return {
-        "Maya": cohort.person("Maya", "mentor", capacity=1, areas=AREAS[:2]),
-        "Omar": cohort.person("Omar", "mentor", capacity=1, areas=AREAS[:1]),
-        "Theo": cohort.person("Theo", "mentee", areas=AREAS[:1]),
-        "Priya": cohort.person("Priya", "mentee", areas=AREAS[1:2]),
-    }
 
 
 def _write_with_the_check_first(
