@@ -6,13 +6,15 @@ the interpreter at every step of every event, and a chat send on the worker took
 p95 instead of 13 (bench/interference.py). `run_apart(fn, *args)` runs `fn(*args,
 should_continue=...)` in a helper process and returns what it returns.
 
-The helpers are a small pool (`HELPERS` processes) per worker, started on first use from
-multiprocessing's fork server: a clean process started once with the app's modules loaded,
+The helpers are a small pool (`HELPERS` processes) per worker, started once the worker
+serves (`helpers_lifespan`; else on first use) from multiprocessing's fork server: a clean
+process started once with the app's modules loaded,
 so a helper inherits no thread, lock or database connection of the worker, and stays up
 for the next piece of work (no start-up per call). `fn` is a module-level function; it
 opens its own connections (from a URL it is given) and returns something picklable.
 
-Helpers run at a lower CPU priority than the worker (`HELPER_NICENESS`), and their SQLite
+Helpers, and the fork server from its first import on (`mentor_app.apart_server`), run at
+a lower CPU priority than the worker (`HELPER_NICENESS`), and their SQLite
 writers let the worker's go first (`db.run_in_background`).
 
 `stopping` (a threading.Event of the caller) is passed on: the work's `should_continue()`
@@ -25,31 +27,35 @@ replaced for the next call.
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import multiprocessing
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
 from mentor_app import db
+from mentor_app.settings import HELPER_NICENESS
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 PRELOAD = [
+    "mentor_app.apart_server",  # first: the server loads the rest at the helpers' priority
     "mentor_app.apart",
     "mentor_app.services.nudges",
     "mentor_app.services.dashboard",
     "mentor_app.services.pairing",
 ]
 HELPERS = 2  # the nudge job and a dashboard at the same moment
-# The helpers run at a lower CPU priority than the worker (nice +10): on a machine whose
-# cores are all busy, the worker's event loop (every member's chat) goes first, and the
-# helpers take what is left. Their work is the kind that can take a moment longer.
-HELPER_NICENESS = 10
+# The helpers run at a lower CPU priority than the worker (nice 10, set in
+# mentor_app.apart_server): on a machine whose cores are all busy, the worker's event loop
+# (every member's chat) goes first, and the helpers take what is left. Their work is the
+# kind that can take a moment longer.
 POLL_S = 0.1
 STOP_SLOTS = 16  # calls with a stop of their own at the same moment (the scheduler's: one)
 
@@ -68,7 +74,8 @@ _helper_stops: Any = None  # in a helper: the same array
 def _start_helper(stops: Any) -> None:
     global _helper_stops
     _helper_stops = stops
-    os.nice(HELPER_NICENESS)
+    if os.getpriority(os.PRIO_PROCESS, 0) < HELPER_NICENESS:  # the fork server has lowered it
+        os.setpriority(os.PRIO_PROCESS, 0, HELPER_NICENESS)
     db.run_in_background()  # its SQLite writers let the worker's go first
 
 
@@ -150,6 +157,41 @@ def run_apart(fn: Callable[..., T], *args: Any, stopping: threading.Event | None
         raise ApartFailed(f"{name}: its helper process died") from None
     finally:
         _give_back(stops, slot)
+
+
+def _ready(*, should_continue: Callable[[], bool]) -> int:
+    return os.getpid()
+
+
+def start_helpers() -> int:
+    """Starts the pool's fork server and its helpers now, if they are not up yet, and
+    returns how many helpers are up. The worker calls it once it serves
+    (`helpers_lifespan`), so the first Suggest all, Publish, dashboard or nudge run after a
+    start does not wait for them (that Suggest all took 1.9 s instead of 0.6)."""
+    pool, _ = _the_pool()
+    # A submit starts a helper while none is idle: one call per helper starts them all.
+    waiting = [pool.submit(_call, _ready, ()) for _ in range(HELPERS)]
+    for call in waiting:
+        call.result()
+    return len(getattr(pool, "_processes", None) or {})  # the executor's own table
+
+
+@contextlib.asynccontextmanager
+async def helpers_lifespan() -> AsyncIterator[asyncio.Task[int]]:
+    """The app's lifespan task: the helpers start beside the serving worker (at their
+    lower priority), not inside a member's first action that needs one."""
+    starting = asyncio.create_task(asyncio.to_thread(start_helpers))
+    starting.add_done_callback(_log_start)
+    yield starting
+
+
+def _log_start(task: asyncio.Task[int]) -> None:
+    if task.cancelled():
+        return
+    if (error := task.exception()) is not None:
+        logger.warning("Helper processes not started ahead: %s", error)
+    else:
+        logger.info("%s helper processes up", task.result())
 
 
 def run_here(fn: Callable[..., T], *args: Any, stopping: threading.Event | None = None) -> T:

@@ -6,6 +6,7 @@ import reflex as rx
 # `reflex db makemigrations` to see them.
 from components.layout import connection_notice, loading_shell
 from mentor_app import models, web_auth  # noqa: F401
+from mentor_app.apart import helpers_lifespan
 from mentor_app.away import schedule as schedule_away_notices
 from mentor_app.gc_tuning import gc_freeze_lifespan
 from mentor_app.http_headers import with_security_headers
@@ -75,6 +76,7 @@ app.register_lifespan_task(off_loop_lifespan)
 app.register_lifespan_task(scheduler_lifespan)  # nudges etc.; leader-locked
 app.register_lifespan_task(loop_watch_lifespan)  # logs where the event loop was blocked
 app.register_lifespan_task(gc_freeze_lifespan)  # start-up's objects out of the GC's walks
+app.register_lifespan_task(helpers_lifespan)  # the helper processes, up before first needed
 schedule_outbox()  # the e-mail outbox's sender, every minute, on the scheduler's leader
 schedule_away_notices()  # presence heartbeat (every worker), away notices (the leader)
 schedule_throttle_cleanup()  # old log-in, sign-up and group counts, every 10 min (the leader)

@@ -71,6 +71,11 @@ def load() -> Settings:
 
 EMAIL_SECRET_FILE = "email-secret"
 
+# The nice value of the helper processes (mentor_app.apart) and their fork server: on a
+# machine whose cores are all busy, the worker's event loop (every member's chat) goes
+# first, and the helpers take what is left.
+HELPER_NICENESS = 10
+
 
 def email_secret(current: Settings | None = None) -> bytes:
     """The key that signs unsubscribe links: MENTOR_EMAIL_SECRET, else a random one made

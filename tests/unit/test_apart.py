@@ -3,15 +3,25 @@ back, a failure or a death is told, and the caller's stop reaches the work."""
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
 
 import pytest
 
-from mentor_app.apart import HELPER_NICENESS, ApartFailed, run_apart
+from mentor_app import apart
+from mentor_app.apart import (
+    HELPER_NICENESS,
+    HELPERS,
+    ApartFailed,
+    helpers_lifespan,
+    run_apart,
+    start_helpers,
+)
 
 
 def where(tag: str, *, should_continue: Callable[[], bool]) -> tuple[str, int]:
@@ -96,3 +106,36 @@ def test_a_stopped_call_stops_no_other_then_or_later() -> None:
     # (which asks should_continue between chunks) wrote one chunk a call.
     assert run_apart(stays_asked_to_go_on, 0.1) is True
     assert run_apart(stays_asked_to_go_on, 0.1, stopping=threading.Event()) is True
+
+
+def priorities(*, should_continue: Callable[[], bool]) -> tuple[int, int]:
+    """This helper's nice value and its fork server's (the helper's parent)."""
+    return os.getpriority(os.PRIO_PROCESS, 0), os.getpriority(os.PRIO_PROCESS, os.getppid())
+
+
+def test_the_fork_server_loads_the_app_at_the_helpers_priority_the_worker_keeps_its_own() -> None:
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    assert ours < HELPER_NICENESS  # else this test could not tell
+
+    helper, fork_server = run_apart(priorities)
+
+    # The server imported the app's modules (a second of CPU) at the helpers' priority,
+    # and its helpers start there, not lowered twice (nice 19).
+    assert fork_server == HELPER_NICENESS and helper == HELPER_NICENESS
+    # The module that lowers its importer never ran in the worker.
+    assert os.getpriority(os.PRIO_PROCESS, 0) == ours
+    assert "mentor_app.apart_server" not in sys.modules
+
+
+def test_the_helpers_start_with_the_worker_not_with_the_first_action() -> None:
+    if apart._pool is not None:  # the earlier tests' pool: none is up before the start
+        apart._drop_pool(apart._pool)
+    assert apart._pool is None
+
+    async def serve() -> int:
+        async with helpers_lifespan() as starting:
+            return await asyncio.wait_for(starting, timeout=60)
+
+    assert asyncio.run(serve()) == HELPERS
+    # Started once: a later start keeps the helpers that are up.
+    assert start_helpers() == HELPERS
