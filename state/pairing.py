@@ -36,6 +36,15 @@ PUBLISH_APART_FOR_S = 0.25
 # Publish stopped by something other than a rule (its helper process failed, the database
 # was unreachable): what is published stays, the rest are drafts to publish again.
 PUBLISH_STOPPED = "Publishing stopped for a technical reason; press Publish again for the rest."
+SUGGEST_STOPPED = "Suggest all stopped for a technical reason; no draft was made. Press it again."
+
+
+def _suggested(made: int | list[Any]) -> str:
+    """What Suggest all says it did (`made`: its drafts, or how many)."""
+    made = made if isinstance(made, int) else len(made)
+    if not made:
+        return "No new pairs reach the minimum score."
+    return f"Suggested {count(made, 'draft pair')}. Review them, then publish."
 
 
 def _mentor_item(m: pairing.MentorRow) -> dict[str, Any]:
@@ -363,32 +372,30 @@ class PairingWorkspaceState(SessionState):
     def _suggest_all(self, min_score: str) -> EventSpec | None:
         # The scoring and the assignment in a read transaction: the write lock (every chat
         # send waits for it on SQLite) is held only to check the cohort and write drafts.
-        # For a large cohort that work runs in a helper process (mentor_app.apart): in this
-        # thread it held the interpreter every other member's events on the worker need.
+        # A large cohort is planned, checked and written in a helper process
+        # (mentor_app.apart): in this thread that work held the interpreter every other
+        # member's events on the worker need.
+        today = utcnow().date()
         plan: pairing.SuggestPlan | None = None
+        apart_as: tuple[str, int] | None = None
         try:
             with self._reading_as_user() as (db, user):
                 program_id = self._program_id()
-                if not pairing.plan_apart(db, actor=user, program_id=program_id):
+                if pairing.plan_apart(db, actor=user, program_id=program_id):
+                    apart_as = url_of(db), user.id or 0
+                else:
                     plan = pairing.plan_suggest_all(
                         db, actor=user, program_id=program_id, min_score=min_score
                     )
-                url = url_of(db)
-                actor_id = user.id or 0
-            if plan is None:
-                plan = run_apart(pairing.plan_job, url, actor_id, program_id, min_score)
-        except (SignedOut, ServiceError, ApartFailed):
+        except (SignedOut, ServiceError):
             pass  # told by the write below, which checks everything again
-        today = utcnow().date()
+        if apart_as is not None:  # outside the read transaction: the helper writes
+            return self._suggest_apart(*apart_as, min_score, today)
         return self._act(
             lambda db, user, pid: pairing.suggest_all(
                 db, actor=user, program_id=pid, min_score=min_score, today=today, plan=plan
             ),
-            lambda made: (
-                f"Suggested {count(len(made), 'draft pair')}. Review them, then publish."
-                if made
-                else "No new pairs reach the minimum score."
-            ),
+            _suggested,
             "min_score",
             # The plan's cohort checked again before the write lock, not under it.
             check_first=None
@@ -397,6 +404,24 @@ class PairingWorkspaceState(SessionState):
                 plan, program_id=plan.program_id, min_score=min_score, today=today
             ),
         )
+
+    def _suggest_apart(
+        self, url: str, actor_id: int, min_score: str, today: dt.date
+    ) -> EventSpec | None:
+        """Suggest all for a large cohort, from a helper process (`pairing.suggest_job`);
+        the session was checked just before (the job checks the admin's rights itself)."""
+        self.errors, self.message = {}, ""
+        try:
+            made = run_apart(
+                pairing.suggest_job, url, actor_id, self._program_id(), min_score, today
+            ).unwrap()
+        except ServiceError as error:
+            self.errors = {error.field or "min_score": error.message}
+        except ApartFailed:
+            self.errors = {"min_score": SUGGEST_STOPPED}
+        else:
+            self.message = _suggested(made)
+        return self._refresh()
 
     @rx.event
     def publish(self):  # type: ignore[no-untyped-def]

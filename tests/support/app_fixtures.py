@@ -58,6 +58,8 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
         # A Publish of 20 drafts or more is written from a helper process, as a large
         # cohort's is (test_pairing's 40 drafts); fewer are written in the worker.
         MENTOR_PUBLISH_APART_FROM="20",
+        # Suggest all for 20 waiting applications or more, likewise (test_pairing's 70).
+        MENTOR_PLAN_APART_FROM="20",
     )
     server.start()
     _started.append(server)

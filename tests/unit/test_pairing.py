@@ -488,6 +488,20 @@ def test_unpair_removes_a_draft_but_not_a_published_pair(cohort: Cohort) -> None
 # --- suggest all -------------------------------------------------------------------------------
 
 
+def _drafts(cohort: Cohort) -> set[tuple[int | None, int | None]]:
+    """The program's draft pairs as (mentee application, mentor application), read in a
+    transaction that ends at once (a helper process may write next)."""
+    cohort.db.expire_all()
+    drafts = {
+        (p.mentee_enrollment_id, p.mentor_enrollment_id)
+        for p in cohort.db.exec(
+            select(Pair).where(Pair.program_id == cohort.pid, Pair.status == "draft")
+        )
+    }
+    cohort.db.commit()
+    return drafts
+
+
 def _four_people(cohort: Cohort) -> dict[str, Enrollment]:
     """Two mentors and two mentees, where the best single pairs are not the best whole
     assignment: Theo with Omar and Priya with Maya."""
@@ -974,6 +988,31 @@ def test_the_helper_process_checks_the_actor_as_the_service_does(cohort: Cohort)
     assert run_apart(pairing.plan_job, url, cohort.admin.id, cohort.pid, 0).program_id
     with pytest.raises(ApartFailed, match="PermissionDenied"):
         run_apart(pairing.plan_job, url, outsider.id, cohort.pid, 0)
+
+
+def test_a_large_cohort_is_planned_checked_and_written_in_the_helper(cohort: Cohort) -> None:
+    from mentor_app.apart import run_apart
+    from mentor_app.db import url_of
+
+    maya, omar, theo, priya = _four_people(cohort).values()
+    outsider = make_user(cohort.db)
+    admin_id, outsider_id, pid = cohort.admin.id, outsider.id, cohort.pid
+    cohort.db.commit()  # the helper process reads what is committed
+    url = url_of(cohort.db)
+
+    refused = run_apart(pairing.suggest_job, url, outsider_id, pid, 0, TODAY)
+    with pytest.raises(PermissionDenied):
+        refused.unwrap()
+    bad = run_apart(pairing.suggest_job, url, admin_id, pid, "lots", TODAY)
+    with pytest.raises(ValidationError) as told:
+        bad.unwrap()
+    assert told.value.field == "min_score"
+    assert _drafts(cohort) == set()  # neither wrote anything
+
+    made = run_apart(pairing.suggest_job, url, admin_id, pid, 0, TODAY).unwrap()
+
+    assert made == 2  # the best whole assignment, as in this process
+    assert _drafts(cohort) == {(theo.id, omar.id), (priya.id, maya.id)}
 
 
 # --- a large cohort's Publish and fairness panel, worked in a helper process --------------
