@@ -377,12 +377,12 @@ class PairingWorkspaceState(SessionState):
         # member's events on the worker need.
         today = utcnow().date()
         plan: pairing.SuggestPlan | None = None
-        apart_as: tuple[str, int] | None = None
+        apart_as: tuple[str, int, int] | None = None
         try:
             with self._reading_as_user() as (db, user):
                 program_id = self._program_id()
                 if pairing.plan_apart(db, actor=user, program_id=program_id):
-                    apart_as = url_of(db), user.id or 0
+                    apart_as = url_of(db), user.id or 0, program_id
                 else:
                     plan = pairing.plan_suggest_all(
                         db, actor=user, program_id=program_id, min_score=min_score
@@ -406,14 +406,14 @@ class PairingWorkspaceState(SessionState):
         )
 
     def _suggest_apart(
-        self, url: str, actor_id: int, min_score: str, today: dt.date
+        self, url: str, actor_id: int, program_id: int, min_score: str, today: dt.date
     ) -> EventSpec | None:
         """Suggest all for a large cohort, from a helper process (`pairing.suggest_job`);
         the session was checked just before (the job checks the admin's rights itself)."""
         self.errors, self.message = {}, ""
         try:
             made = run_apart(
-                pairing.suggest_job, url, actor_id, self._program_id(), min_score, today
+                pairing.suggest_job, url, actor_id, program_id, min_score, today
             ).unwrap()
         except ServiceError as error:
             self.errors = {error.field or "min_score": error.message}
