@@ -9,6 +9,7 @@ import fcntl
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -104,6 +105,9 @@ class _SQLiteWriters:
       one foreground process per SQLite database (the disk state manager's one worker)."""
 
     FILE_TURN_POLL_S = 0.001
+    # The foreground looks more often: a chat send waits on it (a helper's part ends at any
+    # moment); it waits seldom, so the extra wake-ups cost little.
+    FOREGROUND_POLL_S = 0.0002
     YIELD_AT_MOST_S = 0.05
 
     def __init__(self, database: str | None = None) -> None:
@@ -158,6 +162,21 @@ class _SQLiteWriters:
             if self._pending == 1 and self._open_files():
                 fcntl.flock(self._mark.fileno(), fcntl.LOCK_SH)
 
+    def announce(self) -> bool:
+        """The foreground will ask for the turn in a moment (`announce_write`): its mark is
+        held as if a writer waited, until `_foreground_done`. Never waits (it may run on
+        the event loop): False when the mark could not be taken at once."""
+        with self._count:
+            if self._pending == 0:
+                if not self._open_files():
+                    return False
+                try:
+                    fcntl.flock(self._mark.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+                except BlockingIOError:  # a helper's probe holds it this instant
+                    return False
+            self._pending += 1
+            return True
+
     def _foreground_done(self) -> None:
         with self._count:
             self._pending -= 1
@@ -180,7 +199,7 @@ class _SQLiteWriters:
             while not self._try_file_turn():
                 if time.monotonic() >= deadline:
                     return False
-                time.sleep(self.FILE_TURN_POLL_S)
+                time.sleep(self.FOREGROUND_POLL_S)
             return True
         yield_until = min(deadline, time.monotonic() + self.YIELD_AT_MOST_S)
 
@@ -265,6 +284,37 @@ class _SQLiteWriters:
             _give_turn_back(record)
 
 
+def announce_write(engine: Engine | None = None) -> Callable[[], None] | None:
+    """In the worker: a write will ask for the writers' turn in a moment. From now until
+    the returned `done()` (idempotent), the helper processes take no new turn (for
+    YIELD_AT_MOST_S at most each time) and end the job part they hold the turn for, so that
+    part ends while the write is still on its way to its BEGIN instead of after. Never
+    waits, so it may be called on the event loop. None, and nothing done, on PostgreSQL,
+    in a helper, or when the mark could not be taken at once."""
+    writers = None if _background else _WRITERS.get(engine or get_engine())
+    if writers is None or not writers.announce():
+        return None
+    ended = threading.Lock()
+
+    def done() -> None:
+        if ended.acquire(blocking=False):
+            writers._foreground_done()
+
+    return done
+
+
+@contextmanager
+def writing_soon(engine: Engine | None = None) -> Iterator[None]:
+    """`announce_write` around a unit of work that will write once handed to a handler
+    thread: the helpers make way while the thread starts and reads the session."""
+    done = announce_write(engine)
+    try:
+        yield
+    finally:
+        if done is not None:
+            done()
+
+
 def foreground_waits_to_write(db: Session) -> bool:
     """In a helper process (`run_in_background`), inside a write transaction on SQLite:
     whether the worker has a writer waiting for the turn. Work made of independent parts
@@ -310,6 +360,9 @@ def _give_turn_after_the_transaction_ends(dialect: Any) -> None:
     dialect._mentor_gives_turn_back = True
 
 
+_WRITERS: weakref.WeakKeyDictionary[Engine, _SQLiteWriters] = weakref.WeakKeyDictionary()
+
+
 def _locked() -> OperationalError:
     return OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked"))
 
@@ -329,6 +382,7 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "begin", writers.on_begin)
         _give_turn_after_the_transaction_ends(engine.dialect)
         event.listen(engine.pool, "checkin", writers.on_checkin)
+        _WRITERS[engine] = writers
         return engine
     # No pre-ping (a round trip at every checkout, on every event): a connection the
     # server closed fails its statement, which SQLAlchemy reports as a disconnect and

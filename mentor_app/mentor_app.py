@@ -42,6 +42,7 @@ from state.programs import NewProgramState, ProgramPageState, WizardState
 from state.session import SessionState, backend_exception_handler
 from state.settings import SettingsState
 from state.state_files import install as purge_state_files_now_and_then
+from state.write_ahead import install as announce_chat_writes_on_arrival
 
 TITLE = "Mentor circles"
 # Every page's meta description (search results and link previews; Lighthouse's SEO audit).
@@ -53,6 +54,7 @@ DESCRIPTION = (
 web_auth.install()  # the websocket learns its session from the upgrade request's cookie
 run_handlers_off_the_loop()  # our sync handlers' bodies run in threads (state/off_loop.py)
 purge_state_files_now_and_then()  # not at every write (state/state_files.py)
+announce_chat_writes_on_arrival()  # helpers make way as a send arrives (state/write_ahead.py)
 app = rx.App(
     backend_exception_handler=backend_exception_handler,
     # The accent's contrast (WCAG AA) and reduced motion (assets/theme.css).

@@ -38,6 +38,7 @@ from state.linked import (
 from state.meetings_live import MeetingsLiveState
 from state.off_loop import in_thread, soon_logged
 from state.session import SessionState, SignedOut
+from state.write_ahead import announce_on_arrival
 
 BROWSER_TIMEZONE = "Intl.DateTimeFormat().resolvedOptions().timeZone"
 EARLIER_MAX = 200
@@ -782,3 +783,7 @@ class PairChatFormState(PairPageState):
                 [dict(m) for m in self.earlier] + [_message(m) for m in newer], self.earlier_more
             )
         return None
+
+
+# A chat send's write is announced as its event arrives (state/write_ahead.py).
+announce_on_arrival(f"{PairChatFormState.get_full_name()}.send")

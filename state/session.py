@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from mentor_app import web_auth
-from mentor_app.db import read_scope, session_scope
+from mentor_app.db import read_scope, session_scope, writing_soon
 from mentor_app.models import User
 from mentor_app.services import sessions
 from mentor_app.services.errors import NotFound, Unavailable
@@ -148,7 +148,10 @@ class SessionState(rx.State):
             with scope as (db, user):
                 return work(db, user)
 
-        return await in_thread(run)
+        if read_only:
+            return await in_thread(run)
+        with writing_soon():  # the helpers' writes make way while the thread starts
+            return await in_thread(run)
 
     def _page_id(self, marker: str, missing: str) -> int:
         """The id of what this page shows, from its URL; NotFound(missing) when absent."""
