@@ -41,6 +41,11 @@ The phases, in one run:
    scheduler's thread (bench/bench_server.py), all of them due for a nudge;
 6. idle_after: nothing but the chat again: how far the machine drifted during the run.
 
+`--only dashboards` (a comma list of the loaded phases: logins, suggest_publish,
+dashboards, nudges) runs those alone between the two idle phases, and arranges only what
+they need: with longer phases (`--phase-s 120`), one load's p95 rests on more messages than
+in a full run (one a second), for comparing a change before and after it.
+
 For each phase: the chat's p50 and p95 and the ratio of its p95 to idle's (target: every
 ratio <= 1.5, nothing lost); a bare HTTP GET /ping once a second (the event loop itself);
 this process's event-loop lag (if the clients fall behind, the figures measure them); and
@@ -84,6 +89,7 @@ from tests.support.rxclient import AsyncReflexClient, handler
 from tests.support.scaleout import ScaleOut
 
 PHASES = ("idle", "logins", "suggest_publish", "dashboards", "nudges", "idle_after")
+LOADS = PHASES[1:-1]
 GAP = "between"
 FIELD = "_rx_state_"
 LOOP_BLOCKED = "Event loop was blocked for"
@@ -161,7 +167,16 @@ class Arranged:
     seconds: float = 0.0
 
 
-def arrange(database_url: str, sizes: Sizes, *, rounds: int, admins: int, run: str) -> Arranged:
+def arrange(
+    database_url: str,
+    sizes: Sizes,
+    *,
+    rounds: int,
+    admins: int,
+    run: str,
+    loads: tuple[str, ...] = LOADS,
+) -> Arranged:
+    """The chat's pair, and what each of `loads` needs (nothing for a load left out)."""
     from sqlmodel import Session, select
 
     from mentor_app.db import make_engine
@@ -192,24 +207,27 @@ def arrange(database_url: str, sizes: Sizes, *, rounds: int, admins: int, run: s
                 title=f"Suggest-all cohort {r + 1}",
                 seed=r + 1,
             )
-            for r in range(rounds)
+            for r in range(rounds if "suggest_publish" in loads else 0)
         ]
-        board = bulk.active_pairs(
-            writer,
-            admin_ids=board_admins,
-            pairs=sizes.dashboard_pairs,
-            tag=f"{run}.board",
-            title="Dashboard program",
-            timezones=zones,
-        )
-        bulk.active_pairs(
-            writer,
-            admin_ids=[admin],
-            pairs=sizes.nudge_pairs,
-            tag=f"{run}.nudged",
-            title="Nudged program",
-            timezones=zones,
-        )
+        board_program = 0
+        if "dashboards" in loads:
+            board_program = bulk.active_pairs(
+                writer,
+                admin_ids=board_admins,
+                pairs=sizes.dashboard_pairs,
+                tag=f"{run}.board",
+                title="Dashboard program",
+                timezones=zones,
+            ).program_id
+        if "nudges" in loads:
+            bulk.active_pairs(
+                writer,
+                admin_ids=[admin],
+                pairs=sizes.nudge_pairs,
+                tag=f"{run}.nudged",
+                title="Nudged program",
+                timezones=zones,
+            )
         return Arranged(
             chat_pair=seat.pair_id,
             chat_cookies=(
@@ -219,9 +237,9 @@ def arrange(database_url: str, sizes: Sizes, *, rounds: int, admins: int, run: s
             chat_emails=(seat.mentor_email, seat.mentee_email),
             admin_cookie=bulk.session_for(engine, admin),
             cohorts=cohorts,
-            dashboard_program=board.program_id,
+            dashboard_program=board_program,
             dashboard_cookies=[bulk.session_for(engine, a) for a in board_admins],
-            nudge_pairs=sizes.nudge_pairs,
+            nudge_pairs=sizes.nudge_pairs if "nudges" in loads else 0,
             seconds=time.monotonic() - started,
         )
     finally:
@@ -601,29 +619,32 @@ async def run_phases(
             asyncio.create_task(ping_loop(run, server.urls[0])),
             asyncio.create_task(lag_loop(run)),
         ]
-        gap = args.gap_s
+        gap, loads = args.gap_s, args.only
         await settle_chat(run, 3)  # warm-up messages, not counted
         await timed_phase(run, server, "idle", asyncio.sleep(sizes.phase_s))
         await settle_chat(run, gap)
-        logins = await timed_phase(
-            run, server, "logins",
-            failed_logins(run, server, rate=args.login_rate, seconds=sizes.phase_s,
-                          sources=args.login_sources, header=args.client_ip_header),
-        )  # fmt: skip
-        run.load["logins"] = logins
-        await settle_chat(run, gap)
-        run.load["suggest_publish"] = await suggest_and_publish(
-            run, server, arranged.admin_cookie, arranged.cohorts
-        )
-        await settle_chat(run, gap)
-        run.load["dashboards"] = await timed_phase(
-            run, server, "dashboards",
-            reload_dashboards(server, arranged.dashboard_cookies, arranged.dashboard_program,
-                              sizes.phase_s),
-        )  # fmt: skip
-        await settle_chat(run, gap)
-        run.load["nudges"] = await nudge_job(run, server, trigger)
-        await settle_chat(run, gap)
+        if "logins" in loads:
+            run.load["logins"] = await timed_phase(
+                run, server, "logins",
+                failed_logins(run, server, rate=args.login_rate, seconds=sizes.phase_s,
+                              sources=args.login_sources, header=args.client_ip_header),
+            )  # fmt: skip
+            await settle_chat(run, gap)
+        if "suggest_publish" in loads:
+            run.load["suggest_publish"] = await suggest_and_publish(
+                run, server, arranged.admin_cookie, arranged.cohorts
+            )
+            await settle_chat(run, gap)
+        if "dashboards" in loads:
+            run.load["dashboards"] = await timed_phase(
+                run, server, "dashboards",
+                reload_dashboards(server, arranged.dashboard_cookies,
+                                  arranged.dashboard_program, sizes.phase_s),
+            )  # fmt: skip
+            await settle_chat(run, gap)
+        if "nudges" in loads:
+            run.load["nudges"] = await nudge_job(run, server, trigger)
+            await settle_chat(run, gap)
         await timed_phase(run, server, "idle_after", asyncio.sleep(sizes.phase_s))
         run.stop.set()
         await settle_chat(run, 0, timeout_s=args.drain_s)
@@ -712,6 +733,8 @@ def report(
     ratios = []
     times = {t.name: t for t in run.phases}
     for name in PHASES:
+        if name in LOADS and name not in args.only:
+            continue
         values = by_phase[name]
         p50, p95 = _p(values, 50), _p(values, 95)
         ratio = round(p95 / idle_p95, 2) if p95 is not None and idle_p95 else None
@@ -758,34 +781,40 @@ def report(
         print(f"  /ping failures: {len(run.ping_failures)}: {run.ping_failures[:3]}")
 
     print("\nthe loads:")
-    logins: LoginLoad = run.load["logins"]
-    answer_p50, answer_p95 = _p(logins.answers_ms, 50) or 0, _p(logins.answers_ms, 95) or 0
-    print(f"  logins: {sum(logins.statuses.values())} answered at {args.login_rate:g}/s "
-          f"({dict(logins.statuses)}), {logins.skipped} not sent (200 in flight); answer p50 "
-          f"{answer_p50:.0f} ms, p95 {answer_p95:.0f} ms")  # fmt: skip
-    sp = run.load["suggest_publish"]
-    dashboards: list[float] = run.load["dashboards"]
-    print(f"  dashboards: {len(dashboards)} loads by {args.admins} admins, p50 "
-          f"{_p(dashboards, 50) or 0:.0f} ms, p95 {_p(dashboards, 95) or 0:.0f} ms")  # fmt: skip
-    nudges = run.load["nudges"]
-    nudge_s = nudges["finished"] - nudges["started"]
-    report_ = nudges["report"]
-    print(f"  nudge job: {nudge_s:.1f} s, {report_['created']} nudges for {report_['pairs']} pairs "
-          f"in {report_['chunks']} chunks")  # fmt: skip
+    figures["idle_p95_ms"] = _r(idle_p95)
+    if "logins" in run.load:
+        logins: LoginLoad = run.load["logins"]
+        answer_p50, answer_p95 = _p(logins.answers_ms, 50) or 0, _p(logins.answers_ms, 95) or 0
+        print(f"  logins: {sum(logins.statuses.values())} answered at {args.login_rate:g}/s "
+              f"({dict(logins.statuses)}), {logins.skipped} not sent (200 in flight); answer "
+              f"p50 {answer_p50:.0f} ms, p95 {answer_p95:.0f} ms")  # fmt: skip
+        figures["logins_answered"] = sum(logins.statuses.values())
+        figures["logins_429"] = logins.statuses.get("429", 0)
+        figures["login_answer_p95_ms"] = _r(_p(logins.answers_ms, 95))
+    if "suggest_publish" in run.load:
+        sp = run.load["suggest_publish"]
+        figures["workspace_open_s"] = sp["open_s"]
+        figures["suggest_all_s"] = [r["suggest_all_s"] for r in sp["rounds"]]
+        figures["publish_s"] = [r["publish_s"] for r in sp["rounds"]]
+    if "dashboards" in run.load:
+        dashboards: list[float] = run.load["dashboards"]
+        load_p50, load_p95 = _p(dashboards, 50) or 0, _p(dashboards, 95) or 0
+        print(f"  dashboards: {len(dashboards)} loads by {args.admins} admins, p50 "
+              f"{load_p50:.0f} ms, p95 {load_p95:.0f} ms")  # fmt: skip
+        figures["dashboard_loads"] = len(dashboards)
+        figures["dashboard_load_p50_ms"] = _r(_p(dashboards, 50))
+        figures["dashboard_load_p95_ms"] = _r(_p(dashboards, 95))
+    if "nudges" in run.load:
+        nudges = run.load["nudges"]
+        nudge_s = nudges["finished"] - nudges["started"]
+        report_ = nudges["report"]
+        print(f"  nudge job: {nudge_s:.1f} s, {report_['created']} nudges for "
+              f"{report_['pairs']} pairs in {report_['chunks']} chunks")  # fmt: skip
+        figures["nudge_job_s"] = round(nudge_s, 1)
+        figures["nudges_created"] = report_["created"]
     figures.update(
         {
-            "idle_p95_ms": _r(idle_p95),
-            "logins_answered": sum(logins.statuses.values()),
-            "logins_429": logins.statuses.get("429", 0),
-            "login_answer_p95_ms": _r(_p(logins.answers_ms, 95)),
-            "workspace_open_s": sp["open_s"],
-            "suggest_all_s": [r["suggest_all_s"] for r in sp["rounds"]],
-            "publish_s": [r["publish_s"] for r in sp["rounds"]],
-            "dashboard_loads": len(dashboards),
-            "dashboard_load_p50_ms": _r(_p(dashboards, 50)),
-            "dashboard_load_p95_ms": _r(_p(dashboards, 95)),
-            "nudge_job_s": round(nudge_s, 1),
-            "nudges_created": report_["created"],
+            "only": list(args.only),
             "sizes": {
                 "mentees": sizes.mentees,
                 "mentors": sizes.mentors,
@@ -797,6 +826,18 @@ def report(
         }
     )
     return figures
+
+
+def _loads(text: str) -> tuple[str, ...]:
+    """`--only`'s value: loaded phases, in the run's order."""
+    chosen = {name.strip() for name in text.split(",") if name.strip()}
+    unknown = chosen - set(LOADS)
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(
+            f"not a loaded phase: {', '.join(sorted(unknown)) or '(none)'}; "
+            f"choose from {', '.join(LOADS)}"
+        )
+    return tuple(name for name in LOADS if name in chosen)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -819,6 +860,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--gap-s", type=float, default=3, help="pause between phases")
     parser.add_argument("--drain-s", type=float, default=20, help="after the last send: lost")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder (logs)")
+    parser.add_argument(
+        "--only",
+        type=_loads,
+        default=LOADS,
+        help=f"these loaded phases alone, a comma list of {', '.join(LOADS)}",
+    )
     args = parser.parse_args(argv)
     base = QUICK if args.quick else FULL
     sizes = Sizes(
@@ -852,12 +899,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print(f"{len(server.urls)} worker(s) up on {', '.join(server.urls)} in "
               f"{time.monotonic() - started:.0f} s", flush=True)  # fmt: skip
         arranged = arrange(
-            server.database_url, sizes, rounds=args.rounds, admins=args.admins, run=tag
+            server.database_url,
+            sizes,
+            rounds=args.rounds,
+            admins=args.admins,
+            run=tag,
+            loads=args.only,
         )
         print(
-            f"arranged in {arranged.seconds:.0f} s: {args.rounds} cohort(s) of "
-            f"{sizes.mentees} x {sizes.mentors}, a {sizes.dashboard_pairs}-pair program, "
-            f"{sizes.nudge_pairs} pairs due for nudges; {load_text()}",
+            f"arranged in {arranged.seconds:.0f} s for {', '.join(args.only)}: "
+            f"{len(arranged.cohorts)} cohort(s) of {sizes.mentees} x {sizes.mentors}, "
+            f"a {sizes.dashboard_pairs if arranged.dashboard_program else 0}-pair program, "
+            f"{arranged.nudge_pairs} pairs due for nudges; {load_text()}",
             flush=True,
         )
         run = Run(tag)
