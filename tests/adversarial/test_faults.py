@@ -353,35 +353,6 @@ def test_a_message_acknowledged_before_kill_9_survives_the_restart_and_its_retry
     expect(log.get_by_text(body, exact=True)).to_have_count(1)
 
 
-@pytest.mark.sqlite_only(reason="the embedded deployment: its tab states live in the worker")
-def test_two_pages_left_open_across_a_kill_9_chat_live_again_with_their_history(
-    server: AppServer, server_db: Session, page_on: Callable[[], Page]
-) -> None:
-    """The embedded worker keeps each tab's states in its memory: a restart forgets them
-    all, the links to the pair's shared chat with them. Neither page is reloaded."""
-    from tests.e2e.test_chat import send
-
-    pair_id = chat_pair(server_db, "reborn")
-    mentor, mentee = page_on(), page_on()
-    open_chat(mentor, "reborn.mentor@example.org", pair_id)
-    open_chat(mentee, "reborn.mentee@example.org", pair_id)
-    mentor_log = mentor.get_by_role("log", name="Messages")
-    mentee_log = mentee.get_by_role("log", name="Messages")
-    send(mentee, "Before the restart")
-    expect(mentor_log).to_contain_text("Before the restart")
-
-    kill_and_restart(server)
-
-    # Each page reconnects by itself; the message goes once the mentee's page is back.
-    send(mentee, "After the restart")
-    expect(mentor_log).to_contain_text("After the restart", timeout=30_000)
-    expect(mentor_log).to_contain_text("Before the restart")
-    send(mentor, "Heard you after the restart")
-    expect(mentee_log).to_contain_text("Heard you after the restart")
-    expect(mentee_log.get_by_text("After the restart", exact=True)).to_have_count(1)
-    assert len(messages_with(database_file(server), "After the restart")) == 1
-
-
 @pytest.fixture
 def scale_out(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ScaleOut]:
     """The PostgreSQL + Redis deployment, one instance, driven by protocol-level tabs: no

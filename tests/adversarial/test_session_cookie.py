@@ -509,67 +509,26 @@ def _state_file(folder: Path, client_token: str, state_name: str) -> Path:
     return folder / f"{hashlib.md5(key.encode()).hexdigest()}.pkl"
 
 
-def test_the_embedded_default_writes_no_tab_state_to_disk(
+def test_no_state_file_on_disk_holds_the_token(
     app_server: AppServer, connect: Callable[..., ReflexClient], app_db: Session
 ) -> None:
-    """Its tabs' states live in the worker's memory (rxconfig.py): none reaches a file.
-    The same browsing with the disk state manager writes them within its 2 s debounce
-    (the next test), so waiting 2.5 times that long is long enough to see one."""
     folder = app_server.work_dir / "states"
     pair_id, mentor, _mentee = _pair(app_db)
-    tab, _token = _signed_in_tab(connect, mentor, app_db)
+    tab, token = _signed_in_tab(connect, mentor, app_db)
     _browse(tab, pair_id)
-    assert tab.var("session_state.display_name") == mentor.display_name  # held in the worker
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        written = [p for p in folder.rglob("*") if p.is_file()] if folder.exists() else []
-        assert written == [], written
-        time.sleep(0.25)
+    mine = [
+        _state_file(folder, tab.token, ROOT_STATE),  # the router data lives on every state
+        _state_file(folder, tab.token, SessionState.get_full_name()),
+    ]
+    _wait_for_state_files(mine, mentor.display_name.encode())
+    files = _settled_folder(folder)
+    # The scan finds the tab's own state: it reads what a leak would be written to.
+    holding_name = [p for p, blob in files.items() if mentor.display_name.encode() in blob]
+    assert set(mine) <= set(files) and holding_name, sorted(files)
 
-
-@pytest.fixture(scope="module")
-def disk_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
-    """The embedded deployment with Reflex's disk state manager, an operator's choice
-    (REFLEX_STATE_MANAGER_MODE=disk): each tab's states are written to files."""
-    app = AppServer(tmp_path_factory.mktemp("disk-states"), REFLEX_STATE_MANAGER_MODE="disk")
-    app.start()
-    yield app
-    app.stop()
-
-
-@pytest.mark.e2e
-def test_with_the_disk_state_manager_no_state_file_holds_the_token(disk_app: AppServer) -> None:
-    folder = disk_app.work_dir / "states"
-    engine = make_engine(disk_app.database_url)
-    clients: list[ReflexClient] = []
-
-    def connect(path: str = "/", **kwargs: Any) -> ReflexClient:
-        client = ReflexClient(disk_app.url, **kwargs)
-        clients.append(client)
-        return client.connect(path)
-
-    try:
-        with Session(engine, expire_on_commit=False) as db:
-            pair_id, mentor, _mentee = _pair(db)
-            tab, token = _signed_in_tab(connect, mentor, db)
-            _browse(tab, pair_id)
-            mine = [
-                _state_file(folder, tab.token, ROOT_STATE),  # the router data is on each
-                _state_file(folder, tab.token, SessionState.get_full_name()),
-            ]
-            _wait_for_state_files(mine, mentor.display_name.encode())
-            files = _settled_folder(folder)
-            # The scan finds the tab's own state: it reads what a leak would be written to.
-            holding_name = [p for p, blob in files.items() if mentor.display_name.encode() in blob]
-            assert set(mine) <= set(files) and holding_name, sorted(files)
-
-            leaks = {str(p): found for p, blob in files.items() if (found := _leaks(blob, token))}
-            assert leaks == {}
-            assert _live_user(db, token) is not None
-    finally:
-        for client in clients:
-            client.close()
-        engine.dispose()
+    leaks = {str(p): found for p, blob in files.items() if (found := _leaks(blob, token))}
+    assert leaks == {}
+    assert _live_user(app_db, token) is not None
 
 
 # --- on Redis (the scale-out state manager) ----------------------------------------------------
