@@ -43,7 +43,7 @@ The phases, in one run:
 
 `--only dashboards` (a comma list of the loaded phases: logins, suggest_publish,
 dashboards, nudges) runs those alone between the two idle phases, and arranges only what
-they need: with longer phases (`--phase-s 120`), one load's p95 rests on more messages than
+they need: with longer phases (`--phase-s 90`), one load's p95 rests on more messages than
 in a full run (one a second), for comparing a change before and after it.
 
 For each phase: the chat's p50 and p95 and the ratio of its p95 to idle's (target: every
@@ -209,7 +209,7 @@ def arrange(
             )
             for r in range(rounds if "suggest_publish" in loads else 0)
         ]
-        board_program = 0
+        board_program, nudge_pairs = 0, 0
         if "dashboards" in loads:
             board_program = bulk.active_pairs(
                 writer,
@@ -220,10 +220,11 @@ def arrange(
                 timezones=zones,
             ).program_id
         if "nudges" in loads:
+            nudge_pairs = sizes.nudge_pairs
             bulk.active_pairs(
                 writer,
                 admin_ids=[admin],
-                pairs=sizes.nudge_pairs,
+                pairs=nudge_pairs,
                 tag=f"{run}.nudged",
                 title="Nudged program",
                 timezones=zones,
@@ -239,7 +240,7 @@ def arrange(
             cohorts=cohorts,
             dashboard_program=board_program,
             dashboard_cookies=[bulk.session_for(engine, a) for a in board_admins],
-            nudge_pairs=sizes.nudge_pairs if "nudges" in loads else 0,
+            nudge_pairs=nudge_pairs,
             seconds=time.monotonic() - started,
         )
     finally:
@@ -798,12 +799,12 @@ def report(
         figures["publish_s"] = [r["publish_s"] for r in sp["rounds"]]
     if "dashboards" in run.load:
         dashboards: list[float] = run.load["dashboards"]
-        load_p50, load_p95 = _p(dashboards, 50) or 0, _p(dashboards, 95) or 0
+        load_p50, load_p95 = _p(dashboards, 50), _p(dashboards, 95)
         print(f"  dashboards: {len(dashboards)} loads by {args.admins} admins, p50 "
-              f"{load_p50:.0f} ms, p95 {load_p95:.0f} ms")  # fmt: skip
+              f"{load_p50 or 0:.0f} ms, p95 {load_p95 or 0:.0f} ms")  # fmt: skip
         figures["dashboard_loads"] = len(dashboards)
-        figures["dashboard_load_p50_ms"] = _r(_p(dashboards, 50))
-        figures["dashboard_load_p95_ms"] = _r(_p(dashboards, 95))
+        figures["dashboard_load_p50_ms"] = _r(load_p50)
+        figures["dashboard_load_p95_ms"] = _r(load_p95)
     if "nudges" in run.load:
         nudges = run.load["nudges"]
         nudge_s = nudges["finished"] - nudges["started"]
