@@ -13,6 +13,7 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import datetime as dt
+import shutil
 import sqlite3
 import threading
 import time
@@ -42,7 +43,7 @@ from state.journey import PairChatFormState
 from state.session import BUSY, backend_exception_handler
 from tests.factories import PairSetup, make_pair
 from tests.support.appserver import AppServer
-from tests.support.crash import kill_and_restart
+from tests.support.crash import kill_and_restart, kill_hard, restart_built
 from tests.support.rxclient import ReflexClient, handler
 from tests.support.scaleout import ScaleOut
 
@@ -351,6 +352,44 @@ def test_a_message_acknowledged_before_kill_9_survives_the_restart_and_its_retry
     expect(box).to_have_value("")
     assert len(messages_with(database_file(server), body)) == 1
     expect(log.get_by_text(body, exact=True)).to_have_count(1)
+
+
+@pytest.mark.sqlite_only(reason="the embedded deployment: its tab states live in the worker")
+def test_two_pages_left_open_across_a_kill_9_that_forgot_every_tab_chat_live_again(
+    server: AppServer, server_db: Session, page_on: Callable[[], Page]
+) -> None:
+    """The worker comes back without any tab's states (their files gone, as after an
+    expiry or with the memory state manager), and with them the links to the pair's
+    shared chat. Neither page is reloaded."""
+    from tests.e2e.test_chat import send
+
+    pair_id = chat_pair(server_db, "reborn")
+    mentor, mentee = page_on(), page_on()
+    console: list[str] = []  # what each page said, for a failure's message
+    for who, page in (("mentor", mentor), ("mentee", mentee)):
+        page.on("console", lambda m, who=who: console.append(f"{who}: {m.type}: {m.text}"))
+    open_chat(mentor, "reborn.mentor@example.org", pair_id)
+    open_chat(mentee, "reborn.mentee@example.org", pair_id)
+    mentor_log = mentor.get_by_role("log", name="Messages")
+    mentee_log = mentee.get_by_role("log", name="Messages")
+    send(mentee, "Before the restart")
+    expect(mentor_log).to_contain_text("Before the restart")
+
+    kill_hard(server)
+    shutil.rmtree(server.work_dir / "states", ignore_errors=True)
+    restart_built(server)
+
+    # Each page reconnects by itself; the message goes once the mentee's page is back.
+    send(mentee, "After the restart")
+    try:
+        expect(mentor_log).to_contain_text("After the restart", timeout=30_000)
+    except AssertionError as error:
+        raise AssertionError("\n".join([str(error), *console[-60:]])) from None
+    expect(mentor_log).to_contain_text("Before the restart")
+    send(mentor, "Heard you after the restart")
+    expect(mentee_log).to_contain_text("Heard you after the restart")
+    expect(mentee_log.get_by_text("After the restart", exact=True)).to_have_count(1)
+    assert len(messages_with(database_file(server), "After the restart")) == 1
 
 
 @pytest.fixture
