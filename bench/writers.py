@@ -42,10 +42,13 @@ def _chunks(url: str, chunk_s: float, gap_s: float, stop: Any, started: Any) -> 
     writers are a helper process's (mentor_app.apart): they let the foreground's go first."""
     run_in_background()
     engine = engine_for(url)
-    rows = [{"body": "x" * 300}] * 50
     started.set()
     while not stop.is_set():
         with engine.begin() as connection:
+            # Each row says when its chunk took the turn (the machine's monotonic clock,
+            # the same in every process): tests/unit/test_read_scope.py reads it.
+            body = f"{time.monotonic():.6f} ".ljust(300, "x")
+            rows = [{"body": body}] * 50
             connection.execute(text("INSERT INTO chunk_rows (body) VALUES (:body)"), rows)
             busy_until = time.perf_counter() + chunk_s
             while time.perf_counter() < busy_until:
