@@ -358,9 +358,10 @@ def test_a_message_acknowledged_before_kill_9_survives_the_restart_and_its_retry
 def test_two_pages_left_open_across_a_kill_9_that_forgot_every_tab_chat_live_again(
     server: AppServer, server_db: Session, page_on: Callable[[], Page]
 ) -> None:
-    """The worker comes back without any tab's states (their files gone, as after an
-    expiry or with the memory state manager), and with them the links to the pair's
-    shared chat. Neither page is reloaded."""
+    """The worker comes back without any tab's states, and with them the links to the
+    pair's shared chat: Reflex empties the disk state manager's folder as a server starts,
+    and the test removes the files itself as well, so that this holds whatever Reflex does
+    (as after an expiry, or with the memory state manager). Neither page is reloaded."""
     from tests.e2e.test_chat import send
 
     pair_id = chat_pair(server_db, "reborn")
