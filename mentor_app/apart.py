@@ -169,11 +169,21 @@ def start_helpers() -> int:
     (`helpers_lifespan`), so the first Suggest all, Publish, dashboard or nudge run after a
     start does not wait for them (that Suggest all took 1.9 s instead of 0.6)."""
     pool, _ = _the_pool()
-    # A submit starts a helper while none is idle: one call per helper starts them all.
+    # A submit starts a helper while none is idle: one call per helper starts them all,
+    # unless a helper has answered before the next submit (a busy machine put this thread
+    # aside) and counts as idle, so that submit started none: one helper of two was up.
     waiting = [pool.submit(_call, _ready, ()) for _ in range(HELPERS)]
     for call in waiting:
         call.result()
-    return len(getattr(pool, "_processes", None) or {})  # the executor's own table
+    processes = getattr(pool, "_processes", None) or {}  # the executor's own table
+    spawn = getattr(pool, "_spawn_process", None)  # what its submit calls to start one
+    if spawn is not None and len(processes) < HELPERS:
+        with pool._shutdown_lock:  # as the executor's submit holds it to start one
+            while len(pool._processes or {}) < HELPERS:
+                spawn()
+        for call in [pool.submit(_call, _ready, ()) for _ in range(HELPERS)]:
+            call.result()
+    return len(getattr(pool, "_processes", None) or {})
 
 
 @contextlib.asynccontextmanager

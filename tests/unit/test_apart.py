@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -125,6 +126,27 @@ def test_the_fork_server_loads_the_app_at_the_helpers_priority_the_worker_keeps_
     # The module that lowers its importer never ran in the worker.
     assert os.getpriority(os.PRIO_PROCESS, 0) == ours
     assert "mentor_app.apart_server" not in sys.modules
+
+
+def test_all_the_helpers_start_when_the_first_answers_before_the_next_is_asked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On a busy machine the thread starting the helpers can be put aside between two
+    submits, long enough for the first helper to answer: it then counts as idle, and the
+    next submit starts no helper (make test once saw 1 of 2). Here each submit waits for
+    its answer before the next."""
+    if apart._pool is not None:
+        apart._drop_pool(apart._pool)
+    pool, _ = apart._the_pool()
+    submit = pool.submit
+
+    def answered_before_the_next(*args: Any, **kwargs: Any) -> concurrent.futures.Future[Any]:
+        future = submit(*args, **kwargs)
+        future.result(60)
+        return future
+
+    monkeypatch.setattr(pool, "submit", answered_before_the_next)
+    assert start_helpers() == HELPERS
 
 
 def test_the_helpers_start_with_the_worker_not_with_the_first_action() -> None:
