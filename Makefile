@@ -43,9 +43,9 @@ lint: install
 ## from the run's one frontend build; a file's tests stay in one process); (2) the service
 ## tests on PostgreSQL (a fresh database per test on 127.0.0.1:5432), the longest of the
 ## lane, from the start, and beside them lint and type-check, then the service tests on
-## SQLite, one process each; (3) the confidentiality sweep on SQLite (its own app), the
-## accessibility sweep and the disk state manager's test, then the fault tests and the
-## sweep on PostgreSQL + Redis. Lanes 2 and 3 print their output after lane 1's. (The lanes ran one after the
+## SQLite, one process each; (3) the confidentiality sweep on SQLite (its
+## own app) and the accessibility sweep, then the fault tests and the sweep on PostgreSQL +
+## Redis. Lanes 2 and 3 print their output after lane 1's. (The lanes ran one after the
 ## other until `make test` passed 15 minutes: the tests wait for pages and answers much of
 ## the time, and the two cores were half idle.)
 SQLITE_UNIT_LOG := test-artifacts/pytest-unit-sqlite.log
@@ -55,9 +55,6 @@ SWEEPS_LOG := test-artifacts/pytest-sweeps-and-faults.log
 # The accessibility sweep runs in lane 3, after the SQLite sweep, on its app (no app of its
 # own), so that lane 1's two processes carry less.
 A11Y_TESTS := tests/e2e/test_accessibility.py tests/e2e/test_accessibility_admin.py
-# The disk state manager's test starts an app of its own (84 s of lane 1 on a slow machine):
-# lane 3 has the time to spare.
-SIDE_TESTS := $(A11Y_TESTS) tests/adversarial/test_disk_states.py
 test:
 	@scripts/bootstrap.sh --browser
 	@mkdir -p test-artifacts
@@ -65,12 +62,12 @@ test:
 	  $(MAKE) --no-print-directory lint > $(LINT_LOG) 2>&1; lint=$$?; \
 	  python -m pytest tests/unit -p no:cacheprovider --durations=10 > $(SQLITE_UNIT_LOG) 2>&1; sqlite=$$?; \
 	  wait $$pg; on_pg=$$?; test $$lint -eq 0 -a $$sqlite -eq 0 -a $$on_pg -eq 0 ) & units=$$!; \
-	( python -m pytest tests/adversarial/test_sweep.py $(SIDE_TESTS) -p no:cacheprovider --durations=10; a=$$?; \
+	( python -m pytest tests/adversarial/test_sweep.py $(A11Y_TESTS) -p no:cacheprovider --durations=10; a=$$?; \
 	  python -m pytest tests/adversarial/test_faults.py tests/adversarial/test_sweep.py \
 	    --db=postgresql -p no:cacheprovider --durations=10; b=$$?; test $$a -eq 0 -a $$b -eq 0 ) \
 	  > $(SWEEPS_LOG) 2>&1 & side=$$!; \
 	python -m pytest --ignore=tests/unit --ignore=tests/adversarial/test_sweep.py \
-	  $(foreach t,$(SIDE_TESTS),--ignore=$(t)) \
+	  $(foreach t,$(A11Y_TESTS),--ignore=$(t)) \
 	  -n 2 --dist loadfile --durations=15; browser=$$?; \
 	wait $$units; unit=$$?; \
 	echo "==> lint and types"; cat $(LINT_LOG); \

@@ -15,16 +15,6 @@ os.environ.setdefault("REFLEX_CHECK_LATEST_VERSION", "false")
 if settings.database_url.startswith("sqlite"):
     settings.data_dir.mkdir(parents=True, exist_ok=True)
 
-# Without Redis (the embedded default, one worker), each tab's states live in the worker's
-# memory: Reflex's disk state manager also kept them there, and pickled every tab's 32
-# states to files besides, on the event loop, which cost every member's events (while 5
-# admins reloaded a big dashboard, a chat send's p95 went from 19-33 ms to 12-29 ms, and
-# its slowest from 42-273 ms to under 42: bench/interference.py --only dashboards, README).
-# A restart forgot them with either (Reflex empties the state folder as it starts): each
-# page's socket reconnects with a full hydrate and loads its page again (test_faults).
-# REFLEX_STATE_MANAGER_MODE overrides it; with REDIS_URL, Reflex's Redis state manager.
-_state_manager = {} if settings.redis_url else {"state_manager_mode": "memory"}
-
 config = rx.Config(
     app_name="mentor_app",
     db_url=settings.database_url,
@@ -36,7 +26,6 @@ config = rx.Config(
     deploy_url=settings.app_origin,
     cors_allowed_origins=list(settings.allowed_origins),
     telemetry_enabled=False,
-    **_state_manager,
     show_built_with_reflex=False,
     # Every page imported all of Radix Themes (for components sent at run time, which the
     # app never sends): 23 KiB less script on each page's first load (bench/lighthouse.py).

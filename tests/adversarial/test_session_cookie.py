@@ -1,8 +1,7 @@
 """The session cookie, against the running production build: its attributes at log-in,
 sign-up and log-out (and on https), the same-origin rule of the endpoints that set it, and
 the raw token never leaving the cookie: not in a websocket frame, not in a state var, not
-in Redis; the embedded default writes no tab state to disk (with the disk state manager, no
-state file holds it: test_disk_states.py).
+in the state files on disk, not in Redis.
 
 Every refusal here is shown to have something to refuse first: the token held by the test
 is a live session, the same request from the app's own page succeeds, and the scans of
@@ -32,6 +31,7 @@ from mentor_app.models import User, UserSession
 from mentor_app.seed import DEMO_PASSWORD
 from mentor_app.services import sessions
 from state.journey import PairChatFormState
+from state.session import SessionState
 from tests.e2e.test_journey import arrange_pair_two_weeks_in
 from tests.support.appserver import PROJECT_ROOT, AppServer
 from tests.support.rxclient import ROOT_STATE, ReflexClient, handler
@@ -509,22 +509,26 @@ def _state_file(folder: Path, client_token: str, state_name: str) -> Path:
     return folder / f"{hashlib.md5(key.encode()).hexdigest()}.pkl"
 
 
-def test_the_embedded_default_writes_no_tab_state_to_disk(
+def test_no_state_file_on_disk_holds_the_token(
     app_server: AppServer, connect: Callable[..., ReflexClient], app_db: Session
 ) -> None:
-    """Its tabs' states live in the worker's memory (rxconfig.py): none reaches a file.
-    The same browsing with the disk state manager writes them within its 2 s debounce
-    (test_disk_states.py), so waiting 2.5 times that long is long enough to see one."""
     folder = app_server.work_dir / "states"
     pair_id, mentor, _mentee = _pair(app_db)
-    tab, _token = _signed_in_tab(connect, mentor, app_db)
+    tab, token = _signed_in_tab(connect, mentor, app_db)
     _browse(tab, pair_id)
-    assert tab.var("session_state.display_name") == mentor.display_name  # held in the worker
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        written = [p for p in folder.rglob("*") if p.is_file()] if folder.exists() else []
-        assert written == [], written
-        time.sleep(0.25)
+    mine = [
+        _state_file(folder, tab.token, ROOT_STATE),  # the router data lives on every state
+        _state_file(folder, tab.token, SessionState.get_full_name()),
+    ]
+    _wait_for_state_files(mine, mentor.display_name.encode())
+    files = _settled_folder(folder)
+    # The scan finds the tab's own state: it reads what a leak would be written to.
+    holding_name = [p for p, blob in files.items() if mentor.display_name.encode() in blob]
+    assert set(mine) <= set(files) and holding_name, sorted(files)
+
+    leaks = {str(p): found for p, blob in files.items() if (found := _leaks(blob, token))}
+    assert leaks == {}
+    assert _live_user(app_db, token) is not None
 
 
 # --- on Redis (the scale-out state manager) ----------------------------------------------------
