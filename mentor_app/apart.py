@@ -175,15 +175,18 @@ def start_helpers() -> int:
     waiting = [pool.submit(_call, _ready, ()) for _ in range(HELPERS)]
     for call in waiting:
         call.result()
-    processes = getattr(pool, "_processes", None) or {}  # the executor's own table
     spawn = getattr(pool, "_spawn_process", None)  # what its submit calls to start one
-    if spawn is not None and len(processes) < HELPERS:
+    if spawn is not None and _helpers_up(pool) < HELPERS:
         with pool._shutdown_lock:  # as the executor's submit holds it to start one
-            while len(pool._processes or {}) < HELPERS:
+            while _helpers_up(pool) < HELPERS:
                 spawn()
         for call in [pool.submit(_call, _ready, ()) for _ in range(HELPERS)]:
             call.result()
-    return len(getattr(pool, "_processes", None) or {})
+    return _helpers_up(pool)
+
+
+def _helpers_up(pool: concurrent.futures.ProcessPoolExecutor) -> int:
+    return len(getattr(pool, "_processes", None) or {})  # the executor's own table
 
 
 @contextlib.asynccontextmanager
